@@ -1,0 +1,1 @@
+//! Tokenised phrase and lexicon scoring.

@@ -1,0 +1,1 @@
+//! Correlation, OLS, bootstrap and permutation statistics.

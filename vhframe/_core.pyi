@@ -1,0 +1,3 @@
+"""Typed stub of the Rust extension ``vhframe._core``."""
+
+__version__: str

@@ -1,0 +1,271 @@
+"""The records that flow through a run, from profiles to metrics.
+
+Every record is a frozen dataclass that turns into plain JSON (``to_dict``) and back
+(``from_dict``), so the store can keep it and a plugin in another process can receive it.
+Each record that a stage produces has a ``key``: a content hash of everything that
+determines it, which is how a resumed run knows what it has already done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+#: The ten Schwartz basic values, always in this order.
+VALUES: tuple[str, ...] = (
+    "Achievement",
+    "Benevolence",
+    "Conformity",
+    "Hedonism",
+    "Power",
+    "Security",
+    "Self-direction",
+    "Stimulation",
+    "Tradition",
+    "Universalism",
+)
+
+#: Higher-order groups of the Schwartz circumplex.
+VALUE_GROUPS: dict[str, tuple[str, ...]] = {
+    "Openness to change": ("Self-direction", "Stimulation"),
+    "Self-enhancement": ("Achievement", "Hedonism", "Power"),
+    "Conservation": ("Conformity", "Security", "Tradition"),
+    "Self-transcendence": ("Benevolence", "Universalism"),
+}
+
+SCORE_MIN = 1.0
+SCORE_MAX = 6.0
+
+
+def content_hash(payload: Any) -> str:
+    """A stable hex digest of a JSON-serialisable payload (sorted keys, no whitespace)."""
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class RecordError(ValueError):
+    """A record was built from invalid data."""
+
+
+class Record:
+    """Mixin: JSON round trip for the frozen dataclasses below."""
+
+    kind: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))  # type: ignore[call-overload,no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        kwargs = {k: v for k, v in data.items() if k in names}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name in kwargs and isinstance(kwargs[f.name], list):
+                kwargs[f.name] = tuple(kwargs[f.name])
+        return cls(**kwargs)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (frozenset, set)):
+        return sorted(_jsonable(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class ValueProfile(Record):
+    """A target value profile: one score in [1, 6] per Schwartz value, in ``VALUES`` order."""
+
+    kind: ClassVar[str] = "profile"
+    name: str
+    scores: tuple[float, ...]
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        scores = tuple(float(s) for s in self.scores)
+        object.__setattr__(self, "scores", scores)
+        if len(scores) != len(VALUES):
+            raise RecordError(
+                f"profile {self.name!r}: expected {len(VALUES)} scores ({', '.join(VALUES)}), "
+                f"found {len(scores)}"
+            )
+        for value, score in zip(VALUES, scores, strict=True):
+            if not (SCORE_MIN <= score <= SCORE_MAX):
+                raise RecordError(
+                    f"profile {self.name!r}: {value} score must be within "
+                    f"{SCORE_MIN:g}..{SCORE_MAX:g}, found {score:g}"
+                )
+
+    @classmethod
+    def from_mapping(cls, name: str, scores: Mapping[str, float], source: str = "") -> Self:
+        """Build from ``{value name: score}``; unknown or missing names are errors."""
+        unknown = sorted(set(scores) - set(VALUES))
+        if unknown:
+            raise RecordError(
+                f"profile {name!r}: unknown value name(s) {unknown}; expected names from {VALUES}"
+            )
+        missing = [v for v in VALUES if v not in scores]
+        if missing:
+            raise RecordError(f"profile {name!r}: missing score(s) for {missing}")
+        return cls(name=name, scores=tuple(float(scores[v]) for v in VALUES), source=source)
+
+    def as_mapping(self) -> dict[str, float]:
+        return dict(zip(VALUES, self.scores, strict=True))
+
+    @property
+    def key(self) -> str:
+        return content_hash(["profile", self.name, list(self.scores)])
+
+
+@dataclass(frozen=True)
+class Example(Record):
+    """One value-labelled argument (Touché23-ValueEval style)."""
+
+    kind: ClassVar[str] = "example"
+    id: str
+    conclusion: str
+    stance: str
+    premise: str
+    values: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = [v for v in self.values if v not in VALUES]
+        if unknown:
+            raise RecordError(f"example {self.id!r}: unknown value name(s) {unknown}")
+        object.__setattr__(self, "values", tuple(v for v in VALUES if v in self.values))
+
+
+@dataclass(frozen=True)
+class Item(Record):
+    """One benchmark prompt. ``category`` is the harm category that metrics group by."""
+
+    kind: ClassVar[str] = "item"
+    benchmark: str
+    id: str
+    category: str
+    prompt: str
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+
+    @property
+    def key(self) -> str:
+        return content_hash(["item", self.benchmark, self.id, self.category, self.prompt])
+
+
+@dataclass(frozen=True)
+class Subject(Record):
+    """A model under test: a base model, optionally with an adapter and a system prompt.
+
+    ``kind`` is one of ``aligned`` (value-aligned adapter), ``base`` (untuned), ``roleplay``
+    (in-context profile statement) or ``benign`` (benign fine-tune).
+    """
+
+    kind: ClassVar[str] = "subject"
+    name: str
+    role: str
+    base_model: str
+    adapter: str | None = None
+    adapter_hash: str | None = None
+    profile: str | None = None
+    scores: tuple[float, ...] | None = None
+    system_prompt: str = ""
+
+    @property
+    def key(self) -> str:
+        return content_hash(
+            ["subject", self.name, self.role, self.base_model, self.adapter_hash,
+             self.profile, self.system_prompt]
+        )
+
+
+@dataclass(frozen=True)
+class Decoding(Record):
+    """Decoding settings for one benchmark's generations."""
+
+    kind: ClassVar[str] = "decoding"
+    temperature: float = 0.1
+    top_p: float = 0.75
+    max_new_tokens: int = 64
+    samples: int = 1
+
+
+@dataclass(frozen=True)
+class GenerationRequest(Record):
+    """What a generator is asked for: one sample of one prompt for one subject."""
+
+    kind: ClassVar[str] = "request"
+    subject: Subject
+    item: Item
+    prompt: str
+    decoding: Decoding
+    sample: int
+    seed: int
+    mitigation: str = "none"
+
+    @property
+    def key(self) -> str:
+        return content_hash(
+            ["generation", self.subject.key, self.item.key, self.prompt,
+             self.decoding.to_dict(), self.sample, self.seed, self.mitigation]
+        )
+
+
+@dataclass(frozen=True)
+class Generation(Record):
+    """A generated continuation with the request's identifying fields."""
+
+    kind: ClassVar[str] = "generation"
+    key: str
+    subject: str
+    benchmark: str
+    item_id: str
+    category: str
+    mitigation: str
+    sample: int
+    seed: int
+    prompt: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Judgment(Record):
+    """A judge's verdict on one generation. ``harmful`` drives the harm-rate metrics."""
+
+    kind: ClassVar[str] = "judgment"
+    key: str
+    generation: str
+    judge: str
+    subject: str
+    benchmark: str
+    category: str
+    mitigation: str
+    harmful: bool
+    score: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Metric(Record):
+    """One aggregated number: a metric of a subject on a benchmark category."""
+
+    kind: ClassVar[str] = "metric"
+    key: str
+    subject: str
+    benchmark: str
+    category: str
+    judge: str
+    mitigation: str
+    name: str
+    value: float
+    n: int
+
+
+def keyed(records: Sequence[Any]) -> dict[str, Any]:
+    """Index records by their ``key``."""
+    return {r.key: r for r in records}
