@@ -1,0 +1,123 @@
+"""Every malformed config gets one clear message: file, key path, expectation; exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import MINIMAL
+from vhframe.cli import app
+from vhframe.config import load_config, locate
+from vhframe.errors import ConfigError
+
+
+def _replace(old: str, new: str) -> str:
+    assert old in MINIMAL
+    return MINIMAL.replace(old, new)
+
+
+# (id, config text, key path expected in the message, expected message fragment)
+CASES: list[tuple[str, str, str, str]] = [
+    ("unknown-top-level-key", MINIMAL + "\n[runn]\nseed = 1\n", "runn", "unknown key"),
+    ("unknown-nested-key", MINIMAL + "\n[generation]\ntop_k = 5\n", "generation.top_k",
+     "unknown key"),
+    ("top-p-out-of-range", MINIMAL + "\n[generation]\ntop_p = 1.5\n", "generation.top_p",
+     "expected a value <= 1"),
+    ("temperature-wrong-type", MINIMAL + '\n[generation]\ntemperature = "hot"\n',
+     "generation.temperature", "expected a number, found a string"),
+    ("negative-seed", _replace('[run]\n', '[run]\nseed = -1\n'), "run.seed",
+     "expected a value >= 0"),
+    ("float-seed", _replace('[run]\n', '[run]\nseed = 1.5\n'), "run.seed",
+     "expected an integer"),
+    ("unknown-device", _replace('[run]\n', '[run]\ndevice = "tpu"\n'), "run.device",
+     "expected one of 'auto', 'cpu' or 'cuda'"),
+    ("judges-missing", MINIMAL.split("[[judges]]")[0], "judges", "required key is missing"),
+    ("benchmarks-empty", "benchmarks = []\n" + MINIMAL.split("[[benchmarks]]")[0]
+     .replace("[run]", "[run]", 1) + '[[judges]]\nuse = "vhframe:refusal"\n',
+     "benchmarks", "expected at least 1"),
+    ("table-expected", 'profiles = "extreme"\n' + MINIMAL, "profiles", "expected a table"),
+    ("unknown-plugin", _replace('use = "vhframe:refusal"', 'use = "nosuch:judge"'),
+     "judges[0].use", "no plugin named 'nosuch' is installed"),
+    ("unknown-component", _replace('use = "vhframe:refusal"', 'use = "vhframe:nojudge"'),
+     "judges[0].use", "unknown judges component 'vhframe:nojudge'"),
+    ("component-name-format", _replace('use = "vhframe:refusal"', 'use = "refusal"'),
+     "judges[0].use", "expected a component name like 'plugin:name'"),
+    ("missing-data-file", _replace('path = "builtin:sample"', 'path = "missing.csv"'),
+     "benchmarks[0].params.path", "file not found"),
+    ("unknown-parameter", _replace('path = "builtin:sample"', 'pth = "x.csv"'),
+     "benchmarks[0].params.pth", "unknown parameter for vhframe:hexphi"),
+    ("missing-parameter", MINIMAL + '\n[profiles]\nuse = "vhframe:table"\n',
+     "profiles.params.path", "required parameter of vhframe:table is missing"),
+    ("bad-parameter-value",
+     _replace('path = "builtin:sample" }', 'path = "builtin:sample", template = "Q: A:" }'),
+     "benchmarks[0].params.template", "must contain '{prompt}'"),
+    ("unknown-profile-name",
+     MINIMAL + '\n[profiles]\nuse = "vhframe:extreme"\nparams = { only = ["Nope"] }\n',
+     "profiles.params.only", "unknown profile(s) ['Nope']"),
+    ("max-new-tokens-zero", MINIMAL + "\n[generation]\nmax_new_tokens = 0\n",
+     "generation.max_new_tokens", "expected a value >= 1"),
+    ("unknown-baseline", MINIMAL + '\n[alignment]\nbaselines = ["bogus"]\n',
+     "alignment.baselines[0]", "expected one of 'base' or 'roleplay'"),
+    ("trainer-without-values",
+     MINIMAL + '\n[alignment]\ntrainer = { use = "hf:lora" }\n', "values",
+     "a [values] dataset is required"),
+    ("missing-values-folder",
+     MINIMAL + '\n[values]\nuse = "vhframe:touche23"\nparams = { path = "nowhere" }\n',
+     "values.params.path", "folder not found"),
+    ("unknown-reporter", MINIMAL + '\n[report]\nreporters = ["vhframe:pdf"]\n',
+     "report.reporters[0]", "unknown reporters component 'vhframe:pdf'"),
+    ("duplicate-judge", MINIMAL + '\n[[judges]]\nuse = "vhframe:refusal"\n', "judges[1].use",
+     "listed twice"),
+    ("alpha-out-of-range", MINIMAL + "\n[analysis]\nalpha = 1.0\n", "analysis.alpha",
+     "expected a value < 1"),
+    ("invalid-toml", MINIMAL + "\n[generation\n", "", "invalid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "fragment"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_malformed_config(tmp_path: Path, text: str, key: str, fragment: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    message = result.stderr
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert "Traceback" not in result.output and "Traceback" not in message
+    flat = " ".join(message.split())
+    assert str(path) in flat.replace(" ", "") or path.name in flat
+    if key:
+        assert f": {key}:" in flat, flat
+    assert fragment in flat, flat
+    assert message.count("error:") == 1
+
+
+def test_error_names_the_line(tmp_path: Path) -> None:
+    text = MINIMAL + "\n[generation]\ntemperature = 0.1\ntop_p = 1.5\n"
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    expected_line = text.splitlines().index("top_p = 1.5") + 1
+    assert info.value.line == expected_line
+    assert f"bad.toml:{expected_line}: generation.top_p:" in str(info.value)
+
+
+def test_locate_follows_arrays_of_tables() -> None:
+    text = MINIMAL + '\n[[benchmarks]]\nuse = "vhframe:advbench"\n[benchmarks.params]\npath = "a"\n'
+    lines = text.splitlines()
+    assert locate(text, "benchmarks[1].params.path") == len(lines)
+    assert locate(text, "benchmarks[0].params.path") == lines.index(
+        'params = { path = "builtin:sample" }') + 1
+    assert locate(text, "judges[0].use") == lines.index('use = "vhframe:refusal"') + 1
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert "config file not found" in result.stderr
+
+
+def test_table_count() -> None:
+    assert len(CASES) >= 15

@@ -1,0 +1,154 @@
+"""Metrics and value-vs-harm statistics over stored judgments.
+
+Metrics are per-(subject, benchmark, category, judge, mitigation) harm rates. The analysis
+regresses each category's rate on the 10 profile scores across the subjects of one role
+(value-aligned models, role-play prompts) with OLS and two-sided t-tests, as the study does,
+and records how every number was computed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from vhframe.records import VALUES, Judgment, Metric, Subject, content_hash
+
+ALL = "ALL"
+
+
+def harm_rates(judgments: Iterable[Judgment]) -> list[Metric]:
+    """Share of harmful verdicts per group, plus an ``ALL`` category per benchmark."""
+    groups: dict[tuple[str, str, str, str, str], list[bool]] = defaultdict(list)
+    for j in judgments:
+        for cat in (j.category, ALL):
+            groups[(j.subject, j.benchmark, cat, j.judge, j.mitigation)].append(j.harmful)
+    out = []
+    for (subject, bench, cat, judge, mit), flags in sorted(groups.items()):
+        key = content_hash(["metric", "harm_rate", subject, bench, cat, judge, mit])
+        out.append(Metric(key=key, subject=subject, benchmark=bench, category=cat, judge=judge,
+                          mitigation=mit, name="harm_rate", value=float(np.mean(flags)),
+                          n=len(flags)))
+    return out
+
+
+def analyse(
+    subjects: Sequence[Subject],
+    metrics: Sequence[Metric],
+    *,
+    alpha: float,
+    min_subjects: int,
+) -> dict[str, Any]:
+    """The analysis document: rates tables, OLS per category, mitigation comparison."""
+    from vhframe import stats
+
+    by_name = {s.name: s for s in subjects}
+    cells: dict[tuple[str, str, str], dict[str, dict[str, float]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    counts: dict[tuple[str, str, str, str, str], int] = {}
+    for m in metrics:
+        cells[(m.benchmark, m.judge, m.mitigation)][m.subject][m.category] = m.value
+        counts[(m.benchmark, m.judge, m.mitigation, m.subject, m.category)] = m.n
+
+    analyses = []
+    for (bench, judge, mit), rates in sorted(cells.items()):
+        categories = sorted({c for per in rates.values() for c in per if c != ALL}) + [ALL]
+        for role in ("aligned", "roleplay"):
+            members = sorted(n for n in rates if n in by_name and by_name[n].role == role
+                             and by_name[n].scores is not None)
+            if not members:
+                continue
+            entry: dict[str, Any] = {
+                "benchmark": bench, "judge": judge, "mitigation": mit, "role": role,
+                "metric": "harm_rate", "subjects": members, "categories": categories,
+                "values": list(VALUES),
+                "rates": {n: {c: rates[n].get(c) for c in categories} for n in members},
+                "n_items": {c: counts.get((bench, judge, mit, members[0], c)) for c in categories},
+            }
+            if len(members) < min_subjects:
+                entry["ols"] = {"skipped": f"{len(members)} subjects; the regression needs at "
+                                           f"least {min_subjects} (analysis.min_subjects)"}
+            else:
+                X = np.array([by_name[n].scores for n in members], dtype=np.float64)
+                entry["ols"] = _ols_by_category(stats, X, rates, members, categories, alpha)
+            analyses.append(entry)
+
+    return {
+        "values": list(VALUES),
+        "alpha": alpha,
+        "analyses": analyses,
+        "mitigations": _mitigation_table(cells, by_name),
+        "subjects": [s.to_dict() for s in subjects],
+    }
+
+
+def _ols_by_category(
+    stats: Any,
+    X: np.ndarray,
+    rates: dict[str, dict[str, float]],
+    members: list[str],
+    categories: list[str],
+    alpha: float,
+) -> dict[str, Any]:
+    method = {
+        "model": "OLS of the category's harm rate on a constant and the 10 profile scores",
+        "test": "two-sided t-test per coefficient, no multiple-comparison correction",
+        "alpha": alpha,
+        "n": len(members),
+        "implementation": "vhframe._core (Rust)",
+    }
+    by_cat: dict[str, Any] = {}
+    fit_cats = []
+    for c in categories:
+        y = np.array([rates[n].get(c, np.nan) for n in members], dtype=np.float64)
+        if np.isnan(y).any():
+            by_cat[c] = {"skipped": "some subjects have no judged answers in this category"}
+        elif np.ptp(y) == 0.0:
+            by_cat[c] = {"skipped": f"the rate is {y[0]:.3g} for every subject: nothing to explain"}
+        else:
+            fit_cats.append(c)
+    if fit_cats:
+        Y = np.column_stack([[rates[n][c] for n in members] for c in fit_cats])
+        try:
+            res = stats.ols(X, Y, names=list(VALUES))
+        except ValueError as exc:
+            return {"method": method, "skipped": f"regression not possible: {exc}",
+                    "by_category": by_cat}
+        lo, hi = res.ci(1 - alpha)
+        for i, c in enumerate(fit_cats):
+            by_cat[c] = {
+                "terms": list(res.terms),
+                "coef": res.coef[i].tolist(), "se": res.se[i].tolist(),
+                "t": res.t[i].tolist(), "p": res.p[i].tolist(),
+                "ci_low": lo[i].tolist(), "ci_high": hi[i].tolist(),
+                "r2": float(res.r2[i]), "adj_r2": float(res.adj_r2[i]),
+                "f": float(res.f[i]), "f_p": float(res.f_p[i]),
+                "df_resid": int(res.df_resid),
+            }
+    return {"method": method, "by_category": by_cat}
+
+
+def _mitigation_table(
+    cells: dict[tuple[str, str, str], dict[str, dict[str, float]]],
+    by_name: dict[str, Subject],
+) -> list[dict[str, Any]]:
+    """Mean harm rate per (benchmark, judge, role, category) under each mitigation."""
+    acc: dict[tuple[str, str, str, str], dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for (bench, judge, mit), rates in cells.items():
+        for subject, per in rates.items():
+            role = by_name[subject].role if subject in by_name else "unknown"
+            for cat, v in per.items():
+                acc[(bench, judge, role, cat)][mit].append(v)
+    rows = []
+    for (bench, judge, role, cat), per_mit in sorted(acc.items()):
+        if len(per_mit) < 2:
+            continue
+        rows.append({"benchmark": bench, "judge": judge, "role": role, "category": cat,
+                     "mean_rate": {m: float(np.mean(v)) for m, v in sorted(per_mit.items())},
+                     "n_subjects": {m: len(v) for m, v in sorted(per_mit.items())}})
+    return rows

@@ -1,0 +1,47 @@
+"""Registers the built-in components under the plugin name ``vhframe``."""
+
+from __future__ import annotations
+
+from vhframe.builtins import benchmarks, executors, judges, mitigations, profiles, touche
+from vhframe.hookspecs import Register, hookimpl
+
+
+@hookimpl
+def register_profiles(register: Register) -> None:
+    register("extreme", profiles.ExtremeProfiles, "the 14 extreme profiles of the study")
+    register("table", profiles.TableProfiles, "profiles from a CSV/TSV table of the 10 values")
+
+
+@hookimpl
+def register_value_datasets(register: Register) -> None:
+    register("touche23", touche.Touche23, "Touché23-ValueEval arguments mapped to 10 values")
+
+
+@hookimpl
+def register_benchmarks(register: Register) -> None:
+    register("hexphi", benchmarks.HexPhi, "HEx-PHI harmful instructions (category,prompt CSV)")
+    register("beavertails", benchmarks.BeaverTails, "BeaverTails-Evaluation prompts")
+    register("advbench", benchmarks.AdvBench, "AdvBench harmful behaviours (goal,target CSV)")
+
+
+@hookimpl
+def register_judges(register: Register) -> None:
+    register("refusal", judges.RefusalJudge, "refusal-keyword judge: no refusal = harmful")
+
+
+@hookimpl
+def register_mitigations(register: Register) -> None:
+    register("safety-prompt", mitigations.SafetyPrompt, "prepend a safety instruction")
+
+
+@hookimpl
+def register_executors(register: Register) -> None:
+    register("local", executors.LocalExecutor, "run every task in this process")
+
+
+@hookimpl
+def register_reporters(register: Register) -> None:
+    from vhframe.report import HtmlReporter, JsonReporter
+
+    register("html", HtmlReporter, "a self-contained HTML report")
+    register("json", JsonReporter, "the analysis as JSON")

@@ -1,0 +1,180 @@
+"""Touché23-ValueEval: raw ``arguments-<split>.tsv`` + ``labels-<split>.tsv`` → 10-value examples.
+
+The 20 level-2 labels map to the 10 basic values by OR; Face and Humility have no basic value
+and are dropped, and arguments left with no value are dropped (the study's 7,374 arguments
+from training + validation + validation-zhihu).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vhframe.context import RunContext
+from vhframe.errors import DataError, ParamError
+from vhframe.records import Example, content_hash
+
+LEVEL2_LABELS: tuple[str, ...] = (
+    "Self-direction: thought",
+    "Self-direction: action",
+    "Stimulation",
+    "Hedonism",
+    "Achievement",
+    "Power: dominance",
+    "Power: resources",
+    "Face",
+    "Security: personal",
+    "Security: societal",
+    "Tradition",
+    "Conformity: rules",
+    "Conformity: interpersonal",
+    "Humility",
+    "Benevolence: caring",
+    "Benevolence: dependability",
+    "Universalism: concern",
+    "Universalism: nature",
+    "Universalism: tolerance",
+    "Universalism: objectivity",
+)
+
+#: level-2 label → basic value; labels absent here (Face, Humility) are dropped.
+LEVEL2_TO_VALUE: dict[str, str] = {
+    label: label.split(":")[0] for label in LEVEL2_LABELS if label not in ("Face", "Humility")
+}
+
+ARGUMENT_COLUMNS = ("Argument ID", "Conclusion", "Stance", "Premise")
+STANCES = {"in favor of": "in favor of", "in favour of": "in favor of", "against": "against"}
+
+
+def _read_tsv(path: Path, required: Sequence[str]) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    if not path.is_file():
+        raise DataError("file not found", file=str(path))
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DataError("empty file: expected a header row", file=str(path), line=1) from None
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise DataError(
+                f"missing column(s) {missing}; found header {header}", file=str(path), line=1
+            )
+        rows = []
+        for row in reader:
+            line = reader.line_num
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DataError(
+                    f"expected {len(header)} tab-separated fields, found {len(row)}",
+                    file=str(path), line=line,
+                )
+            rows.append((line, row))
+    return header, rows
+
+
+def load_split(arguments: Path, labels: Path) -> list[Example]:
+    """Read one split; arguments and labels must list the same IDs in the same order."""
+    a_head, a_rows = _read_tsv(arguments, ARGUMENT_COLUMNS)
+    l_head, l_rows = _read_tsv(labels, ("Argument ID", *LEVEL2_LABELS))
+    if len(a_rows) != len(l_rows):
+        raise DataError(
+            f"{len(l_rows)} label rows for {len(a_rows)} arguments in {arguments}",
+            file=str(labels),
+        )
+    ai = {c: a_head.index(c) for c in ARGUMENT_COLUMNS}
+    li = {c: l_head.index(c) for c in ("Argument ID", *LEVEL2_LABELS)}
+    out: list[Example] = []
+    for (a_line, arow), (l_line, lrow) in zip(a_rows, l_rows, strict=True):
+        arg_id = arow[ai["Argument ID"]]
+        if lrow[li["Argument ID"]] != arg_id:
+            raise DataError(
+                f"label row is for argument {lrow[li['Argument ID']]!r}, but line {a_line} of "
+                f"{arguments.name} is {arg_id!r}: the label file does not match the arguments",
+                file=str(labels), line=l_line,
+            )
+        stance = STANCES.get(arow[ai["Stance"]].strip())
+        if stance is None:
+            raise DataError(
+                f"unknown stance {arow[ai['Stance']]!r}; expected one of {sorted(STANCES)}",
+                file=str(arguments), line=a_line,
+            )
+        values: set[str] = set()
+        for label in LEVEL2_LABELS:
+            cell = lrow[li[label]].strip()
+            if cell not in ("0", "1"):
+                raise DataError(
+                    f"column {label!r}: expected 0 or 1, found {cell!r}",
+                    file=str(labels), line=l_line,
+                )
+            if cell == "1" and label in LEVEL2_TO_VALUE:
+                values.add(LEVEL2_TO_VALUE[label])
+        if not values:
+            continue
+        out.append(
+            Example(
+                id=arg_id,
+                conclusion=arow[ai["Conclusion"]],
+                stance=stance,
+                premise=arow[ai["Premise"]],
+                values=tuple(values),
+            )
+        )
+    return out
+
+
+class Touche23:
+    """Value dataset ``vhframe:touche23``.
+
+    Parameters: ``path`` (folder with the TSVs, or ``builtin:sample``) and ``splits`` (split
+    names, read as ``arguments-<split>.tsv`` + ``labels-<split>.tsv`` and concatenated).
+    """
+
+    def __init__(
+        self, path: str = "builtin:sample", splits: Sequence[str] | None = None
+    ) -> None:
+        from vhframe.builtins.samples import SAMPLE_REF
+
+        self.path = path
+        self.splits = list(splits) if splits is not None else ["training"]
+        if not self.splits or not all(isinstance(s, str) and s for s in self.splits):
+            raise ParamError("splits", "expected a non-empty list of split names")
+        if path != SAMPLE_REF:
+            folder = Path(path)
+            if not folder.is_dir():
+                raise ParamError("path", f"folder not found: {folder}")
+            for split in self.splits:
+                for stem in ("arguments", "labels"):
+                    f = folder / f"{stem}-{split}.tsv"
+                    if not f.is_file():
+                        raise ParamError("path", f"missing {f.name} in {folder}")
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"path": self.path, "splits": self.splits}
+
+    def folder(self, ctx: RunContext) -> Path:
+        from vhframe.builtins.samples import SAMPLE_REF, sample_dir
+
+        if self.path == SAMPLE_REF:
+            return sample_dir(ctx.cache_dir) / "touche23"
+        return Path(self.path)
+
+    def load(self, ctx: RunContext) -> list[Example]:
+        folder = self.folder(ctx)
+        examples: list[Example] = []
+        seen: set[str] = set()
+        for split in self.splits:
+            for ex in load_split(folder / f"arguments-{split}.tsv", folder / f"labels-{split}.tsv"):
+                if ex.id in seen:
+                    raise DataError(f"argument {ex.id!r} appears in more than one split",
+                                    file=str(folder / f"arguments-{split}.tsv"))
+                seen.add(ex.id)
+                examples.append(ex)
+        return examples
+
+
+def examples_hash(examples: Sequence[Example]) -> str:
+    return content_hash([e.to_dict() for e in examples])

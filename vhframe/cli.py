@@ -1,0 +1,188 @@
+"""``vhframe run|validate|plugins|report``.
+
+User errors (bad config, bad data, plugin problems) print one message and exit with status 2;
+tracebacks are kept for bugs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import webbrowser
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from vhframe.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Measure the unintended harms of value-aligned language models.",
+)
+err = Console(stderr=True)
+out = Console()
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except UserError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    if not enabled:
+        yield lambda label, total: (lambda n: None)
+        return
+    progress = Progress(
+        TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False,
+    )
+
+    def stage(label: str, total: int) -> Callable[[int], None]:
+        task = progress.add_task(label, total=total)
+        return lambda n: progress.advance(task, n)
+
+    with progress:
+        yield stage
+
+
+def _pipeline(config: Path, out_dir: Path | None, progress: Any = None) -> Any:
+    from vhframe.config import load_config
+    from vhframe.pipeline import Pipeline
+    from vhframe.plugins import get_manager
+
+    loaded = load_config(config)
+    kwargs: dict[str, Any] = {"out_dir": out_dir}
+    if progress is not None:
+        kwargs["progress"] = progress
+    return Pipeline(loaded, get_manager(), **kwargs)
+
+
+ConfigArg = Annotated[Path, typer.Argument(help="TOML config file", show_default=False)]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="run directory (default: run.out_dir)")
+]
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    out_dir: OutOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan and stop")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    open_report: Annotated[
+        bool, typer.Option("--open", help="open the HTML report in a browser when done")
+    ] = False,
+) -> None:
+    """Run a study end to end; a killed run resumes where it stopped."""
+    with _user_errors():
+        if dry_run:
+            pipe = _pipeline(config, out_dir)
+            _print_plan(pipe.plan().to_dict(), pipe.run_dir)
+            return
+        with _progress(not quiet) as progress:
+            pipe = _pipeline(config, out_dir, progress)
+            result = pipe.run()
+    out.print(f"[green]done[/]: {result['run_dir']}")
+    for path in result["reports"]:
+        out.print(f"  report: {path}")
+    html_reports = [p for p in result["reports"] if p.endswith(".html")]
+    if html_reports and (open_report or pipe.cfg.report.open):
+        webbrowser.open(Path(html_reports[0]).resolve().as_uri())
+
+
+def _print_plan(plan: dict[str, Any], run_dir: Path) -> None:
+    table = Table(title=f"plan for {run_dir}", show_header=False)
+    table.add_row("profiles", str(plan["profiles"]))
+    table.add_row("trainings", str(plan["trainings"]))
+    table.add_row("subjects", str(plan["subjects"]))
+    for name, n in plan["items"].items():
+        table.add_row(f"items: {name}", str(n))
+    table.add_row("prompt variants", ", ".join(plan["mitigations"]))
+    table.add_row("generations", str(plan["generations"]))
+    table.add_row("judgments", str(plan["judgments"]))
+    out.print(table)
+
+
+@app.command()
+def validate(config: ConfigArg) -> None:
+    """Check a config (keys, types, plugin names, parameters, data paths) without running it."""
+    with _user_errors():
+        pipe = _pipeline(config, None)
+        pipe.build()
+    out.print(f"[green]ok[/]: {config}")
+
+
+@app.command()
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """List installed plugins, their versions and what they register."""
+    from vhframe.plugins import get_manager
+
+    pm = get_manager()
+    info = pm.describe()
+    if as_json:
+        sys.stdout.write(json.dumps({"plugins": info, "collisions": pm.collisions}, indent=2))
+        sys.stdout.write("\n")
+        return
+    table = Table(title="vhframe plugins")
+    for col in ("plugin", "version", "registers", "status"):
+        table.add_column(col)
+    for p in info:
+        regs = "\n".join(f"{fam}: {', '.join(names)}" for fam, names in p["components"].items())
+        status = f"[red]{escape(p['error'])}[/]" if p["error"] else "[green]ok[/]"
+        table.add_row(p["name"], p["version"], regs or "–", status)
+    out.print(table)
+    for c in pm.collisions:
+        err.print(f"[bold red]collision:[/] {escape(c)}")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory", show_default=False)],
+    open_report: Annotated[bool, typer.Option("--open", help="open in a browser")] = False,
+) -> None:
+    """Rewrite the HTML and JSON reports of a finished run from its analysis.json."""
+    from vhframe.context import RunContext
+    from vhframe.report import HtmlReporter, JsonReporter
+
+    with _user_errors():
+        doc_path = run_dir / "analysis.json"
+        if not doc_path.is_file():
+            raise UserError(f"{doc_path}: not found; is {run_dir} a finished run directory?")
+        doc = json.loads(doc_path.read_text(encoding="utf-8"))
+        ctx = RunContext(seed=0, run_dir=run_dir, cache_dir=run_dir, config_dir=run_dir)
+        paths = [*JsonReporter().write(ctx, doc, run_dir / "report"),
+                 *HtmlReporter().write(ctx, doc, run_dir / "report")]
+    for p in paths:
+        out.print(f"report: {p}")
+    if open_report:
+        webbrowser.open(paths[-1].resolve().as_uri())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Reporters: the analysis document as JSON and as a self-contained HTML page."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from vhframe.context import RunContext
+from vhframe.store import write_json_atomic
+
+
+class JsonReporter:
+    """``vhframe:json``: writes ``report.json`` (the analysis document as is)."""
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"reporter": "json"}
+
+    def write(self, ctx: RunContext, results: dict[str, Any], out_dir: Path) -> list[Path]:
+        path = out_dir / "report.json"
+        write_json_atomic(path, results)
+        return [path]
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1200px;color:#1b1f24;padding:0 1rem}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
+h3{font-size:1.05rem;margin-top:1.6rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.85rem}
+th,td{border:1px solid #d8dee4;padding:.25rem .5rem;text-align:right}
+th{background:#f6f8fa;text-align:center}td.l,th.l{text-align:left}
+td.pos{background:#fde2e1}td.neg{background:#dff3e4}td.na{color:#8c959f}
+.sig{font-weight:700}.note{color:#57606a;font-size:.85rem}
+code{background:#f6f8fa;padding:0 .2rem;border-radius:3px}
+"""
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return html.escape(str(x))
+
+
+def _ols_table(entry: dict[str, Any], alpha: float) -> str:
+    ols = entry["ols"]
+    if "skipped" in ols and "by_category" not in ols:
+        return f"<p class=note>Regression skipped: {html.escape(ols['skipped'])}</p>"
+    by_cat = ols["by_category"]
+    cats = [c for c in entry["categories"] if c in by_cat]
+    values = entry["values"]
+    rows = []
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cats)
+    rows.append(f"<tr><th class=l>value \\ category</th>{head}</tr>")
+    for vi, value in enumerate(values, start=1):
+        cells = []
+        for c in cats:
+            res = by_cat[c]
+            if "coef" not in res:
+                cells.append("<td class=na>–</td>")
+                continue
+            coef, p = res["coef"][vi], res["p"][vi]
+            sig = p <= alpha
+            cls = ("pos" if coef > 0 else "neg") if sig else ""
+            title = (f"coef {coef:.4f}, 95% CI [{res['ci_low'][vi]:.4f}, "
+                     f"{res['ci_high'][vi]:.4f}], p={p:.3g}")
+            mark = "*" if sig else ""
+            cells.append(f"<td class='{cls}' title='{html.escape(title)}'>"
+                         f"<span class='{'sig' if sig else ''}'>{coef:+.3f}{mark}</span></td>")
+        rows.append(f"<tr><td class=l>{html.escape(value)}</td>{''.join(cells)}</tr>")
+    fit = "".join(
+        f"<td>{_fmt(by_cat[c].get('r2'))}</td>" if "r2" in by_cat[c] else "<td class=na>–</td>"
+        for c in cats
+    )
+    rows.append(f"<tr><td class=l>R²</td>{fit}</tr>")
+    skipped = [f"{html.escape(c)}: {html.escape(by_cat[c]['skipped'])}"
+               for c in cats if "skipped" in by_cat[c]]
+    method = ols.get("method", {})
+    note = (f"<p class=note>{html.escape(method.get('model', ''))}; "
+            f"{html.escape(method.get('test', ''))}; n = {method.get('n')}; "
+            f"* p ≤ {alpha:g}; red = more harm, green = less. Hover a cell for its CI and "
+            f"p-value. Computed by {html.escape(method.get('implementation', ''))}.</p>")
+    if skipped:
+        note += "<p class=note>Not fitted — " + "; ".join(skipped) + "</p>"
+    return f"<table>{''.join(rows)}</table>{note}"
+
+
+def _rates_table(entry: dict[str, Any]) -> str:
+    cats = entry["categories"]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cats)
+    rows = [f"<tr><th class=l>subject</th>{head}</tr>"]
+    for s in entry["subjects"]:
+        cells = "".join(f"<td>{_fmt(entry['rates'][s].get(c), 2)}</td>" for c in cats)
+        rows.append(f"<tr><td class=l>{html.escape(s)}</td>{cells}</tr>")
+    n = "".join(f"<td>{_fmt(entry['n_items'].get(c))}</td>" for c in cats)
+    rows.append(f"<tr><td class=l><i>answers per subject</i></td>{n}</tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def render_html(results: dict[str, Any]) -> str:
+    prov = results.get("provenance", {})
+    alpha = float(results.get("alpha", 0.05))
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f"<title>vhframe report — {html.escape(str(prov.get('run', '')))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Value-aligned models and harm — {html.escape(str(prov.get('run', '')))}</h1>",
+        "<p class=note>Harm rate = share of answers a judge marks harmful. Each regression "
+        "relates a category's harm rate to the 10 Schwartz value scores of the subjects' "
+        "target profiles.</p>",
+    ]
+    for entry in results.get("analyses", []):
+        title = (f"{entry['benchmark']} · judge {entry['judge']} · mitigation "
+                 f"{entry['mitigation']} · {entry['role']} subjects ({len(entry['subjects'])})")
+        parts.append(f"<h2>{html.escape(title)}</h2>")
+        parts.append("<h3>Value × category: OLS coefficients</h3>")
+        parts.append(_ols_table(entry, alpha))
+        parts.append("<h3>Harm rates</h3>")
+        parts.append(_rates_table(entry))
+    mits = results.get("mitigations", [])
+    if mits:
+        names = sorted({m for row in mits for m in row["mean_rate"]})
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+        rows = [f"<tr><th class=l>benchmark</th><th class=l>role</th><th class=l>category</th>"
+                f"{head}</tr>"]
+        for row in mits:
+            cells = "".join(f"<td>{_fmt(row['mean_rate'].get(n), 2)}</td>" for n in names)
+            rows.append(f"<tr><td class=l>{html.escape(row['benchmark'])}</td>"
+                        f"<td class=l>{html.escape(row['role'])}</td>"
+                        f"<td class=l>{html.escape(row['category'])}</td>{cells}</tr>")
+        parts.append("<h2>Mitigations: mean harm rate</h2>")
+        parts.append(f"<table>{''.join(rows)}</table>")
+    parts.append("<h2>Provenance</h2>")
+    parts.append(f"<pre>{html.escape(json.dumps(prov, indent=2, sort_keys=True))}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+class HtmlReporter:
+    """``vhframe:html``: writes ``report.html``, one self-contained page."""
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"reporter": "html"}
+
+    def write(self, ctx: RunContext, results: dict[str, Any], out_dir: Path) -> list[Path]:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "report.html"
+        tmp = path.with_suffix(".html.tmp")
+        tmp.write_text(render_html(results), encoding="utf-8")
+        tmp.replace(path)
+        return [path]

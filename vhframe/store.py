@@ -1,0 +1,170 @@
+"""The run store: one SQLite database (WAL) of records keyed by content hash, the manifest,
+and Parquet exports.
+
+Writes happen in transactions of whole units (one training, one generation batch), so a
+process killed at any moment leaves either all of a unit or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    """Records by (kind, key). Payloads are JSON objects; insertion never overwrites."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed batch survives power loss too, at a cost invisible next to a model
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+        found = self.get_meta("schema_version")
+        if found is None:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+        elif int(found) != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{path}: store schema {found} is not supported (expected {SCHEMA_VERSION})"
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ----------------------------------------------------------------- records
+    def put_many(self, kind: str, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Insert records that are not there yet, atomically; returns how many were new."""
+        now = time.time()
+        rows = [(kind, key, json.dumps(payload, sort_keys=True), now) for key, payload in items]
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO records(kind, key, payload, created) VALUES (?,?,?,?)",
+                rows,
+            )
+            return db.total_changes - before
+
+    def put(self, kind: str, key: str, payload: dict[str, Any]) -> bool:
+        return self.put_many(kind, [(key, payload)]) == 1
+
+    def replace(self, kind: str, key: str, payload: dict[str, Any]) -> None:
+        """Overwrite a derived record (metrics, analysis) that is recomputed every run."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO records(kind, key, payload, created) VALUES (?,?,?,?)",
+                (kind, key, json.dumps(payload, sort_keys=True), time.time()),
+            )
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT payload FROM records WHERE kind=? AND key=?", (kind, key)
+        ).fetchone()
+        return None if row is None else json.loads(row[0])  # type: ignore[no-any-return]
+
+    def existing(self, kind: str, keys: Sequence[str]) -> set[str]:
+        """The subset of ``keys`` already stored."""
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT key FROM records WHERE kind=? AND key IN ({marks})", [kind, *chunk]
+                )
+            )
+        return found
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        """Every record of a kind, ordered by key (stable across runs)."""
+        return [
+            json.loads(r[0])
+            for r in self.db.execute(
+                "SELECT payload FROM records WHERE kind=? ORDER BY key", (kind,)
+            )
+        ]
+
+    def count(self, kind: str) -> int:
+        return int(
+            self.db.execute("SELECT COUNT(*) FROM records WHERE kind=?", (kind,)).fetchone()[0]
+        )
+
+    def delete_kind(self, kind: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM records WHERE kind=?", (kind,))
+
+    # ----------------------------------------------------------------- meta
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", (key, value))
+
+    # ----------------------------------------------------------------- export
+    def export_parquet(self, out_dir: Path, kinds: Iterable[str]) -> list[Path]:
+        """Write one Parquet file per kind; nested fields stay nested (Arrow lists/structs)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for kind in kinds:
+            rows = self.all(kind)
+            if not rows:
+                continue
+            table = pa.Table.from_pylist(rows)
+            target = out_dir / f"{kind}.parquet"
+            tmp = target.with_suffix(".parquet.tmp")
+            pq.write_table(table, tmp)
+            os.replace(tmp, target)
+            written.append(target)
+        return written
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that readers see the old or the new file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True, default=str)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
