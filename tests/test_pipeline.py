@@ -1,0 +1,240 @@
+"""End to end: the quick start, determinism, and kill-and-resume with SIGKILL.
+
+These run the real pipeline with the real tiny model (built locally) in subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytest.importorskip("vhframe_hf", reason="the vhframe-hf plugin is not installed")
+
+SMALL = """\
+[run]
+name = "small"
+seed = 7
+
+[model]
+base = "builtin:tiny-llama"
+
+[profiles]
+use = "vhframe:extreme"
+limit = 4
+
+[values]
+use = "vhframe:touche23"
+params = { path = "builtin:sample" }
+
+[alignment]
+trainer = { use = "hf:lora", params = { epochs = 1, lr = 1e-3, max_examples = 16 } }
+baselines = ["base", "roleplay"]
+
+[generation]
+use = "hf:batched"
+max_new_tokens = 12
+samples = 2
+params = { batch_size = 4 }
+
+[[benchmarks]]
+use = "vhframe:hexphi"
+params = { path = "builtin:sample", limit = 1 }
+
+[[judges]]
+use = "vhframe:refusal"
+
+[[mitigations]]
+use = "vhframe:safety-prompt"
+
+[analysis]
+min_subjects = 3
+"""
+
+
+def _vhframe(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vhframe.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, env=dict(os.environ))
+
+
+def _records(run_dir: Path, kind: str) -> dict[str, Any]:
+    db = sqlite3.connect(run_dir / "store.sqlite")
+    try:
+        rows = db.execute("SELECT key, payload FROM records WHERE kind=?", (kind,)).fetchall()
+    finally:
+        db.close()
+    return {k: json.loads(p) for k, p in rows}
+
+
+def _count(run_dir: Path, kind: str) -> int:
+    db_path = run_dir / "store.sqlite"
+    if not db_path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM records WHERE kind=?",
+                                  (kind,)).fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _results(run_dir: Path) -> dict[str, Any]:
+    out = {kind: _records(run_dir, kind) for kind in ("generation", "judgment", "metric")}
+    trainings = _records(run_dir, "training")
+    out["training"] = {k: v["facts"] for k, v in trainings.items()}
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("cfg")
+    path = d / "small.toml"
+    path.write_text(SMALL)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference_run(small_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ref") / "run"
+    proc = _vhframe("run", str(small_config), "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+@pytest.mark.slow
+def test_small_run_outputs(reference_run: Path) -> None:
+    gens = _records(reference_run, "generation")
+    # 4 aligned + base + 4 roleplay subjects, 11 prompts, 2 samples, 2 prompt variants
+    assert len(gens) == 9 * 11 * 2 * 2
+    assert len(_records(reference_run, "judgment")) == len(gens)
+    manifest = json.loads((reference_run / "manifest.json").read_text())
+    assert manifest["attempts"][-1]["status"] == "finished"
+    assert manifest["seed"] == 7 and manifest["config_hash"]
+    assert manifest["torch"] and "hf" in manifest["plugins"]
+    assert manifest["facts"].get("attention") in {"sdpa", "eager"}
+    for kind in ("generation", "judgment", "metric", "subject", "profile", "item"):
+        table = pq.read_table(reference_run / "tables" / f"{kind}.parquet")
+        assert table.num_rows == len(_records(reference_run, kind))
+    report = (reference_run / "report" / "report.html").read_text()
+    assert "Value × category" in report and "aligned subjects (4)" in report
+    doc = json.loads((reference_run / "report" / "report.json").read_text())
+    aligned = [a for a in doc["analyses"] if a["role"] == "aligned" and a["mitigation"] == "none"]
+    assert len(aligned) == 1
+    # 4 subjects cannot support 11 coefficients: the report must say so, not invent numbers
+    assert "ols" in aligned[0]
+    assert any("skipped" in v for v in [aligned[0]["ols"], *aligned[0]["ols"].get(
+        "by_category", {}).values()])
+    assert {row["category"] for row in doc["mitigations"]} >= {"ALL"}
+
+
+@pytest.mark.slow
+def test_same_seed_same_results(reference_run: Path, small_config: Path,
+                                tmp_path: Path) -> None:
+    out = tmp_path / "again"
+    proc = _vhframe("run", str(small_config), "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _results(out) == _results(reference_run)
+
+
+@pytest.mark.slow
+def test_rerun_recomputes_nothing(reference_run: Path, small_config: Path) -> None:
+    def stamps() -> dict[str, float]:
+        db = sqlite3.connect(reference_run / "store.sqlite")
+        try:
+            return dict(db.execute("SELECT key, created FROM records WHERE kind IN "
+                                   "('generation', 'judgment', 'training')").fetchall())
+        finally:
+            db.close()
+
+    before = stamps()
+    proc = _vhframe("run", str(small_config), "--out", str(reference_run), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert stamps() == before
+    manifest = json.loads((reference_run / "manifest.json").read_text())
+    assert [a["status"] for a in manifest["attempts"]] == ["finished", "finished"]
+
+
+def _run_and_kill(config: Path, out: Path, kind: str, at_least: int) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "vhframe.cli", "run", str(config), "--out",
+                             str(out), "--quiet"], cwd=ROOT, env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 600
+    try:
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"run ended before it could be killed: {proc.stderr.read()!r}")
+            if _count(out, kind) >= at_least:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"no {kind} records appeared")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        assert proc.stderr is not None
+        proc.stderr.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "at_least"), [("training", 2), ("generation", 20)],
+                         ids=["during-alignment", "during-generation"])
+def test_sigkill_then_resume_equals_uninterrupted(
+    reference_run: Path, small_config: Path, tmp_path: Path, kind: str, at_least: int
+) -> None:
+    out = tmp_path / "killed"
+    _run_and_kill(small_config, out, kind, at_least)
+    partial = _results(out)
+    total = len(_records(reference_run, kind))
+    assert at_least <= len(partial[kind]) < total, "the kill came too late to test resuming"
+    proc = _vhframe("run", str(small_config), "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    resumed = _results(out)
+    # nothing finished was recomputed: stored rows are kept byte for byte
+    for key, payload in partial["generation"].items():
+        assert resumed["generation"][key] == payload
+    assert resumed == _results(reference_run)
+    manifest = json.loads((out / "manifest.json").read_text())
+    statuses = [a["status"] for a in manifest["attempts"]]
+    assert statuses[-1] == "finished" and statuses[0] == "running"
+    assert not list((out / "adapters").glob(".tmp-*"))
+
+
+@pytest.mark.slow
+def test_dry_run_prints_the_plan(small_config: Path) -> None:
+    proc = _vhframe("run", str(small_config), "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    flat = " ".join(proc.stdout.split())
+    assert "trainings │ 4" in flat or "trainings 4" in flat
+    assert "396" in flat  # generations: 9 subjects × 11 prompts × 2 samples × 2 variants
+
+
+@pytest.mark.slow
+def test_quickstart(tmp_path: Path) -> None:
+    out = tmp_path / "qs"
+    proc = _vhframe("run", "examples/quickstart.toml", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "report:" in proc.stdout
+    doc = json.loads((out / "report" / "report.json").read_text())
+    aligned = [a for a in doc["analyses"] if a["role"] == "aligned" and a["mitigation"] == "none"]
+    assert aligned and len(aligned[0]["subjects"]) == 14
+    ols = aligned[0]["ols"]
+    assert ols["method"]["n"] == 14
+    for cat, res in ols["by_category"].items():
+        assert ("coef" in res and len(res["coef"]) == 11) or "skipped" in res, cat
+    assert (out / "report" / "report.html").stat().st_size > 2000

@@ -1,0 +1,89 @@
+"""The run store and the records' JSON round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from vhframe.records import (
+    VALUES,
+    Decoding,
+    GenerationRequest,
+    Item,
+    Subject,
+    ValueProfile,
+    content_hash,
+)
+from vhframe.store import Store
+
+
+def test_insert_never_overwrites_and_reports_new_rows(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    assert store.put_many("generation", [("a", {"text": "one"}), ("b", {"text": "two"})]) == 2
+    assert store.put_many("generation", [("a", {"text": "changed"}), ("c", {"x": 1})]) == 1
+    assert store.get("generation", "a") == {"text": "one"}
+    assert store.existing("generation", ["a", "c", "zz"]) == {"a", "c"}
+    assert store.count("generation") == 3
+    assert [r.get("text") for r in store.all("generation")] == ["one", "two", None]
+    store.close()
+
+
+def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    with pytest.raises(RuntimeError):
+        with store.transaction() as db:
+            db.execute("INSERT INTO records VALUES ('k','x','{}',0)")
+            raise RuntimeError("boom")
+    assert store.count("k") == 0
+    store.close()
+
+
+def test_reopen_and_wal(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    store.put("profile", "p", {"name": "Ach"})
+    mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
+    store.close()
+    assert mode == "wal"
+    again = Store(tmp_path / "s.sqlite")
+    assert again.get("profile", "p") == {"name": "Ach"}
+    again.close()
+
+
+def test_schema_version_guard(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    store.set_meta("schema_version", "999")
+    store.close()
+    with pytest.raises(RuntimeError, match="store schema 999 is not supported"):
+        Store(tmp_path / "s.sqlite")
+
+
+def test_parquet_export(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    profiles = [ValueProfile(name=f"p{i}", scores=tuple([1.0 + i] * 10)) for i in range(3)]
+    store.put_many("profile", [(p.key, p.to_dict()) for p in profiles])
+    [path] = store.export_parquet(tmp_path / "tables", ["profile", "missing"])
+    table = pq.read_table(path)
+    assert table.num_rows == 3
+    rows = dict(zip(table.column("name").to_pylist(), table.column("scores").to_pylist(),
+                    strict=True))
+    assert rows["p0"] == [1.0] * 10 and rows["p2"] == [3.0] * 10
+    store.close()
+
+
+def test_records_round_trip_and_keys() -> None:
+    subject = Subject(name="aligned-Ach", role="aligned", base_model="m", adapter="/a",
+                      adapter_hash="h", profile="Ach", scores=tuple([6.0] + [1.0] * 9))
+    item = Item(benchmark="hexphi", id="000001", category="malware", prompt="p", meta={"l": 2})
+    req = GenerationRequest(subject=subject, item=item, prompt="QUESTION: p ANSWER:",
+                            decoding=Decoding(), sample=0, seed=3)
+    back = GenerationRequest.from_dict(req.to_dict())
+    assert Subject.from_dict(back.subject) == subject  # nested records stay plain dicts
+    assert Subject.from_dict(subject.to_dict()) == subject
+    assert Item.from_dict(item.to_dict()) == item
+    other = GenerationRequest(subject=subject, item=item, prompt=req.prompt,
+                              decoding=Decoding(), sample=1, seed=3)
+    assert req.key != other.key
+    assert content_hash({"b": 1, "a": 2}) == content_hash({"a": 2, "b": 1})
+    assert len(VALUES) == 10
