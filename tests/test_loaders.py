@@ -47,7 +47,7 @@ def test_profile_checks() -> None:
         ValueProfile.from_mapping("x", {v: 3.0 for v in VALUES[:-1]})
     with pytest.raises(RecordError, match="unknown value name"):
         ValueProfile.from_mapping("x", {**{v: 3.0 for v in VALUES}, "Kindness": 2.0})
-    with pytest.raises(RecordError, match="Power score must be within 1..6, found 7"):
+    with pytest.raises(RecordError, match=r"Power score must be within 1\.\.6, found 7"):
         ValueProfile.from_mapping("x", {v: (7.0 if v == "Power" else 3.0) for v in VALUES})
     with pytest.raises(ParamError, match="unknown profile"):
         ExtremeProfiles(only=["Zzz"])
@@ -130,7 +130,7 @@ def test_touche_non_binary_label(tmp_path: Path) -> None:
 
 def test_touche_missing_split_is_a_param_error(tmp_path: Path) -> None:
     _split(tmp_path)
-    with pytest.raises(ParamError, match="missing arguments-validation.tsv"):
+    with pytest.raises(ParamError, match=r"missing arguments-validation\.tsv"):
         Touche23(str(tmp_path), splits=["training", "validation"])
 
 
@@ -164,5 +164,5 @@ def test_benchmark_template_and_errors(ctx: RunContext, tmp_path: Path) -> None:
     nohead.write_text("kind,text\na,b\n")
     with pytest.raises(DataError, match=r"nohead.csv:1: missing column"):
         HexPhi(str(nohead)).load(ctx)
-    with pytest.raises(DataError, match="categories \\['nope'\\] not found"):
+    with pytest.raises(DataError, match=r"categories \['nope'\] not found"):
         HexPhi("builtin:sample", categories=["nope"]).load(ctx)

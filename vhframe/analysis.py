@@ -55,7 +55,7 @@ def analyse(
 
     analyses = []
     for (bench, judge, mit), rates in sorted(cells.items()):
-        categories = sorted({c for per in rates.values() for c in per if c != ALL}) + [ALL]
+        categories = [*sorted({c for per in rates.values() for c in per if c != ALL}), ALL]
         for role in ("aligned", "roleplay"):
             members = sorted(n for n in rates if n in by_name and by_name[n].role == role
                              and by_name[n].scores is not None)

@@ -57,7 +57,9 @@ class ProfileSettings(ComponentRef):
 
 class AlignmentSettings(_Strict):
     trainer: ComponentRef | None = None
-    baselines: list[Literal["base", "roleplay"]] = Field(default_factory=lambda: ["base"])
+    baselines: list[Literal["base", "roleplay"]] = Field(
+        default_factory=lambda: ["base"]  # type: ignore[arg-type]
+    )
 
 
 class GenerationSettings(ComponentRef):

@@ -188,16 +188,17 @@ class Pipeline:
                 raise self.loaded.error(f"benchmarks[{i}].use", f"{label} is listed twice")
             seen.add(label)
             benches.append((label, bench, dec))
-        judges = []
-        for i, ref in enumerate(cfg.judges):
-            if ref.use in {n for n, _ in judges}:
-                raise self.loaded.error(f"judges[{i}].use", f"{ref.use} is listed twice")
-            judges.append((ref.use, self._create("judges", ref, f"judges[{i}]")))
-        mitigations = []
-        for i, ref in enumerate(cfg.mitigations):
-            if ref.use in {n for n, _ in mitigations}:
-                raise self.loaded.error(f"mitigations[{i}].use", f"{ref.use} is listed twice")
-            mitigations.append((ref.use, self._create("mitigations", ref, f"mitigations[{i}]")))
+        judges: list[tuple[str, Any]] = []
+        for i, jref in enumerate(cfg.judges):
+            if jref.use in {n for n, _ in judges}:
+                raise self.loaded.error(f"judges[{i}].use", f"{jref.use} is listed twice")
+            judges.append((jref.use, self._create("judges", jref, f"judges[{i}]")))
+        mitigations: list[tuple[str, Any]] = []
+        for i, mref in enumerate(cfg.mitigations):
+            if mref.use in {n for n, _ in mitigations}:
+                raise self.loaded.error(f"mitigations[{i}].use", f"{mref.use} is listed twice")
+            mitigations.append(
+                (mref.use, self._create("mitigations", mref, f"mitigations[{i}]")))
         self.components = Components(
             profiles=self._create(
                 "profiles", ComponentRef(use=cfg.profiles.use, params=cfg.profiles.params),
@@ -258,7 +259,7 @@ class Pipeline:
     @contextmanager
     def _lock(self) -> Iterator[None]:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        fh = open(self.run_dir / ".lock", "w")  # noqa: SIM115 - held for the whole run
+        fh = open(self.run_dir / ".lock", "w")  # held for the whole run
         try:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -326,7 +327,7 @@ class Pipeline:
             store.put_many("profile", [(p.key, p.to_dict()) for p in profiles])
             subjects = self._subjects(comps, store, profiles)
             items = self.load_items()
-            for label, its in items.items():
+            for its in items.values():
                 store.put_many("item", [(it.key, it.to_dict()) for it in its])
             requests = self._requests(comps, subjects, items)
             generations = self._generate(comps, store, requests)
@@ -370,8 +371,9 @@ class Pipeline:
                   profiles: list[ValueProfile]) -> list[Subject]:
         base = self.cfg.model.base
         subjects: list[Subject] = []
-        if comps.trainer is not None:
-            subjects.extend(self._align(comps, store, profiles))
+        if comps.trainer is not None and comps.values is not None:
+            subjects.extend(self._align(comps.trainer, comps.values, comps.executor, store,
+                                        profiles))
         if "base" in self.cfg.alignment.baselines:
             subjects.append(Subject(name="base", role="base", base_model=base))
         if "roleplay" in self.cfg.alignment.baselines:
@@ -382,14 +384,14 @@ class Pipeline:
         store.put_many("subject", [(s.key, s.to_dict()) for s in subjects])
         return subjects
 
-    def _align(self, comps: Components, store: Store,
+    def _align(self, trainer: Any, dataset: Any, executor: Any, store: Store,
                profiles: list[ValueProfile]) -> list[Subject]:
-        examples: list[Example] = comps.values.load(self.ctx)
+        examples: list[Example] = dataset.load(self.ctx)
         if not examples:
             raise UserError("values: the value dataset yielded no examples")
         data_hash = content_hash([e.to_dict() for e in examples])
         base = self.cfg.model.base
-        trainer_fp = comps.trainer.fingerprint()
+        trainer_fp = trainer.fingerprint()
         adapters = self.run_dir / "adapters"
         adapters.mkdir(parents=True, exist_ok=True)
         for stale in adapters.glob(".tmp-*"):  # left by a killed training
@@ -414,10 +416,10 @@ class Pipeline:
             tmp = adapters / f".tmp-{key[:16]}"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            facts = comps.trainer.train(self.ctx, base, p, examples, tmp)
+            facts = trainer.train(self.ctx, base, p, examples, tmp)
             return tmp, facts
 
-        for p, (tmp, facts) in comps.executor.map(train, todo):
+        for p, (tmp, facts) in executor.map(train, todo):
             key = unit_key(p)
             final = adapters / f"{_safe(p.name)}-{key[:12]}"
             if final.exists():

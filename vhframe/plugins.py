@@ -79,8 +79,7 @@ class PluginManager:
     ) -> PluginManager:
         """Load built-ins, then entry points, then ``extra`` (name, plugin object) pairs."""
         for name, module_name in BUILTIN_PLUGINS:
-            self._add(name, lambda m=module_name: importlib.import_module(m), "built-in",
-                      _dist_version("vhframe"))
+            self._add(name, _importer(module_name), "built-in", _dist_version("vhframe"))
         if entry_points:
             for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
                 version = ep.dist.version if ep.dist is not None else "unknown"
@@ -89,7 +88,7 @@ class PluginManager:
                     source += f" ({ep.dist.name})"
                 self._add(ep.name, ep.load, source, version)
         for name, obj in extra:
-            self._add(name, lambda o=obj: o, "in-process", "unknown")
+            self._add(name, _constant(obj), "in-process", "unknown")
         self._collect()
         return self
 
@@ -182,6 +181,14 @@ class PluginManager:
 
     def describe(self) -> list[dict[str, Any]]:
         return [info.to_dict() for info in self.plugins.values()]
+
+
+def _importer(module: str) -> Callable[[], Any]:
+    return lambda: importlib.import_module(module)
+
+
+def _constant(obj: object) -> Callable[[], Any]:
+    return lambda: obj
 
 
 def _dist_version(dist: str) -> str:

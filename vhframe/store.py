@@ -94,7 +94,7 @@ class Store:
         row = self.db.execute(
             "SELECT payload FROM records WHERE kind=? AND key=?", (kind, key)
         ).fetchone()
-        return None if row is None else json.loads(row[0])  # type: ignore[no-any-return]
+        return None if row is None else dict(json.loads(row[0]))
 
     def existing(self, kind: str, keys: Sequence[str]) -> set[str]:
         """The subset of ``keys`` already stored."""
