@@ -485,12 +485,9 @@ class Pipeline:
             store.put_many("generation", rows)
             have.update(batch_keys)
             advance(len(batch))
-        out = []
-        for r in requests:
-            rec = store.get("generation", keys[id(r)])
-            assert rec is not None
-            out.append(Generation.from_dict(rec))
-        return out
+        ordered = [keys[id(r)] for r in requests]
+        stored = store.get_many("generation", ordered)
+        return [Generation.from_dict(stored[k]) for k in ordered]
 
     def _judge(self, comps: Components, store: Store,
                generations: list[Generation]) -> list[Judgment]:
@@ -516,10 +513,8 @@ class Pipeline:
                     for (k, g), v in zip(chunk, verdicts, strict=True)
                 ])
                 advance(len(chunk))
-            for k in keys:
-                rec = store.get("judgment", k)
-                assert rec is not None
-                out.append(Judgment.from_dict(rec))
+            stored = store.get_many("judgment", keys)
+            out.extend(Judgment.from_dict(stored[k]) for k in keys)
         return out
 
 

@@ -99,8 +99,7 @@ class Store:
     def existing(self, kind: str, keys: Sequence[str]) -> set[str]:
         """The subset of ``keys`` already stored."""
         found: set[str] = set()
-        for i in range(0, len(keys), 500):
-            chunk = list(keys[i : i + 500])
+        for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
             found.update(
                 r[0]
@@ -109,6 +108,18 @@ class Store:
                 )
             )
         return found
+
+    def get_many(self, kind: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored payloads of ``keys`` (absent keys are left out)."""
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for key, payload in self.db.execute(
+                f"SELECT key, payload FROM records WHERE kind=? AND key IN ({marks})",
+                [kind, *chunk],
+            ):
+                out[key] = json.loads(payload)
+        return out
 
     def all(self, kind: str) -> list[dict[str, Any]]:
         """Every record of a kind, ordered by key (stable across runs)."""
@@ -156,6 +167,12 @@ class Store:
             os.replace(tmp, target)
             written.append(target)
         return written
+
+
+def _chunks(keys: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    # SQLite limits the number of bound parameters per statement
+    for i in range(0, len(keys), size):
+        yield list(keys[i : i + size])
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
