@@ -1,1 +1,11 @@
 //! Correlation, OLS, bootstrap and permutation statistics.
+//!
+//! Pure Rust: nothing here knows about Python, so the kernels can be unit-tested with a plain
+//! `cargo test` and reused from other Rust code. Inputs are plain slices; callers (the bindings)
+//! validate shapes and convert arrays.
+
+pub mod error;
+pub mod ols;
+pub mod special;
+
+pub use error::StatsError;

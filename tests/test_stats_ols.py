@@ -1,0 +1,166 @@
+"""OLS against statsmodels on random inputs, and its error messages."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from vhframe import stats
+
+
+def _reference(X: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sm.OLS(y, sm.add_constant(X, has_constant="add")).fit()
+
+
+def _close(got: np.ndarray, want: np.ndarray, scale: float = 1.0) -> None:
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * scale)
+
+
+def _check_against_statsmodels(X: np.ndarray, Y: np.ndarray) -> None:
+    res = stats.ols(X, Y)
+    Y2 = Y.reshape(len(Y), -1)
+    assert res.coef.shape == (Y2.shape[1], X.shape[1] + 1)
+    lo, hi = res.ci(0.9)
+    for k in range(Y2.shape[1]):
+        ref = _reference(X, Y2[:, k])
+        scale = float(np.abs(ref.params).max())
+        _close(res.coef[k], ref.params, scale)
+        _close(res.se[k], ref.bse, scale)
+        _close(res.t[k], ref.tvalues)
+        _close(res.p[k], ref.pvalues)
+        _close(res.r2[k : k + 1], np.array([ref.rsquared]))
+        _close(res.adj_r2[k : k + 1], np.array([ref.rsquared_adj]))
+        _close(res.f[k : k + 1], np.array([ref.fvalue]))
+        _close(res.f_p[k : k + 1], np.array([ref.f_pvalue]))
+        ci = ref.conf_int(alpha=0.1)
+        _close(lo[k], ci[:, 0], scale)
+        _close(hi[k], ci[:, 1], scale)
+    assert res.n == len(X)
+    assert res.df_resid == len(X) - X.shape[1] - 1
+    assert res.df_model == X.shape[1]
+
+
+@st.composite
+def designs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    p = draw(st.integers(1, 8))
+    n = draw(st.integers(p + 2, 300))
+    m = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    kind = draw(st.sampled_from(["normal", "scores", "offset"]))
+    if kind == "scores":
+        # Profile-like predictors: integer scores 1..6, with many ties.
+        X = rng.integers(1, 7, size=(n, p)).astype(float)
+    elif kind == "offset":
+        X = rng.normal(1e3, 3.0, size=(n, p))
+    else:
+        X = rng.normal(size=(n, p)) * rng.uniform(0.01, 100, size=p)
+    Xc = X - X.mean(axis=0)
+    sv = np.linalg.svd(Xc / np.linalg.norm(Xc, axis=0).clip(1e-300), compute_uv=False)
+    # Nearly singular designs are not comparable at 1e-9 between any two solvers.
+    assume(sv[-1] > 1e-3 * sv[0])
+    beta = rng.normal(size=(p, m)) * draw(st.sampled_from([0.0, 0.1, 3.0]))
+    Y = 2.0 + Xc @ beta + rng.normal(size=(n, m)) * draw(st.sampled_from([0.01, 1.0, 50.0]))
+    if m == 1 and draw(st.booleans()):
+        Y = Y[:, 0]
+    return X, Y
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(designs())
+def test_ols_matches_statsmodels(data: tuple[np.ndarray, np.ndarray]) -> None:
+    _check_against_statsmodels(*data)
+
+
+def test_ols_paper_shape_many_responses() -> None:
+    # The study's shape: 25 harm categories regressed on 10 value scores over 154 models.
+    rng = np.random.default_rng(1)
+    X = rng.uniform(1, 6, size=(154, 10))
+    Y = rng.uniform(0, 1, size=(154, 25))
+    _check_against_statsmodels(X, Y)
+
+
+def test_ols_terms_and_names() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 2))
+    y = rng.normal(size=30)
+    assert stats.ols(X, y).terms == ("const", "x1", "x2")
+    res = stats.ols(X, y, names=["Power", "Security"])
+    assert res.terms == ("const", "Power", "Security")
+    assert res.coef.shape == (1, 3) and res.r2.shape == (1,)
+    with pytest.raises(ValueError, match="names has 1 entries"):
+        stats.ols(X, y, names=["Power"])
+
+
+def test_ols_accepts_non_contiguous_and_integer_input() -> None:
+    rng = np.random.default_rng(3)
+    X = np.asfortranarray(rng.integers(0, 10, size=(40, 3)))
+    y = rng.normal(size=(40, 2))[:, ::-1][:, 0]
+    _check_against_statsmodels(X.astype(float), np.ascontiguousarray(y))
+    a, b = stats.ols(X, y), stats.ols(np.ascontiguousarray(X, dtype=float), y.copy())
+    np.testing.assert_array_equal(a.coef, b.coef)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_ols_rejects_non_finite(bad: float) -> None:
+    X = np.arange(20.0).reshape(10, 2) ** 1.5
+    y = np.arange(10.0)
+    Xb = X.copy()
+    Xb[3, 1] = bad
+    with pytest.raises(ValueError, match="X contains a NaN or infinite value"):
+        stats.ols(Xb, y)
+    yb = y.copy()
+    yb[7] = bad
+    with pytest.raises(ValueError, match="Y contains a NaN or infinite value"):
+        stats.ols(X, yb)
+
+
+def test_ols_rejects_mismatched_rows() -> None:
+    with pytest.raises(ValueError, match="X has 10 rows but Y has 9"):
+        stats.ols(np.random.default_rng(0).normal(size=(10, 2)), np.arange(9.0))
+
+
+def test_ols_needs_a_residual_degree_of_freedom() -> None:
+    rng = np.random.default_rng(4)
+    with pytest.raises(ValueError, match="at least 5 rows"):
+        stats.ols(rng.normal(size=(4, 3)), rng.normal(size=4))
+    stats.ols(rng.normal(size=(5, 3)), rng.normal(size=5))
+
+
+def test_ols_rank_deficient_names_the_column() -> None:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(30, 3))
+    X[:, 2] = 2 * X[:, 0] - X[:, 1]
+    with pytest.raises(
+        ValueError, match=r"'Tradition' is a linear combination .*'Power', 'Security'.*singular"
+    ):
+        stats.ols(X, rng.normal(size=30), names=["Power", "Security", "Tradition"])
+    X = rng.normal(size=(30, 2))
+    X[:, 1] = 4.0
+    with pytest.raises(ValueError, match="'x2' is constant"):
+        stats.ols(X, rng.normal(size=30))
+    X[:, 1] = 3 * X[:, 0] + 1
+    with pytest.raises(ValueError, match="'x2' is a linear combination of the intercept and 'x1'"):
+        stats.ols(X, rng.normal(size=30))
+
+
+def test_ols_rejects_constant_response_and_bad_shapes() -> None:
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(20, 2))
+    Y = rng.normal(size=(20, 3))
+    Y[:, 1] = 0.25
+    with pytest.raises(ValueError, match="Y column 1 is constant"):
+        stats.ols(X, Y)
+    with pytest.raises(ValueError, match="X must be 1-D or 2-D"):
+        stats.ols(np.zeros((2, 2, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="must be numeric"):
+        stats.ols(np.array([["a"], ["b"]]), np.zeros(2))
+    with pytest.raises(ValueError, match="level must lie"):
+        stats.ols(X, Y[:, 0]).ci(1.5)
