@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
+import mpmath as mp
 import numpy as np
 import pytest
 import statsmodels.api as sm
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from scipy import stats as sps
 
 from vhframe import stats
 
@@ -19,17 +22,50 @@ def _reference(X: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
         return sm.OLS(y, sm.add_constant(X, has_constant="add")).fit()
 
 
+def _exact_reference(X: np.ndarray, y: np.ndarray) -> SimpleNamespace:
+    """Normal equations in 50-digit arithmetic: the reference where statsmodels' pinv on the
+    uncentred design itself loses digits (predictors with large means and small spread)."""
+    mp.mp.dps = 50
+    n, p = X.shape
+    A = mp.matrix([[1, *(mp.mpf(float(v)) for v in row)] for row in X])
+    Y = mp.matrix([mp.mpf(float(v)) for v in y])
+    M = mp.inverse(A.T * A)
+    b = M * (A.T * Y)
+    resid = Y - A * b
+    df = n - p - 1
+    ssr = sum(r**2 for r in resid)
+    ybar = sum(Y) / n
+    tss = sum((v - ybar) ** 2 for v in Y)
+    params = np.array([float(v) for v in b])
+    bse = np.array([float(mp.sqrt(ssr / df * M[j, j])) for j in range(p + 1)])
+    tvalues = np.array([float(b[j] / mp.sqrt(ssr / df * M[j, j])) for j in range(p + 1)])
+    r2 = float(1 - ssr / tss)
+    fvalue = float((tss - ssr) / p / (ssr / df))
+    q = float(sps.t.ppf(0.95, df))
+    return SimpleNamespace(
+        params=params,
+        bse=bse,
+        tvalues=tvalues,
+        pvalues=2 * sps.t.sf(np.abs(tvalues), df),
+        rsquared=r2,
+        rsquared_adj=float(1 - (n - 1) / df * (ssr / tss)),
+        fvalue=fvalue,
+        f_pvalue=sps.f.sf(fvalue, p, df),
+        conf_int=lambda alpha: np.column_stack([params - q * bse, params + q * bse]),
+    )
+
+
 def _close(got: np.ndarray, want: np.ndarray, scale: float = 1.0) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * scale)
 
 
-def _check_against_statsmodels(X: np.ndarray, Y: np.ndarray) -> None:
+def _check_against_statsmodels(X: np.ndarray, Y: np.ndarray, exact: bool = False) -> None:
     res = stats.ols(X, Y)
     Y2 = Y.reshape(len(Y), -1)
     assert res.coef.shape == (Y2.shape[1], X.shape[1] + 1)
     lo, hi = res.ci(0.9)
     for k in range(Y2.shape[1]):
-        ref = _reference(X, Y2[:, k])
+        ref = _exact_reference(X, Y2[:, k]) if exact else _reference(X, Y2[:, k])
         scale = float(np.abs(ref.params).max())
         _close(res.coef[k], ref.params, scale)
         _close(res.se[k], ref.bse, scale)
@@ -39,7 +75,7 @@ def _check_against_statsmodels(X: np.ndarray, Y: np.ndarray) -> None:
         _close(res.adj_r2[k : k + 1], np.array([ref.rsquared_adj]))
         _close(res.f[k : k + 1], np.array([ref.fvalue]))
         _close(res.f_p[k : k + 1], np.array([ref.f_pvalue]))
-        ci = ref.conf_int(alpha=0.1)
+        ci = ref.conf_int(0.1)
         _close(lo[k], ci[:, 0], scale)
         _close(hi[k], ci[:, 1], scale)
     assert res.n == len(X)
@@ -48,13 +84,14 @@ def _check_against_statsmodels(X: np.ndarray, Y: np.ndarray) -> None:
 
 
 @st.composite
-def designs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+def designs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, bool]:
+    kind = draw(st.sampled_from(["normal", "scores", "offset"]))
     p = draw(st.integers(1, 8))
-    n = draw(st.integers(p + 2, 300))
+    # The 50-digit reference for "offset" is slow, so those designs stay small.
+    n = draw(st.integers(p + 2, 40 if kind == "offset" else 300))
     m = draw(st.integers(1, 4))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
-    kind = draw(st.sampled_from(["normal", "scores", "offset"]))
     if kind == "scores":
         # Profile-like predictors: integer scores 1..6, with many ties.
         X = rng.integers(1, 7, size=(n, p)).astype(float)
@@ -68,14 +105,22 @@ def designs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     assume(sv[-1] > 1e-3 * sv[0])
     beta = rng.normal(size=(p, m)) * draw(st.sampled_from([0.0, 0.1, 3.0]))
     Y = 2.0 + Xc @ beta + rng.normal(size=(n, m)) * draw(st.sampled_from([0.01, 1.0, 50.0]))
+    # A near-perfect fit leaves a residual sum of squares that double precision cannot resolve
+    # to 1e-9 (its relative error grows like eps·TSS/SSR), whichever algorithm computes it.
+    design = np.column_stack([np.ones(n), X])
+    resid = Y - design @ np.linalg.lstsq(design, Y, rcond=None)[0]
+    tss = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    assume(((resid**2).sum(axis=0) > 1e-6 * tss).all())
     if m == 1 and draw(st.booleans()):
         Y = Y[:, 0]
-    return X, Y
+    return X, Y, kind == "offset"
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(designs())
-def test_ols_matches_statsmodels(data: tuple[np.ndarray, np.ndarray]) -> None:
+def test_ols_matches_statsmodels(data: tuple[np.ndarray, np.ndarray, bool]) -> None:
+    # Predictors with large means and small spread: statsmodels' own error exceeds 1e-9
+    # there, so those cases are checked against 50-digit arithmetic instead.
     _check_against_statsmodels(*data)
 
 
