@@ -1,7 +1,170 @@
-//! Bindings of the `scan` kernels.
+//! Bindings of the `scan` kernels: argument checks, GIL release and conversion.
 
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::scan::{self, ArrowTexts, Matcher, Offset, Scores, Texts};
+
+/// Compiled lexicons: built once, then shared by every scan call.
+#[pyclass(frozen, module = "vhframe._core", name = "ScanMatcher")]
+pub struct PyScanMatcher {
+    inner: Matcher,
+}
+
+#[pymethods]
+impl PyScanMatcher {
+    #[new]
+    fn new(lexicons: Vec<Vec<String>>) -> PyResult<Self> {
+        Matcher::new(&lexicons)
+            .map(|inner| PyScanMatcher { inner })
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    #[getter]
+    fn n_lexicons(&self) -> usize {
+        self.inner.n_lexicons()
+    }
+
+    #[getter]
+    fn vocabulary_size(&self) -> usize {
+        self.inner.vocabulary_size()
+    }
+}
+
+/// Runs `f` on a pool of `threads` workers, or on the global pool when `threads` is None.
+fn in_pool<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> PyResult<R> {
+    match threads {
+        None => Ok(f()),
+        Some(0) => Err(PyValueError::new_err("threads must be at least 1")),
+        Some(k) => rayon::ThreadPoolBuilder::new()
+            .num_threads(k)
+            .build()
+            .map(|pool| pool.install(f))
+            .map_err(|e| PyValueError::new_err(format!("cannot start {k} threads: {e}"))),
+    }
+}
+
+type ScoreArrays<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>);
+
+/// Hands the score vectors to numpy without copying, shaped (lexicons, texts).
+fn to_arrays(py: Python<'_>, s: Scores) -> PyResult<ScoreArrays<'_>> {
+    let shape = [s.n_lexicons, s.n_texts];
+    let count = PyArray1::from_vec(py, s.count).reshape(shape)?;
+    let first = PyArray1::from_vec(py, s.first).reshape(shape)?;
+    Ok((count.into_any(), first.into_any()))
+}
+
+fn score<'py, T: Texts + ?Sized>(
+    py: Python<'py>,
+    matcher: &Bound<'py, PyScanMatcher>,
+    texts: &T,
+    threads: Option<usize>,
+) -> PyResult<ScoreArrays<'py>> {
+    let m = &matcher.get().inner;
+    let scores = py.detach(|| in_pool(threads, || scan::scan(m, texts)))?;
+    to_arrays(py, scores)
+}
+
+/// Scores a list or tuple of `str` (None counts as an empty text). Returns `(count, first)`,
+/// int64 arrays of shape (lexicons, texts). The strings' UTF-8 is read in place.
+#[pyfunction]
+#[pyo3(signature = (matcher, texts, threads = None))]
+fn scan_texts<'py>(
+    py: Python<'py>,
+    matcher: &Bound<'py, PyScanMatcher>,
+    texts: &Bound<'py, PyAny>,
+    threads: Option<usize>,
+) -> PyResult<ScoreArrays<'py>> {
+    // owned references keep every string alive (and its UTF-8 in place) while the GIL is
+    // released, even if another thread mutates the list meanwhile
+    let items: Vec<Bound<'py, PyAny>> = if let Ok(list) = texts.cast::<PyList>() {
+        list.iter().collect()
+    } else if let Ok(tuple) = texts.cast::<PyTuple>() {
+        tuple.iter().collect()
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "texts must be a list or tuple of str, not {}",
+            texts.get_type().name()?
+        )));
+    };
+    let mut bytes: Vec<&[u8]> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if item.is_none() {
+            bytes.push(&[]);
+            continue;
+        }
+        let s = item.cast::<PyString>().map_err(|_| {
+            let ty = item
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|_| "?".into());
+            PyTypeError::new_err(format!("texts[{i}] is {ty}, expected str or None"))
+        })?;
+        bytes.push(s.to_str()?.as_bytes());
+    }
+    score(py, matcher, bytes.as_slice(), threads)
+}
+
+fn arrow<'py, O: Offset + numpy::Element>(
+    py: Python<'py>,
+    matcher: &Bound<'py, PyScanMatcher>,
+    offsets: PyReadonlyArray1<'py, O>,
+    data: &PyReadonlyArray1<'py, u8>,
+    validity: &Option<PyReadonlyArray1<'py, u8>>,
+    validity_offset: usize,
+    threads: Option<usize>,
+) -> PyResult<ScoreArrays<'py>> {
+    let offsets = offsets.as_slice()?;
+    let data = data.as_slice()?;
+    let validity = match validity {
+        Some(v) => Some((v.as_slice()?, validity_offset)),
+        None => None,
+    };
+    let texts = ArrowTexts::new(offsets, data, validity)
+        .map_err(|e| PyValueError::new_err(format!("malformed Arrow string array: {e}")))?;
+    score(py, matcher, &texts, threads)
+}
+
+/// Scores an Arrow string array given by its buffers, read in place: `offsets` (int32 for
+/// `string`, int64 for `large_string`, already sliced to the array's offset and length + 1),
+/// `data` (uint8) and the optional validity bitmap with the bit index of the first element.
+/// Null entries count as empty texts.
+#[pyfunction]
+#[pyo3(signature = (matcher, offsets, data, validity = None, validity_offset = 0, threads = None))]
+fn scan_arrow<'py>(
+    py: Python<'py>,
+    matcher: &Bound<'py, PyScanMatcher>,
+    offsets: &Bound<'py, PyAny>,
+    data: PyReadonlyArray1<'py, u8>,
+    validity: Option<PyReadonlyArray1<'py, u8>>,
+    validity_offset: usize,
+    threads: Option<usize>,
+) -> PyResult<ScoreArrays<'py>> {
+    if let Ok(o) = offsets.extract::<PyReadonlyArray1<'py, i32>>() {
+        arrow(py, matcher, o, &data, &validity, validity_offset, threads)
+    } else if let Ok(o) = offsets.extract::<PyReadonlyArray1<'py, i64>>() {
+        arrow(py, matcher, o, &data, &validity, validity_offset, threads)
+    } else {
+        Err(PyTypeError::new_err(
+            "offsets must be a one-dimensional int32 or int64 numpy array",
+        ))
+    }
+}
+
+/// The normalised tokens of `text`, as the scanner sees them.
+#[pyfunction]
+fn scan_tokenize(text: &str) -> Vec<String> {
+    scan::tokenize(text)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyScanMatcher>()?;
+    m.add_function(wrap_pyfunction!(scan_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_tokenize, m)?)?;
+    m.add("SCAN_UNICODE_VERSION", scan::UNICODE_VERSION)?;
     Ok(())
 }

@@ -1,1 +1,0 @@
-//! Tokenised phrase and lexicon scoring.

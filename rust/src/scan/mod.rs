@@ -1,0 +1,790 @@
+//! Tokenised phrase and lexicon scoring: refusal phrases, profanity, value words.
+//!
+//! A text is cut into tokens and every lexicon phrase is matched on whole tokens, so
+//! "therapist" never matches "the rapist" and the other way round.
+//!
+//! Normalisation (the same for texts and phrases):
+//! - a *word character* is a Unicode letter, mark or number (general category L*, M*, N*);
+//!   every other character (punctuation, symbols, spaces, controls, invalid UTF-8 bytes)
+//!   is a token boundary, and runs of boundaries collapse;
+//! - word characters are written with Unicode full case folding (`str.casefold()`), so
+//!   "SS", "ss" and "ß" all read "ss"; no locale rules (Turkish dotted/dotless i are folded
+//!   as everywhere else: "İ" becomes "i̇", "ı" stays "ı") and no NFC/NFKC normalisation;
+//! - an apostrophe (`'`, `’`, `‘`, `ʼ`, `´`, `＇`) between two word characters joins them and
+//!   is written `'`, so "can't" and "can’t" are the token `can't`; anywhere else an
+//!   apostrophe is a boundary (quotes around a word are dropped). "can't" is not "cant".
+//!
+//! Matching is Aho–Corasick over token ids: the distinct tokens of all phrases are interned,
+//! a text token outside that vocabulary resets the automaton, so one pass over a text scores
+//! every phrase of every lexicon. Per text and lexicon the kernel reports the number of
+//! non-overlapping occurrences chosen leftmost-longest (what a regex alternation with the
+//! longer phrases first would count) and the token index where the earliest match starts.
+//!
+//! Nothing here knows about Python; `bind_scan` converts.
+
+mod tables;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::fmt;
+
+pub use tables::UNICODE_VERSION;
+
+const A_BOUND: u8 = 0;
+const A_WORD: u8 = 1;
+const A_APOS: u8 = 2;
+
+/// Class of each ASCII byte: the hot path never touches the Unicode tables.
+static ASCII_CLASS: [u8; 128] = {
+    let mut t = [A_BOUND; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            t[b] = A_WORD;
+        } else if c == b'\'' {
+            t[b] = A_APOS;
+        }
+        b += 1;
+    }
+    t
+};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Class {
+    Boundary,
+    Word,
+    Apostrophe,
+}
+
+#[inline]
+fn class_of(c: char) -> Class {
+    let cp = c as u32;
+    if cp < 128 {
+        return match ASCII_CLASS[cp as usize] {
+            A_WORD => Class::Word,
+            A_APOS => Class::Apostrophe,
+            _ => Class::Boundary,
+        };
+    }
+    let word = if cp < 0x10000 {
+        tables::WORD_BMP[(cp >> 6) as usize] >> (cp & 63) & 1 == 1
+    } else {
+        tables::WORD_ASTRAL
+            .binary_search_by(|&(lo, hi)| {
+                if hi < cp {
+                    std::cmp::Ordering::Less
+                } else if lo > cp {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+            .is_ok()
+    };
+    if word {
+        Class::Word
+    } else if tables::APOSTROPHES.contains(&c) {
+        Class::Apostrophe
+    } else {
+        Class::Boundary
+    }
+}
+
+/// Appends the case folding of the (non-ASCII) word character `c` to `buf`.
+#[inline]
+fn push_folded(c: char, buf: &mut Vec<u8>) {
+    let cp = c as u32;
+    let may_fold = cp >= 0x10000 || tables::FOLD_BMP[(cp >> 6) as usize] >> (cp & 63) & 1 == 1;
+    if may_fold {
+        if let Ok(k) = tables::FOLD.binary_search_by_key(&cp, |&(k, _)| k) {
+            buf.extend_from_slice(tables::FOLD[k].1.as_bytes());
+            return;
+        }
+    }
+    let mut tmp = [0u8; 4];
+    buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+}
+
+/// Decodes the non-ASCII UTF-8 sequence at `text[i..]`; `None` for an invalid sequence,
+/// whose first byte the tokenizer then treats as a boundary (input from Arrow buffers is not
+/// re-validated, so this must never read past a malformed tail).
+#[inline]
+fn decode(text: &[u8], i: usize) -> Option<(char, usize)> {
+    let b0 = text[i] as u32;
+    let (width, min, init) = match b0 {
+        0xC2..=0xDF => (2, 0x80, b0 & 0x1F),
+        0xE0..=0xEF => (3, 0x800, b0 & 0x0F),
+        0xF0..=0xF4 => (4, 0x10000, b0 & 0x07),
+        _ => return None,
+    };
+    if i + width > text.len() {
+        return None;
+    }
+    let mut cp = init;
+    for &b in &text[i + 1..i + width] {
+        if b & 0xC0 != 0x80 {
+            return None;
+        }
+        cp = (cp << 6) | (b as u32 & 0x3F);
+    }
+    if cp < min {
+        return None;
+    }
+    // rejects surrogates and anything above U+10FFFF
+    char::from_u32(cp).map(|c| (c, width))
+}
+
+#[inline]
+fn word_at(text: &[u8], i: usize) -> bool {
+    match text.get(i) {
+        None => false,
+        Some(&b) if b < 128 => ASCII_CLASS[b as usize] == A_WORD,
+        Some(_) => matches!(decode(text, i), Some((c, _)) if class_of(c) == Class::Word),
+    }
+}
+
+/// Calls `emit` with the normalised bytes of every token of `text`, in order. `buf` is
+/// scratch space, reused across calls to avoid an allocation per text.
+#[inline]
+pub fn tokenize_with<F: FnMut(&[u8])>(text: &[u8], buf: &mut Vec<u8>, mut emit: F) {
+    buf.clear();
+    let n = text.len();
+    let mut i = 0;
+    while i < n {
+        let b = text[i];
+        let (class, width) = if b < 128 {
+            match ASCII_CLASS[b as usize] {
+                A_WORD => {
+                    buf.push(b.to_ascii_lowercase());
+                    i += 1;
+                    continue;
+                }
+                A_APOS => (Class::Apostrophe, 1),
+                _ => (Class::Boundary, 1),
+            }
+        } else {
+            match decode(text, i) {
+                None => (Class::Boundary, 1),
+                Some((c, w)) => {
+                    let class = class_of(c);
+                    if class == Class::Word {
+                        push_folded(c, buf);
+                        i += w;
+                        continue;
+                    }
+                    (class, w)
+                }
+            }
+        };
+        if !buf.is_empty() {
+            // a non-empty buffer means the previous character was a word character
+            if class == Class::Apostrophe && word_at(text, i + width) {
+                buf.push(b'\'');
+            } else {
+                emit(buf);
+                buf.clear();
+            }
+        }
+        i += width;
+    }
+    if !buf.is_empty() {
+        emit(buf);
+        buf.clear();
+    }
+}
+
+/// The normalised tokens of `text`.
+pub fn tokenize(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    tokenize_with(text.as_bytes(), &mut buf, |t| {
+        // tokens are built from whole characters of valid UTF-8 input
+        out.push(String::from_utf8_lossy(t).into_owned())
+    });
+    out
+}
+
+/// A phrase that normalises to no token at all (only punctuation or spaces).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmptyPhrase {
+    pub lexicon: usize,
+    pub phrase: usize,
+}
+
+impl fmt::Display for EmptyPhrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "phrase {} of lexicon {} has no word characters, so it can never match",
+            self.phrase, self.lexicon
+        )
+    }
+}
+
+impl std::error::Error for EmptyPhrase {}
+
+#[derive(Clone, Copy, Debug)]
+struct Out {
+    lexicon: u32,
+    len: u32,
+}
+
+const ROOT: u32 = 0;
+
+/// Aho–Corasick automaton over token ids for one or more lexicons.
+#[derive(Debug)]
+pub struct Matcher {
+    n_lexicons: usize,
+    vocab: FxHashMap<Box<[u8]>, u32>,
+    max_token_len: usize,
+    /// transitions out of the root, indexed by token id (`ROOT` when none): the root is
+    /// where the automaton spends most of its time, so it gets a dense table
+    root_next: Vec<u32>,
+    /// sorted transitions of the other states, in compressed-row form
+    edge_start: Vec<u32>,
+    edge_token: Vec<u32>,
+    edge_to: Vec<u32>,
+    fail: Vec<u32>,
+    /// every phrase ending at a state, including those reached through failure links
+    out_start: Vec<u32>,
+    outs: Vec<Out>,
+}
+
+impl Matcher {
+    /// Compiles the lexicons, each a list of phrases. Phrases equal after normalisation
+    /// count once per lexicon.
+    pub fn new<S: AsRef<str>>(lexicons: &[Vec<S>]) -> Result<Matcher, EmptyPhrase> {
+        let mut vocab: FxHashMap<Box<[u8]>, u32> = FxHashMap::default();
+        // trie under construction: children per state, phrase ends per state
+        let mut children: Vec<FxHashMap<u32, u32>> = vec![FxHashMap::default()];
+        let mut ends: Vec<Vec<Out>> = vec![Vec::new()];
+        let mut buf = Vec::new();
+        let mut ids: Vec<u32> = Vec::new();
+        for (li, phrases) in lexicons.iter().enumerate() {
+            for (pi, phrase) in phrases.iter().enumerate() {
+                ids.clear();
+                tokenize_with(phrase.as_ref().as_bytes(), &mut buf, |t| {
+                    let next = vocab.len() as u32;
+                    ids.push(*vocab.entry(t.into()).or_insert(next));
+                });
+                if ids.is_empty() {
+                    return Err(EmptyPhrase {
+                        lexicon: li,
+                        phrase: pi,
+                    });
+                }
+                let mut s = ROOT;
+                for &t in &ids {
+                    s = match children[s as usize].get(&t) {
+                        Some(&next) => next,
+                        None => {
+                            let next = children.len() as u32;
+                            children[s as usize].insert(t, next);
+                            children.push(FxHashMap::default());
+                            ends.push(Vec::new());
+                            next
+                        }
+                    };
+                }
+                let e = &mut ends[s as usize];
+                if !e.iter().any(|o| o.lexicon == li as u32) {
+                    e.push(Out {
+                        lexicon: li as u32,
+                        len: ids.len() as u32,
+                    });
+                }
+            }
+        }
+        let n_states = children.len();
+        let mut root_next = vec![ROOT; vocab.len()];
+        for (&t, &s) in &children[0] {
+            root_next[t as usize] = s;
+        }
+        let mut edge_start = Vec::with_capacity(n_states + 1);
+        let mut edge_token = Vec::new();
+        let mut edge_to = Vec::new();
+        for ch in &children {
+            edge_start.push(edge_token.len() as u32);
+            let mut sorted: Vec<(u32, u32)> = ch.iter().map(|(&t, &s)| (t, s)).collect();
+            sorted.sort_unstable();
+            for (t, s) in sorted {
+                edge_token.push(t);
+                edge_to.push(s);
+            }
+        }
+        edge_start.push(edge_token.len() as u32);
+        let mut m = Matcher {
+            n_lexicons: lexicons.len(),
+            max_token_len: vocab.keys().map(|k| k.len()).max().unwrap_or(0),
+            vocab,
+            root_next,
+            edge_start,
+            edge_token,
+            edge_to,
+            fail: vec![ROOT; n_states],
+            out_start: Vec::new(),
+            outs: Vec::new(),
+        };
+        // failure links in breadth-first order, so a state's link target (always shallower)
+        // is final before the state is visited
+        let mut order = Vec::with_capacity(n_states);
+        order.push(ROOT);
+        let mut head = 0;
+        while head < order.len() {
+            let s = order[head];
+            head += 1;
+            let (a, b) = m.edges(s);
+            for e in a..b {
+                let (t, child) = (m.edge_token[e], m.edge_to[e]);
+                if s != ROOT {
+                    m.fail[child as usize] = m.step(m.fail[s as usize], t);
+                }
+                order.push(child);
+            }
+        }
+        let mut all: Vec<Vec<Out>> = vec![Vec::new(); n_states];
+        for &s in &order {
+            let mut o = ends[s as usize].clone();
+            if s != ROOT {
+                o.extend_from_slice(&all[m.fail[s as usize] as usize]);
+            }
+            all[s as usize] = o;
+        }
+        m.out_start.reserve(n_states + 1);
+        for o in &all {
+            m.out_start.push(m.outs.len() as u32);
+            m.outs.extend_from_slice(o);
+        }
+        m.out_start.push(m.outs.len() as u32);
+        Ok(m)
+    }
+
+    /// Number of lexicons compiled into this matcher.
+    pub fn n_lexicons(&self) -> usize {
+        self.n_lexicons
+    }
+
+    /// Number of distinct tokens over all phrases.
+    pub fn vocabulary_size(&self) -> usize {
+        self.vocab.len()
+    }
+
+    #[inline]
+    fn edges(&self, s: u32) -> (usize, usize) {
+        (
+            self.edge_start[s as usize] as usize,
+            self.edge_start[s as usize + 1] as usize,
+        )
+    }
+
+    #[inline]
+    fn token_id(&self, token: &[u8]) -> Option<u32> {
+        if token.len() > self.max_token_len {
+            return None;
+        }
+        self.vocab.get(token).copied()
+    }
+
+    /// The automaton's transition on a token of the vocabulary.
+    #[inline]
+    fn step(&self, mut s: u32, t: u32) -> u32 {
+        loop {
+            if s == ROOT {
+                return self.root_next[t as usize];
+            }
+            let (a, b) = self.edges(s);
+            if let Some(k) = self.edge_token[a..b].iter().position(|&x| x == t) {
+                return self.edge_to[a + k];
+            }
+            s = self.fail[s as usize];
+        }
+    }
+
+    /// Scores one text into `count` and `first` (one slot per lexicon).
+    fn score(&self, text: &[u8], sc: &mut Scratch, count: &mut [i64], first: &mut [i64]) {
+        count.fill(0);
+        first.fill(-1);
+        sc.hits.clear();
+        let mut state = ROOT;
+        let mut pos: u64 = 0;
+        let hits = &mut sc.hits;
+        tokenize_with(text, &mut sc.buf, |tok| {
+            state = match self.token_id(tok) {
+                // no phrase contains this token: every partial match dies here
+                None => ROOT,
+                Some(t) => self.step(state, t),
+            };
+            let (a, b) = (
+                self.out_start[state as usize] as usize,
+                self.out_start[state as usize + 1] as usize,
+            );
+            for o in &self.outs[a..b] {
+                hits.push(Hit {
+                    lexicon: o.lexicon,
+                    start: pos + 1 - o.len as u64,
+                    len: o.len,
+                });
+            }
+            pos += 1;
+        });
+        if hits.is_empty() {
+            return;
+        }
+        // leftmost-longest, non-overlapping, per lexicon
+        hits.sort_unstable_by(|x, y| (x.lexicon, x.start, y.len).cmp(&(y.lexicon, y.start, x.len)));
+        let mut next_free: u64 = 0;
+        let mut current = u32::MAX;
+        for h in hits.iter() {
+            let l = h.lexicon as usize;
+            if h.lexicon != current {
+                current = h.lexicon;
+                next_free = 0;
+                first[l] = h.start as i64;
+            }
+            if h.start >= next_free {
+                count[l] += 1;
+                next_free = h.start + h.len as u64;
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Hit {
+    lexicon: u32,
+    start: u64,
+    len: u32,
+}
+
+#[derive(Default)]
+struct Scratch {
+    buf: Vec<u8>,
+    hits: Vec<Hit>,
+}
+
+/// A column of texts the kernel can read from any thread.
+pub trait Texts: Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The UTF-8 bytes of text `i` (empty for a missing value).
+    fn get(&self, i: usize) -> &[u8];
+}
+
+impl Texts for [&[u8]] {
+    fn len(&self) -> usize {
+        <[&[u8]]>::len(self)
+    }
+    fn get(&self, i: usize) -> &[u8] {
+        self[i]
+    }
+}
+
+impl Texts for [&str] {
+    fn len(&self) -> usize {
+        <[&str]>::len(self)
+    }
+    fn get(&self, i: usize) -> &[u8] {
+        self[i].as_bytes()
+    }
+}
+
+/// An Arrow `string` (i32 offsets) or `large_string` (i64 offsets) array read in place from
+/// its buffers. Construction checks the offsets, so reads never go out of bounds.
+pub struct ArrowTexts<'a, O> {
+    offsets: &'a [O],
+    data: &'a [u8],
+    validity: Option<(&'a [u8], usize)>,
+}
+
+/// Arrow offset types.
+pub trait Offset: Copy + Sync {
+    fn to_i64(self) -> i64;
+}
+impl Offset for i32 {
+    fn to_i64(self) -> i64 {
+        self as i64
+    }
+}
+impl Offset for i64 {
+    fn to_i64(self) -> i64 {
+        self
+    }
+}
+
+impl<'a, O: Offset> ArrowTexts<'a, O> {
+    /// `offsets` has one more entry than there are texts; `validity` is the Arrow bitmap
+    /// (LSB first) with the bit index of the first text, or `None` when nothing is null.
+    pub fn new(
+        offsets: &'a [O],
+        data: &'a [u8],
+        validity: Option<(&'a [u8], usize)>,
+    ) -> Result<Self, String> {
+        if offsets.is_empty() {
+            return Err("offsets must have at least one entry".into());
+        }
+        let mut prev = offsets[0].to_i64();
+        if prev < 0 {
+            return Err(format!("offset 0 is negative ({prev})"));
+        }
+        for (i, o) in offsets.iter().enumerate().skip(1) {
+            let o = o.to_i64();
+            if o < prev {
+                return Err(format!("offsets decrease at entry {i} ({prev} > {o})"));
+            }
+            prev = o;
+        }
+        if prev as u64 > data.len() as u64 {
+            return Err(format!(
+                "last offset {prev} is past the end of the data buffer ({} bytes)",
+                data.len()
+            ));
+        }
+        if let Some((bits, off)) = validity {
+            let need = (off + offsets.len() - 1).div_ceil(8);
+            if bits.len() < need {
+                return Err(format!(
+                    "validity bitmap has {} bytes, {need} needed",
+                    bits.len()
+                ));
+            }
+        }
+        Ok(ArrowTexts {
+            offsets,
+            data,
+            validity,
+        })
+    }
+}
+
+impl<O: Offset> Texts for ArrowTexts<'_, O> {
+    fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+    fn get(&self, i: usize) -> &[u8] {
+        if let Some((bits, off)) = self.validity {
+            let k = off + i;
+            if bits[k / 8] >> (k % 8) & 1 == 0 {
+                return &[];
+            }
+        }
+        let a = self.offsets[i].to_i64() as usize;
+        let b = self.offsets[i + 1].to_i64() as usize;
+        &self.data[a..b]
+    }
+}
+
+/// Per-lexicon scores of a column of texts, lexicon-major: entry `l * n + i` is lexicon
+/// `l`, text `i`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scores {
+    pub n_texts: usize,
+    pub n_lexicons: usize,
+    /// non-overlapping occurrences, leftmost-longest
+    pub count: Vec<i64>,
+    /// token index where the earliest match starts, -1 when none
+    pub first: Vec<i64>,
+}
+
+/// Texts per parallel work item: large enough to amortise scheduling, small enough to
+/// balance a skewed mix of long and short texts.
+const CHUNK: usize = 256;
+
+/// Scores every text against every lexicon of `m`, in parallel on the current rayon pool.
+/// Each text is scored on its own, so the result does not depend on the number of threads.
+pub fn scan<T: Texts + ?Sized>(m: &Matcher, texts: &T) -> Scores {
+    let n = texts.len();
+    let k = m.n_lexicons;
+    // text-major while scoring, so each work item owns one contiguous slice
+    let mut count = vec![0i64; n * k];
+    let mut first = vec![-1i64; n * k];
+    if k > 0 {
+        count
+            .par_chunks_mut(CHUNK * k)
+            .zip(first.par_chunks_mut(CHUNK * k))
+            .enumerate()
+            .for_each_init(Scratch::default, |sc, (c, (cnt, fst))| {
+                for (j, (cs, fs)) in cnt.chunks_mut(k).zip(fst.chunks_mut(k)).enumerate() {
+                    m.score(texts.get(c * CHUNK + j), sc, cs, fs);
+                }
+            });
+    }
+    if k > 1 {
+        count = transpose(&count, n, k);
+        first = transpose(&first, n, k);
+    }
+    Scores {
+        n_texts: n,
+        n_lexicons: k,
+        count,
+        first,
+    }
+}
+
+fn transpose(v: &[i64], rows: usize, cols: usize) -> Vec<i64> {
+    let mut out = vec![0i64; v.len()];
+    for (r, row) in v.chunks_exact(cols).enumerate() {
+        for (c, &x) in row.iter().enumerate() {
+            out[c * rows + r] = x;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<String> {
+        tokenize(s)
+    }
+
+    fn one(phrases: &[&str], texts: &[&str]) -> (Vec<i64>, Vec<i64>) {
+        let m = Matcher::new(&[phrases.to_vec()]).unwrap();
+        let s = scan(&m, texts);
+        (s.count, s.first)
+    }
+
+    #[test]
+    fn tokenizes_case_punctuation_and_space() {
+        assert_eq!(toks("I  CANNOT,"), vec!["i", "cannot"]);
+        assert_eq!(toks("  ...hello—World!! "), vec!["hello", "world"]);
+        assert_eq!(toks(""), Vec::<String>::new());
+        assert_eq!(toks("a_b-c"), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn apostrophes_join_only_between_word_characters() {
+        assert_eq!(toks("I can't"), vec!["i", "can't"]);
+        assert_eq!(toks("I can’t"), vec!["i", "can't"]);
+        assert_eq!(toks("I canʼt"), vec!["i", "can't"]);
+        assert_eq!(toks("'quoted' rock'n'roll"), vec!["quoted", "rock'n'roll"]);
+        assert_eq!(toks("bitchin' can''t"), vec!["bitchin", "can", "t"]);
+    }
+
+    #[test]
+    fn unicode_case_folding() {
+        assert_eq!(toks("STRASSE Straße"), vec!["strasse", "strasse"]);
+        assert_eq!(toks("ΣΊΣΥΦΟΣ"), vec!["σίσυφοσ"]);
+        // Turkish i is left to the general folding
+        assert_eq!(toks("İ ı I"), vec!["i\u{307}", "ı", "i"]);
+        assert_eq!(toks("𐐀"), vec!["𐐨"]);
+        assert_eq!(toks("ŉ"), vec!["'n"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_boundary() {
+        let m = Matcher::new(&[vec!["ab"]]).unwrap();
+        let texts: Vec<&[u8]> = vec![b"ab\xffab", b"\xe2\x80", b"ab\xf0\x9f"];
+        let s = scan(&m, texts.as_slice());
+        assert_eq!(s.count, vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn whole_tokens_only() {
+        let (c, f) = one(&["therapist"], &["the rapist", "a therapist"]);
+        assert_eq!(c, vec![0, 1]);
+        assert_eq!(f, vec![-1, 1]);
+        let (c, _) = one(&["the rapist"], &["the therapist", "see the rapist"]);
+        assert_eq!(c, vec![0, 1]);
+        let (c, f) = one(&["I cannot"], &["Well, i  CANNOT,", "cannot i"]);
+        assert_eq!(c, vec![1, 0]);
+        assert_eq!(f, vec![1, -1]);
+    }
+
+    #[test]
+    fn leftmost_longest_counting() {
+        // "a b" and "b c" overlap: the leftmost wins, then "b c" cannot reuse "b"
+        let (c, f) = one(&["a b", "b c", "c"], &["a b c", "b c c", "x"]);
+        assert_eq!(c, vec![2, 2, 0]);
+        assert_eq!(f, vec![0, 0, -1]);
+        // the longest phrase at a position wins
+        let (c, _) = one(
+            &["son", "son of a bitch", "bitch"],
+            &["son-of-a-bitch bitch"],
+        );
+        assert_eq!(c, vec![2]);
+        // repeated occurrences and duplicates in the lexicon
+        let (c, f) = one(&["fuck", "FUCK", "Fuck!"], &["fuck fuck, FUCK"]);
+        assert_eq!((c, f), (vec![3], vec![0]));
+    }
+
+    #[test]
+    fn failure_links_find_suffix_matches() {
+        let (c, f) = one(&["a b c d", "b c", "c d e"], &["a b c x", "a b c d e"]);
+        assert_eq!(c, vec![1, 1]);
+        assert_eq!(f, vec![1, 0]);
+    }
+
+    #[test]
+    fn many_lexicons_in_one_pass() {
+        let m = Matcher::new(&[vec!["i cannot", "sorry"], vec![], vec!["damn", "sorry"]]).unwrap();
+        let texts = ["Sorry, I cannot. Damn.", "fine"];
+        let s = scan(&m, texts.as_slice());
+        assert_eq!(s.count, vec![2, 0, 0, 0, 2, 0]);
+        assert_eq!(s.first, vec![0, -1, -1, -1, 0, -1]);
+    }
+
+    #[test]
+    fn empty_inputs_and_empty_phrases() {
+        let m = Matcher::new::<&str>(&[]).unwrap();
+        assert_eq!(scan(&m, ["x"].as_slice()).count, Vec::<i64>::new());
+        let m = Matcher::new(&[Vec::<&str>::new()]).unwrap();
+        assert_eq!(scan(&m, ["x", ""].as_slice()).count, vec![0, 0]);
+        let e = Matcher::new(&[vec!["ok"], vec!["fine", " !? "]]).unwrap_err();
+        assert_eq!(
+            e,
+            EmptyPhrase {
+                lexicon: 1,
+                phrase: 1
+            }
+        );
+    }
+
+    #[test]
+    fn arrow_texts_with_nulls_and_bad_offsets() {
+        let data = b"I cannot help. i can't";
+        let offsets: [i32; 4] = [0, 14, 14, 22];
+        let validity = [0b0000_0101u8];
+        let t = ArrowTexts::new(&offsets, data, Some((&validity, 0))).unwrap();
+        let m = Matcher::new(&[vec!["i cannot", "i can't"]]).unwrap();
+        let s = scan(&m, &t);
+        assert_eq!(s.count, vec![1, 0, 1]);
+        // a sliced array: bit offset 1 makes text 0 null
+        let t = ArrowTexts::new(&offsets[1..], data, Some((&validity, 1))).unwrap();
+        assert_eq!(scan(&m, &t).count, vec![0, 1]);
+        assert!(ArrowTexts::new(&[0i64, 5, 3], data, None).is_err());
+        assert!(ArrowTexts::new(&[0i64, 50], data, None).is_err());
+        assert!(ArrowTexts::new(&[-1i32, 0], data, None).is_err());
+        assert!(ArrowTexts::<i32>::new(&[], data, None).is_err());
+        assert!(ArrowTexts::new(&[0i32; 10], data, Some((&validity, 0))).is_err());
+    }
+
+    #[test]
+    fn independent_of_thread_count() {
+        let words = ["i", "cannot", "sorry", "the", "rapist", "therapist", "x"];
+        let texts: Vec<String> = (0..5000)
+            .map(|i: usize| {
+                (0..(i % 13))
+                    .map(|j| words[(i * 7 + j * 3) % words.len()])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let m = Matcher::new(&[vec!["i cannot", "sorry"], vec!["the rapist", "x x"]]).unwrap();
+        let run = |k: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(k)
+                .build()
+                .unwrap()
+                .install(|| scan(&m, refs.as_slice()))
+        };
+        let base = run(1);
+        assert!(base.count.iter().any(|&c| c > 0));
+        assert_eq!(run(2), base);
+        assert_eq!(run(5), base);
+    }
+}

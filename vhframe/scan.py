@@ -1,0 +1,429 @@
+"""Tokenised phrase scoring: refusal phrases, profanity and other lexicons over many texts.
+
+A text is cut into tokens and each lexicon phrase matches whole tokens only, so "therapist"
+never matches "the rapist" (nor the other way round) and "I cannot" matches "i  CANNOT,".
+
+Normalisation, the same for texts and phrases:
+
+- word characters are Unicode letters, marks and numbers (general categories L, M, N);
+  everything else (punctuation, symbols, spaces, ``_``) is a token boundary;
+- word characters are case folded as by ``str.casefold()``: "STRASSE", "Straße" and
+  "strasse" are the same token. There are no locale rules: Turkish "İ" folds to "i̇" (i plus
+  a combining dot) and dotless "ı" stays "ı", so neither matches a plain "i". No NFC/NFKC
+  normalisation is applied; normalise texts first if they mix composed and decomposed forms;
+- an apostrophe (``'``, ``’``, ``‘``, ``ʼ``, ``´``, ``＇``) between two word characters keeps
+  them in one token and is read as ``'``: "I can’t" and "I can't" both match "i can't", but
+  "cant" does not. Elsewhere an apostrophe is a boundary, so quotes around words drop out.
+
+Consequences for leetspeak entries of a profanity list: symbols split tokens, so "f@ck"
+is the two tokens "f ck" and matches "f@ck" or "f*ck" in a text, and "@55" reads "55".
+
+Per text and lexicon, :func:`scan` reports whether a phrase matched, how many non-overlapping
+occurrences there are (chosen leftmost-longest: "son of a bitch" counts once even when
+"bitch" is a phrase too) and the token index where the earliest match starts. The work runs
+in Rust, in parallel, with the GIL released; each text is scored on its own, so results do
+not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.resources
+import io
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vhframe import _core
+from vhframe.errors import DataError
+
+__all__ = [
+    "UNICODE_VERSION",
+    "Lexicon",
+    "LexiconError",
+    "ScanResult",
+    "scan",
+    "scan_many",
+    "tokenize",
+]
+
+#: Unicode version of the tokenizer's character tables.
+UNICODE_VERSION: str = _core.SCAN_UNICODE_VERSION
+
+_I64 = npt.NDArray[np.int64]
+
+
+class LexiconError(DataError, ValueError):
+    """A lexicon file or phrase list is unusable; the message names the file and line."""
+
+
+def tokenize(text: str) -> list[str]:
+    """The normalised tokens of ``text``, as :func:`scan` sees them."""
+    return _core.scan_tokenize(text)
+
+
+class Lexicon:
+    """An immutable, named set of phrases. Build one with :meth:`from_phrases`,
+    :meth:`from_csv`, :meth:`from_txt`, :meth:`builtin` or :meth:`refusal`."""
+
+    __slots__ = ("_hash", "_matcher", "_name", "_phrases")
+
+    _name: str
+    _phrases: tuple[str, ...]
+    _hash: int
+    _matcher: _core.ScanMatcher | None
+
+    def __init__(self, name: str, phrases: tuple[str, ...]) -> None:
+        # private: the constructors check the phrases and say where a bad one came from
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_phrases", phrases)
+        object.__setattr__(self, "_hash", hash((name, phrases)))
+        object.__setattr__(self, "_matcher", None)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError("Lexicon is immutable")
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError("Lexicon is immutable")
+
+    @property
+    def name(self) -> str:
+        """The name results are reported under."""
+        return self._name
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """The phrases as given (before normalisation)."""
+        return self._phrases
+
+    def tokens(self) -> tuple[tuple[str, ...], ...]:
+        """Each phrase as the token sequence it matches."""
+        return tuple(tuple(_core.scan_tokenize(p)) for p in self._phrases)
+
+    def __len__(self) -> int:
+        return len(self._phrases)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._phrases)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Lexicon):
+            return NotImplemented
+        return self._name == other._name and self._phrases == other._phrases
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"Lexicon({self._name!r}, {len(self._phrases)} phrases)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Lexicon, (self._name, self._phrases))
+
+    def _compiled(self) -> _core.ScanMatcher:
+        if self._matcher is None:
+            object.__setattr__(self, "_matcher", _core.ScanMatcher([list(self._phrases)]))
+        assert self._matcher is not None
+        return self._matcher
+
+    @classmethod
+    def from_phrases(cls, name: str, phrases: Iterable[str]) -> Lexicon:
+        """A lexicon of the given phrases. Every phrase must contain a word character
+        (a phrase of punctuation only could never match); duplicates are harmless."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("a lexicon needs a non-empty str name")
+        if isinstance(phrases, str):
+            raise TypeError("phrases must be an iterable of str, not a single str")
+        out = tuple(phrases)
+        for i, p in enumerate(out):
+            if not isinstance(p, str):
+                raise TypeError(f"lexicon {name!r}: phrase {i} is {type(p).__name__}, not str")
+            if not _core.scan_tokenize(p):
+                raise LexiconError(
+                    f"lexicon {name!r}: phrase {i} ({p!r}) has no word characters, "
+                    "so it could never match"
+                )
+        return cls(name, out)
+
+    @classmethod
+    def from_csv(
+        cls, path: str | PathLike[str], column: str = "text", name: str | None = None
+    ) -> Lexicon:
+        """The phrases in ``column`` of a CSV file with a header row (UTF-8, optional BOM,
+        any line endings), e.g. the profanity list's ``text`` column. ``name`` defaults to
+        the file's stem. Errors name the file and line."""
+        p = Path(path)
+        text = _read_utf8(p)
+        reader = csv.reader(io.StringIO(text, newline=""))
+        where = str(p)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise LexiconError("the file is empty; expected a header row", file=where, line=1)
+            names = [h.strip() for h in header]
+            if column not in names:
+                raise LexiconError(
+                    f"no column {column!r} in the header (columns: {', '.join(names)})",
+                    file=where,
+                    line=1,
+                )
+            col = names.index(column)
+            phrases: list[str] = []
+            while True:
+                line = reader.line_num + 1
+                row = next(reader, None)
+                if row is None:
+                    break
+                if not row:
+                    continue  # a blank line
+                if col >= len(row):
+                    raise LexiconError(
+                        f"the row has {len(row)} fields; column {column!r} is field {col + 1}",
+                        file=where,
+                        line=line,
+                    )
+                phrase = row[col]
+                if not _core.scan_tokenize(phrase):
+                    what = "an empty phrase" if not phrase.strip() else f"phrase {phrase!r}"
+                    raise LexiconError(
+                        f"{what} in column {column!r}: it has no word characters, "
+                        "so it could never match",
+                        file=where,
+                        line=line,
+                    )
+                phrases.append(phrase)
+        except csv.Error as exc:
+            raise LexiconError(f"malformed CSV: {exc}", file=where, line=reader.line_num) from exc
+        return cls(name or p.stem, tuple(phrases))
+
+    @classmethod
+    def from_txt(cls, path: str | PathLike[str], name: str | None = None) -> Lexicon:
+        """One phrase per line (UTF-8); blank lines and lines starting with ``#`` are
+        skipped. ``name`` defaults to the file's stem."""
+        p = Path(path)
+        return cls._parse_lines(_read_utf8(p), name or p.stem, str(p))
+
+    @classmethod
+    def builtin(cls, name: str) -> Lexicon:
+        """A lexicon shipped with vhframe, by file stem (see :meth:`builtin_names`)."""
+        names = cls.builtin_names()
+        if name not in names:
+            raise ValueError(f"no built-in lexicon {name!r}; available: {', '.join(names)}")
+        return _builtin(name)
+
+    @staticmethod
+    def builtin_names() -> list[str]:
+        """Stems of the lexicon files shipped with vhframe."""
+        folder = importlib.resources.files("vhframe") / "lexicons"
+        return sorted(f.name[:-4] for f in folder.iterdir() if f.name.endswith(".txt"))
+
+    @classmethod
+    def refusal(cls) -> Lexicon:
+        """The built-in English refusal phrases of jailbreak studies, named ``refusal``
+        (sources and choices: ``vhframe/lexicons/README.md``)."""
+        base = _builtin("refusal_en")
+        return cls("refusal", base.phrases)
+
+    @classmethod
+    def _parse_lines(cls, text: str, name: str, where: str) -> Lexicon:
+        phrases: list[str] = []
+        for i, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if not _core.scan_tokenize(line):
+                raise LexiconError(
+                    f"phrase {line!r} has no word characters, so it could never match",
+                    file=where,
+                    line=i,
+                )
+            phrases.append(line)
+        return cls(name, tuple(phrases))
+
+
+@functools.cache
+def _builtin(stem: str) -> Lexicon:
+    res = importlib.resources.files("vhframe") / "lexicons" / f"{stem}.txt"
+    return Lexicon._parse_lines(
+        res.read_text(encoding="utf-8"), stem, f"vhframe/lexicons/{stem}.txt"
+    )
+
+
+def _read_utf8(p: Path) -> str:
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise LexiconError(
+            f"not valid UTF-8 (byte {exc.start}: {exc.reason})", file=str(p), line=line
+        ) from exc
+    return text.removeprefix("\ufeff")
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Scores of one lexicon over n texts (read-only arrays of length n)."""
+
+    lexicon: str
+    #: whether any phrase occurs in the text
+    matched: npt.NDArray[np.bool_]
+    #: non-overlapping phrase occurrences, chosen leftmost-longest
+    count: _I64
+    #: token index (see :func:`tokenize`) where the earliest match starts; -1 when none
+    first: _I64
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+
+Texts = Any  # Sequence[str | None], a pyarrow string array or a pandas Series of str
+
+
+def scan(texts: Texts, lexicon: Lexicon, *, threads: int | None = None) -> ScanResult:
+    """Scores each text against ``lexicon``.
+
+    ``texts``: a list/tuple (or other sequence) of ``str``, a pyarrow ``string`` /
+    ``large_string`` array or chunked array (read in place, without copying), a pandas
+    Series of strings, or a numpy array of ``str``. Missing values (None, Arrow nulls,
+    pandas NA) score as empty texts. ``threads``: worker threads, default all cores."""
+    if not isinstance(lexicon, Lexicon):
+        raise TypeError(f"lexicon must be a Lexicon, not {type(lexicon).__name__}")
+    count, first = _run(texts, lexicon._compiled(), 1, threads)
+    return _result(lexicon.name, count[0], first[0])
+
+
+def scan_many(
+    texts: Texts, lexicons: Iterable[Lexicon], *, threads: int | None = None
+) -> dict[str, ScanResult]:
+    """Scores each text against every lexicon in one pass over the texts; results by
+    lexicon name, in the order given. Names must be distinct."""
+    lex = tuple(lexicons)
+    seen: set[str] = set()
+    for x in lex:
+        if not isinstance(x, Lexicon):
+            raise TypeError(f"lexicons must be Lexicon objects, not {type(x).__name__}")
+        if x.name in seen:
+            raise ValueError(f"two lexicons are named {x.name!r}; results are keyed by name")
+        seen.add(x.name)
+    if not lex:
+        return {}
+    matcher = lex[0]._compiled() if len(lex) == 1 else _compile_many(lex)
+    count, first = _run(texts, matcher, len(lex), threads)
+    return {x.name: _result(x.name, count[j], first[j]) for j, x in enumerate(lex)}
+
+
+@functools.lru_cache(maxsize=16)
+def _compile_many(lexicons: tuple[Lexicon, ...]) -> _core.ScanMatcher:
+    return _core.ScanMatcher([list(x.phrases) for x in lexicons])
+
+
+def _result(name: str, count: _I64, first: _I64) -> ScanResult:
+    matched = count > 0
+    for a in (matched, count, first):
+        a.flags.writeable = False
+    return ScanResult(lexicon=name, matched=matched, count=count, first=first)
+
+
+def _run(
+    texts: Texts, matcher: _core.ScanMatcher, k: int, threads: int | None
+) -> tuple[_I64, _I64]:
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive int or None, not {threads!r}")
+    if isinstance(texts, list | tuple):
+        return _core.scan_texts(matcher, texts, threads)
+    if isinstance(texts, str | bytes):
+        raise TypeError("texts must be a collection of str; wrap a single text as [text]")
+    arrow = _as_arrow(texts)
+    if arrow is not None:
+        return _scan_chunks(arrow, matcher, k, threads)
+    if isinstance(texts, np.ndarray):
+        if texts.ndim != 1:
+            raise ValueError(f"texts must be one-dimensional, not of shape {texts.shape}")
+        return _core.scan_texts(matcher, texts.tolist(), threads)
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(texts, pd.Series):
+        # object or python-backed strings: missing values become None, others must be str
+        values = texts.to_numpy(dtype=object, na_value=None).tolist()
+        return _core.scan_texts(matcher, values, threads)
+    if isinstance(texts, Sequence | Iterable):
+        return _core.scan_texts(matcher, list(texts), threads)
+    raise TypeError(f"cannot read texts from {type(texts).__name__}")
+
+
+def _as_arrow(texts: Any) -> Any:
+    """The texts as a list of pyarrow string arrays, or None when they are not Arrow data.
+    Only pyarrow-backed data takes this path, so pyarrow is imported only when present."""
+    mod = type(texts).__module__
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(texts, pd.Series):
+        arr = texts.array
+        if not hasattr(arr, "__arrow_array__") or type(arr).__name__ == "StringArray":
+            return None  # python-backed strings: no Arrow buffers to read
+        texts = arr.__arrow_array__()
+        mod = "pyarrow"
+    elif not mod.startswith("pyarrow") and not hasattr(texts, "__arrow_c_stream__"):
+        return None
+    import pyarrow as pa
+
+    if isinstance(texts, pa.ChunkedArray):
+        chunks = list(texts.chunks)
+    elif isinstance(texts, pa.Array):
+        chunks = [texts]
+    elif hasattr(texts, "__arrow_c_stream__"):
+        chunks = list(pa.chunked_array(texts).chunks)
+    else:
+        return None
+    out = []
+    for c in chunks:
+        t = c.type
+        if pa.types.is_dictionary(t):
+            c = c.dictionary_decode()
+            t = c.type
+        if pa.types.is_string_view(t):
+            c = c.cast(pa.large_string())  # a view array has no single data buffer
+        elif pa.types.is_null(t):
+            c = c.cast(pa.string())
+        elif not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+            raise TypeError(f"texts must be an Arrow string column, not {t}")
+        out.append(c)
+    return out
+
+
+def _scan_chunks(
+    chunks: list[Any], matcher: _core.ScanMatcher, k: int, threads: int | None
+) -> tuple[_I64, _I64]:
+    import pyarrow as pa
+
+    counts: list[_I64] = []
+    firsts: list[_I64] = []
+    for c in chunks:
+        n = len(c)
+        validity, offsets_buf, data_buf = c.buffers()[:3]
+        dtype = np.int64 if pa.types.is_large_string(c.type) else np.int32
+        # a sliced array shares its parent's buffers: offsets start at c.offset
+        offsets = np.frombuffer(offsets_buf, dtype=dtype, count=c.offset + n + 1)[c.offset :]
+        data = (
+            np.frombuffer(data_buf, dtype=np.uint8)
+            if data_buf is not None
+            else np.empty(0, np.uint8)
+        )
+        bits = None
+        if validity is not None and c.null_count > 0:
+            bits = np.frombuffer(validity, dtype=np.uint8)
+        cnt, fst = _core.scan_arrow(matcher, offsets, data, bits, c.offset, threads)
+        counts.append(cnt)
+        firsts.append(fst)
+    if len(counts) == 1:
+        return counts[0], firsts[0]
+    if not counts:
+        empty = np.zeros((k, 0), np.int64)
+        return empty, empty.copy()
+    return np.concatenate(counts, axis=1), np.concatenate(firsts, axis=1)
