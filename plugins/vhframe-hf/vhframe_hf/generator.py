@@ -1,0 +1,329 @@
+"""``hf:batched``: batched generation with its own KV-cache decoding loop.
+
+Why not ``model.generate``: each row here samples with its own ``torch.Generator`` seeded from
+``request.seed``, on the CPU, from float32 probabilities, so a sample's text depends on its
+request only and not on which other prompts share its batch. That is what makes a resumed run
+reproduce an uninterrupted one.
+
+How far that holds: rows never see each other (left padding is masked and position ids come
+from the mask), so the only coupling is floating-point: the same row computed inside batches
+of different shapes may round differently in the last bits. In float32 on the CPU this is rare
+enough that greedy and sampled texts match in practice (the tests check it); on a GPU in
+bf16/fp16 kernels choose different tilings for different shapes, and a near-tie between two
+tokens can flip, after which the texts diverge. The pipeline re-runs a whole batch with its
+original composition on resume (``plan`` depends only on the requests), so resume stays exact
+either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vhframe.context import RunContext
+from vhframe.records import GenerationRequest
+from vhframe_hf._torch import DEVICES, DTYPES, check_choice, check_int, pick_device, pick_dtype
+from vhframe_hf.attention import check_attention, resolve_attention
+from vhframe_hf.models import model_identity, resolve_model_in
+
+ENGINE_VERSION = 1  # bump when the decoding loop changes what it produces
+CONTEXT_MODES = ("truncate_left", "error")
+
+
+@dataclass
+class _Loaded:
+    """A base model in memory, with the adapters loaded into it (most recent last)."""
+
+    tokenizer: Any
+    model: Any  # the base model, or a PeftModel wrapping it once an adapter was loaded
+    device: str
+    attention: str
+    adapters: OrderedDict[str, str] = field(default_factory=OrderedDict)  # path -> name
+
+
+class BatchedGenerator:
+    """Generates continuations for batches of requests, one adapter per group.
+
+    ``model`` overrides the subjects' ``base_model`` when given. ``stop`` strings end a
+    continuation (and are cut from it). ``context`` says what happens to a prompt that does
+    not fit the model's window together with ``max_new_tokens``: ``truncate_left`` keeps its
+    end (with a warning), ``error`` stops. ``max_adapters`` bounds the adapters kept loaded.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 16,
+        attention: str = "auto",
+        stop: Sequence[str] = (),
+        context: str = "truncate_left",
+        max_adapters: int = 32,
+    ) -> None:
+        if model is not None and (not isinstance(model, str) or not model):
+            raise ValueError(f"model must be a model reference string, found {model!r}")
+        self.model = model
+        self.device = check_choice("device", device, DEVICES)
+        self.dtype = check_choice("dtype", dtype, DTYPES)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        check_attention(attention, device)
+        self.attention = attention
+        if isinstance(stop, str):
+            stop = [stop]
+        if not all(isinstance(s, str) and s for s in stop):
+            raise ValueError(f"stop must be a list of non-empty strings, found {stop!r}")
+        self.stop = tuple(stop)
+        self.context = check_choice("context", context, CONTEXT_MODES)
+        self.max_adapters = check_int("max_adapters", max_adapters, 1)
+        self._loaded: dict[Path, _Loaded] = {}
+
+    # ------------------------------------------------------------------ contract
+    def fingerprint(self) -> dict[str, Any]:
+        # batch_size, device and attention kernel are left out: by construction they do not
+        # change what a request produces beyond last-bit rounding (see the module docstring).
+        return {
+            "generator": "hf:batched",
+            "engine": ENGINE_VERSION,
+            "model": model_identity(self.model) if self.model else None,
+            "dtype": self.dtype,
+            "stop": list(self.stop),
+            "context": self.context,
+        }
+
+    def plan(self, requests: Sequence[GenerationRequest]) -> list[list[GenerationRequest]]:
+        """Group by (base model, adapter), sort each group by prompt length, cut batches.
+
+        Length is the prompt's UTF-8 byte count, a close proxy for its token count that
+        needs no tokenizer (``plan`` has no run context to locate one), so the plan depends
+        only on the requests given.
+        """
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, r in enumerate(requests):
+            _check_request(r)
+            groups.setdefault(self._group_key(r), []).append(i)
+        batches: list[list[GenerationRequest]] = []
+        for key in sorted(groups):
+            idx = sorted(groups[key], key=lambda i: (len(requests[i].prompt.encode()), i))
+            for s in range(0, len(idx), self.batch_size):
+                batches.append([requests[i] for i in idx[s : s + self.batch_size]])
+        return batches
+
+    def generate(self, ctx: RunContext, batch: Sequence[GenerationRequest]) -> list[str]:
+        out: list[str | None] = [None] * len(batch)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, r in enumerate(batch):
+            _check_request(r)
+            groups.setdefault(self._group_key(r), []).append(i)
+        for (ref, adapter), idx in sorted(groups.items()):
+            loaded = self._load(ctx, ref)
+            texts = self._run(ctx, loaded, adapter or None, [batch[i] for i in idx])
+            for i, t in zip(idx, texts, strict=True):
+                out[i] = t
+        return [t if t is not None else "" for t in out]
+
+    def close(self) -> None:
+        self._loaded.clear()
+
+    # ------------------------------------------------------------------ loading
+    def _group_key(self, r: GenerationRequest) -> tuple[str, str]:
+        return (self.model or r.subject.base_model, r.subject.adapter or "")
+
+    def _load(self, ctx: RunContext, ref: str) -> _Loaded:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        model_dir = resolve_model_in(ctx, ref)
+        loaded = self._loaded.get(model_dir)
+        if loaded is not None:
+            return loaded
+        device = pick_device(self.device, ctx)
+        attention = resolve_attention(self.attention, device)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model = AutoModelForCausalLM.from_pretrained(
+            model_dir, dtype=pick_dtype(self.dtype, device), attn_implementation=attention
+        )
+        model.to(device).eval()
+        ctx.facts["attention"] = attention
+        ctx.facts.setdefault("generator_device", device)
+        loaded = _Loaded(tokenizer=tokenizer, model=model, device=device, attention=attention)
+        self._loaded[model_dir] = loaded
+        return loaded
+
+    def _activate(self, loaded: _Loaded, adapter: str | None, ref: str) -> Any:
+        """Make ``adapter`` (a folder) the active one and return the model to call."""
+        from peft import PeftModel
+
+        if adapter is None:
+            return loaded.model
+        path = str(Path(adapter).resolve())
+        name = loaded.adapters.get(path)
+        if name is None:
+            if not (Path(path) / "adapter_config.json").is_file():
+                raise ValueError(f"adapter {adapter!r}: not a PEFT adapter folder "
+                                 "(no adapter_config.json)")
+            name = "a" + hashlib.sha256(path.encode()).hexdigest()[:16]
+            try:
+                with warnings.catch_warnings():
+                    # peft still calls a transformers method that 5.x deprecates
+                    warnings.simplefilter("ignore", FutureWarning)
+                    if isinstance(loaded.model, PeftModel):
+                        loaded.model.load_adapter(path, adapter_name=name)
+                    else:
+                        loaded.model = PeftModel.from_pretrained(loaded.model, path,
+                                                                 adapter_name=name)
+            except (RuntimeError, ValueError, KeyError) as exc:
+                raise ValueError(f"adapter {adapter!r} does not fit base model {ref!r}: "
+                                 f"{exc}") from None
+            loaded.model.eval()
+            loaded.adapters[path] = name
+            while len(loaded.adapters) > self.max_adapters:
+                _old_path, old = loaded.adapters.popitem(last=False)
+                loaded.model.delete_adapter(old)
+        loaded.adapters.move_to_end(path)
+        loaded.model.set_adapter(name)
+        return loaded.model
+
+    # ------------------------------------------------------------------ decoding
+    def _prompt_ids(self, ctx: RunContext, loaded: _Loaded, model: Any,
+                    r: GenerationRequest) -> list[int]:
+        ids: list[int] = loaded.tokenizer(r.prompt)["input_ids"]
+        window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
+        if not window:
+            return ids
+        room = window - r.decoding.max_new_tokens
+        if room < 1:
+            raise ValueError(f"max_new_tokens {r.decoding.max_new_tokens} does not fit the "
+                             f"model's context window of {window} tokens")
+        if len(ids) > room:
+            where = f"prompt of item {r.item.benchmark}/{r.item.id}"
+            if self.context == "error":
+                raise ValueError(f"{where} has {len(ids)} tokens; with max_new_tokens "
+                                 f"{r.decoding.max_new_tokens} the context window of {window} "
+                                 f"allows at most {room}")
+            ctx.log.warning("%s: %d tokens, truncated from the left to %d to fit the "
+                            "context window", where, len(ids), room)
+            bos = loaded.tokenizer.bos_token_id
+            head = ids[:1] if bos is not None and ids[:1] == [bos] else []
+            ids = head + ids[len(ids) - room + len(head) :]
+        return ids
+
+    def _run(self, ctx: RunContext, loaded: _Loaded, adapter: str | None,
+             reqs: Sequence[GenerationRequest]) -> list[str]:
+        import torch
+
+        model = self._activate(loaded, adapter, self.model or reqs[0].subject.base_model)
+        if adapter is None and hasattr(model, "disable_adapter"):
+            with model.disable_adapter(), torch.inference_mode():
+                return self._decode(ctx, loaded, model, reqs)
+        with torch.inference_mode():
+            return self._decode(ctx, loaded, model, reqs)
+
+    def _decode(self, ctx: RunContext, loaded: _Loaded, model: Any,
+                reqs: Sequence[GenerationRequest]) -> list[str]:
+        import torch
+        from transformers import DynamicCache
+
+        tok = loaded.tokenizer
+        device = loaded.device
+        prompts = [self._prompt_ids(ctx, loaded, model, r) for r in reqs]
+        n, width = len(reqs), max(len(p) for p in prompts)
+        pad = tok.pad_token_id
+        eos_ids = _eos_ids(model, tok)
+        input_ids = torch.full((n, width), pad, dtype=torch.long)
+        mask = torch.zeros((n, width), dtype=torch.long)
+        for row, ids in enumerate(prompts):  # left padding: every row ends at the same column
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            mask[row, width - len(ids) :] = 1
+        input_ids, mask = input_ids.to(device), mask.to(device)
+        # positions count real tokens only, so a row's positions do not depend on its padding
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=model.config)
+        gens = [torch.Generator().manual_seed(int(r.seed)) for r in reqs]
+        new: list[list[int]] = [[] for _ in reqs]
+        done = [False] * n
+        stops = self.stop
+        out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                    cache=cache, use_cache=True, logits_to_keep=1)
+        for _step in range(max(r.decoding.max_new_tokens for r in reqs)):
+            logits = out.logits[:, -1, :].float().cpu()
+            step_tokens = []
+            for row, r in enumerate(reqs):
+                if done[row]:
+                    step_tokens.append(pad)
+                    continue
+                token = _choose(logits[row], r.decoding.temperature, r.decoding.top_p,
+                                gens[row])
+                step_tokens.append(token)
+                if token in eos_ids:
+                    done[row] = True
+                    continue
+                new[row].append(token)
+                if len(new[row]) >= r.decoding.max_new_tokens or (
+                    stops and _find_stop(tok.decode(new[row], skip_special_tokens=True),
+                                         stops) is not None
+                ):
+                    done[row] = True
+            if all(done):
+                break
+            mask = torch.cat([mask, mask.new_ones((n, 1))], dim=1)
+            positions = positions[:, -1:] + 1
+            out = model(input_ids=torch.tensor(step_tokens, device=device)[:, None],
+                        attention_mask=mask, position_ids=positions, cache=cache,
+                        use_cache=True)
+        texts = []
+        for row in range(n):
+            text = tok.decode(new[row], skip_special_tokens=True)
+            cut = _find_stop(text, stops)
+            texts.append(text if cut is None else text[:cut])
+        return texts
+
+
+def _check_request(r: GenerationRequest) -> None:
+    d = r.decoding
+    if not (d.temperature >= 0.0):
+        raise ValueError(f"temperature must be >= 0, found {d.temperature!r}")
+    if not (0.0 < d.top_p <= 1.0):
+        raise ValueError(f"top_p must be in (0, 1], found {d.top_p!r}")
+    if isinstance(d.max_new_tokens, bool) or int(d.max_new_tokens) < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, found {d.max_new_tokens!r}")
+    if r.subject.adapter is not None and not Path(r.subject.adapter).is_dir():
+        raise ValueError(f"subject {r.subject.name!r}: adapter folder {r.subject.adapter!r} "
+                         "does not exist")
+
+
+def _eos_ids(model: Any, tok: Any) -> set[int]:
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    if eos is None:
+        eos = tok.eos_token_id
+    ids = set(eos) if isinstance(eos, (list, tuple)) else {eos}
+    return {int(i) for i in ids if i is not None}
+
+
+def _find_stop(text: str, stops: Sequence[str]) -> int | None:
+    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return min(hits) if hits else None
+
+
+def _choose(logits: Any, temperature: float, top_p: float, gen: Any) -> int:
+    """One token from a row's float32 CPU logits: greedy at temperature 0, else nucleus."""
+    import torch
+
+    if temperature == 0.0:
+        return int(torch.argmax(logits))
+    probs = torch.softmax(logits / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = torch.sort(probs, descending=True, stable=True)
+        # keep the smallest prefix whose mass reaches top_p (always at least the top token)
+        keep = (sorted_p.cumsum(-1) - sorted_p) < top_p
+        keep[0] = True
+        sorted_p = torch.where(keep, sorted_p, torch.zeros_like(sorted_p))
+        pick = torch.multinomial(sorted_p / sorted_p.sum(), 1, generator=gen)
+        return int(order[pick])
+    return int(torch.multinomial(probs, 1, generator=gen))
