@@ -7,10 +7,86 @@ import numpy as np
 import numpy.typing as npt
 
 _F64 = npt.NDArray[np.float64]
+_U32 = npt.NDArray[np.uint32]
+_OLS = tuple[_F64, _F64, _F64, _F64, _F64, _F64, _F64, _F64, int, int, int]
+_CI = tuple[float, float, float, float]
 
-def ols(
-    x: _F64, y: _F64, names: list[str] | None = None
-) -> tuple[_F64, _F64, _F64, _F64, _F64, _F64, _F64, _F64, int, int, int]: ...
+def ols(x: _F64, y: _F64, names: list[str] | None = None) -> _OLS: ...
+def bootstrap_ols(
+    x: _F64,
+    y: _F64,
+    names: list[str] | None,
+    n_resamples: int,
+    level: float,
+    method: str,
+    seed: int,
+    threads: int | None = None,
+) -> tuple[_OLS, _F64, _F64, _F64, int]: ...
+def pearson(x: _F64, y: _F64) -> tuple[float, float]: ...
+def spearman(x: _F64, y: _F64) -> tuple[float, float]: ...
+def kendall(x: _F64, y: _F64) -> tuple[float, float]: ...
+def adjust_pvalues(p: _F64, method: str) -> _F64: ...
+def bootstrap_mean(
+    x: _F64, n_resamples: int, level: float, method: str, seed: int, threads: int | None = None
+) -> _CI: ...
+def bootstrap_proportion(
+    x: _F64, n_resamples: int, level: float, method: str, seed: int, threads: int | None = None
+) -> _CI: ...
+def bootstrap_diff_means(
+    x: _F64,
+    y: _F64,
+    paired: bool,
+    n_resamples: int,
+    level: float,
+    method: str,
+    seed: int,
+    threads: int | None = None,
+) -> _CI: ...
+def bootstrap_pearson(
+    x: _F64,
+    y: _F64,
+    n_resamples: int,
+    level: float,
+    method: str,
+    seed: int,
+    threads: int | None = None,
+) -> _CI: ...
+def bootstrap_groups(
+    values: _F64,
+    codes: _U32,
+    n_groups: int,
+    n_resamples: int,
+    level: float,
+    method: str,
+    seed: int,
+    threads: int | None = None,
+) -> tuple[npt.NDArray[np.uint64], _F64, _F64, _F64, _F64]: ...
+def toxicity_matrix(
+    scores: _F64,
+    threshold: float,
+    n_resamples: int,
+    level: float,
+    method: str,
+    seed: int,
+    threads: int | None = None,
+) -> tuple[_CI, _CI, int]: ...
+def toxicity_groups(
+    scores: _F64,
+    codes: _U32,
+    n_prompts: int,
+    threshold: float,
+    n_resamples: int,
+    level: float,
+    method: str,
+    seed: int,
+    threads: int | None = None,
+) -> tuple[_CI, _CI, int]: ...
+def permutation_pearson(
+    x: _F64, y: _F64, n_resamples: int, seed: int, threads: int | None = None
+) -> tuple[float, float, int, bool]: ...
+def permutation_diff_means(
+    x: _F64, y: _F64, n_resamples: int, seed: int, threads: int | None = None
+) -> tuple[float, float, int, bool]: ...
 
 # --- scan
 _I64 = npt.NDArray[np.int64]

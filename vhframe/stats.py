@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +17,35 @@ from scipy import stats as _sps
 
 from vhframe import _core
 
-__all__ = ["OLSResult", "ols"]
+__all__ = [
+    "AdjustedPValues",
+    "BootstrapCI",
+    "CorrResult",
+    "GroupedCI",
+    "OLSBootstrapResult",
+    "OLSResult",
+    "PermutationResult",
+    "ToxicityResult",
+    "adjust_pvalues",
+    "bootstrap_diff_means",
+    "bootstrap_groups",
+    "bootstrap_mean",
+    "bootstrap_ols",
+    "bootstrap_pearson",
+    "bootstrap_proportion",
+    "kendall",
+    "ols",
+    "pearson",
+    "permutation_diff_means",
+    "permutation_pearson",
+    "rtp_toxicity",
+    "spearman",
+]
+
+CIMethod = Literal["percentile", "bca"]
+
+#: scipy's defaults, so that numbers are comparable with ``scipy.stats.bootstrap``.
+DEFAULT_RESAMPLES = 9999
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
@@ -61,13 +90,9 @@ class OLSResult:
         return self.coef - q * self.se, self.coef + q * self.se
 
 
-def ols(X: ArrayLike, Y: ArrayLike, names: Sequence[str] | None = None) -> OLSResult:
-    """Fit ``Y[:, k] = b0 + X @ b + e`` by least squares for every response column ``k``.
-
-    ``X`` is ``(n, p)`` (a 1-D ``X`` is one predictor); ``Y`` is ``(n,)`` or ``(n, m)``.
-    ``names`` labels the predictors (default ``x1..xp``). Equal to statsmodels
-    ``OLS(y, add_constant(X)).fit()`` for each response.
-    """
+def _ols_inputs(
+    X: ArrayLike, Y: ArrayLike, names: Sequence[str] | None
+) -> tuple[FloatArray, FloatArray, list[str]]:
     x = _as_f64(X, "X", (1, 2))
     if x.ndim == 1:
         x = x.reshape(-1, 1)
@@ -76,7 +101,11 @@ def ols(X: ArrayLike, Y: ArrayLike, names: Sequence[str] | None = None) -> OLSRe
         y = y.reshape(-1, 1)
     p = x.shape[1]
     labels = [f"x{j + 1}" for j in range(p)] if names is None else [str(s) for s in names]
-    coef, se, t, pv, r2, adj, f, f_p, n, df_resid, df_model = _core.ols(x, y, labels)
+    return x, y, labels
+
+
+def _ols_result(labels: list[str], raw: tuple[Any, ...]) -> OLSResult:
+    coef, se, t, pv, r2, adj, f, f_p, n, df_resid, df_model = raw
     return OLSResult(
         terms=("const", *labels),
         coef=coef,
@@ -91,3 +120,367 @@ def ols(X: ArrayLike, Y: ArrayLike, names: Sequence[str] | None = None) -> OLSRe
         df_resid=int(df_resid),
         df_model=int(df_model),
     )
+
+
+def ols(X: ArrayLike, Y: ArrayLike, names: Sequence[str] | None = None) -> OLSResult:
+    """Fit ``Y[:, k] = b0 + X @ b + e`` by least squares for every response column ``k``.
+
+    ``X`` is ``(n, p)`` (a 1-D ``X`` is one predictor); ``Y`` is ``(n,)`` or ``(n, m)``.
+    ``names`` labels the predictors (default ``x1..xp``). Equal to statsmodels
+    ``OLS(y, add_constant(X)).fit()`` for each response.
+    """
+    x, y, labels = _ols_inputs(X, Y, names)
+    return _ols_result(labels, _core.ols(x, y, labels))
+
+
+# --- bootstrap
+
+
+def _check_seed(seed: int) -> int:
+    if not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**64:
+        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+    return int(seed)
+
+
+def _check_method(method: str) -> str:
+    m = method.lower()
+    if m not in ("percentile", "bca"):
+        raise ValueError(f"method must be 'percentile' or 'bca', got {method!r}")
+    return m
+
+
+@dataclass(frozen=True)
+class BootstrapCI:
+    """A point estimate with a bootstrap confidence interval.
+
+    ``se`` is the standard deviation of the bootstrap distribution. ``method``, ``level``,
+    ``n_resamples`` and ``seed`` say exactly how the interval was produced.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    se: float
+    level: float
+    method: str
+    n_resamples: int
+    seed: int
+
+
+def _ci(
+    raw: tuple[float, float, float, float], level: float, method: str, b: int, seed: int
+) -> BootstrapCI:
+    est, lo, hi, se = raw
+    return BootstrapCI(float(est), float(lo), float(hi), float(se), level, method, b, seed)
+
+
+def bootstrap_mean(
+    x: ArrayLike,
+    *,
+    method: CIMethod = "bca",
+    level: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> BootstrapCI:
+    """Bootstrap CI of the mean of ``x`` (percentile or BCa, as ``scipy.stats.bootstrap``)."""
+    m, s = _check_method(method), _check_seed(seed)
+    raw = _core.bootstrap_mean(_as_f64(x, "x", (1,)), n_resamples, level, m, s, threads)
+    return _ci(raw, level, m, n_resamples, s)
+
+
+def bootstrap_proportion(
+    x: ArrayLike,
+    *,
+    method: CIMethod = "bca",
+    level: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> BootstrapCI:
+    """Bootstrap CI of the share of true values in ``x`` (booleans or 0/1)."""
+    m, s = _check_method(method), _check_seed(seed)
+    raw = _core.bootstrap_proportion(_as_f64(x, "x", (1,)), n_resamples, level, m, s, threads)
+    return _ci(raw, level, m, n_resamples, s)
+
+
+def bootstrap_diff_means(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    paired: bool = False,
+    method: CIMethod = "bca",
+    level: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> BootstrapCI:
+    """Bootstrap CI of ``mean(x) - mean(y)``; ``paired`` resamples (x, y) pairs together,
+    otherwise each sample is resampled on its own."""
+    m, s = _check_method(method), _check_seed(seed)
+    raw = _core.bootstrap_diff_means(
+        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), paired, n_resamples, level, m, s, threads
+    )
+    return _ci(raw, level, m, n_resamples, s)
+
+
+def bootstrap_pearson(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    method: CIMethod = "bca",
+    level: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> BootstrapCI:
+    """Bootstrap CI of Pearson's r, resampling (x, y) pairs together."""
+    m, s = _check_method(method), _check_seed(seed)
+    raw = _core.bootstrap_pearson(
+        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), n_resamples, level, m, s, threads
+    )
+    return _ci(raw, level, m, n_resamples, s)
+
+
+@dataclass(frozen=True)
+class OLSBootstrapResult:
+    """The OLS fit plus a row-bootstrap CI of every coefficient (arrays shaped like
+    ``fit.coef``). ``redrawn`` counts resamples redrawn because their X was singular."""
+
+    fit: OLSResult
+    low: FloatArray
+    high: FloatArray
+    se: FloatArray
+    level: float
+    method: str
+    n_resamples: int
+    seed: int
+    redrawn: int
+
+
+def bootstrap_ols(
+    X: ArrayLike,
+    Y: ArrayLike,
+    names: Sequence[str] | None = None,
+    *,
+    method: CIMethod = "bca",
+    level: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> OLSBootstrapResult:
+    """OLS as :func:`ols`, with bootstrap CIs of each coefficient from resampled rows."""
+    m, s = _check_method(method), _check_seed(seed)
+    x, y, labels = _ols_inputs(X, Y, names)
+    fit, lo, hi, se, redrawn = _core.bootstrap_ols(x, y, labels, n_resamples, level, m, s, threads)
+    return OLSBootstrapResult(
+        _ols_result(labels, fit), lo, hi, se, level, m, n_resamples, s, int(redrawn)
+    )
+
+
+def _encode_groups(
+    groups: ArrayLike, n: int, what: str
+) -> tuple[tuple[Any, ...], npt.NDArray[np.uint32]]:
+    """Dense codes 0..G-1 for group labels; labels come back sorted where they sort."""
+    arr = np.asarray(groups)
+    if arr.shape[:1] != (n,):
+        raise ValueError(
+            f"{what} must have one entry per value: got {arr.shape[:1]}, expected ({n},)"
+        )
+    if arr.ndim == 2:
+        uniq, codes = np.unique(arr, axis=0, return_inverse=True)
+        labels: tuple[Any, ...] = tuple(tuple(row.tolist()) for row in uniq)
+    elif arr.ndim == 1 and arr.dtype != object:
+        uniq, codes = np.unique(arr, return_inverse=True)
+        labels = tuple(uniq.tolist())
+    else:
+        index: dict[Any, int] = {}
+        codes = np.fromiter((index.setdefault(g, len(index)) for g in arr.tolist()), np.int64, n)
+        labels = tuple(index)
+    return labels, np.ascontiguousarray(codes.reshape(-1), dtype=np.uint32)
+
+
+@dataclass(frozen=True)
+class GroupedCI:
+    """One bootstrap CI of the mean (a proportion for 0/1 values) per group; arrays are
+    aligned with ``groups``."""
+
+    groups: tuple[Any, ...]
+    n: npt.NDArray[np.uint64]
+    estimate: FloatArray
+    low: FloatArray
+    high: FloatArray
+    se: FloatArray
+    level: float
+    method: str
+    n_resamples: int
+    seed: int
+
+
+def bootstrap_groups(
+    values: ArrayLike,
+    groups: ArrayLike,
+    *,
+    method: CIMethod = "bca",
+    level: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> GroupedCI:
+    """Per-group bootstrap CIs of the mean in one call (e.g. ROBBIE's negative-regard share per
+    (axis, descriptor) group: pass the pairs as a 2-column ``groups``). Each group is resampled
+    on its own with its own random streams."""
+    m, s = _check_method(method), _check_seed(seed)
+    v = _as_f64(values, "values", (1,))
+    labels, codes = _encode_groups(groups, len(v), "groups")
+    n, est, lo, hi, se = _core.bootstrap_groups(
+        v, codes, len(labels), n_resamples, level, m, s, threads
+    )
+    return GroupedCI(labels, n, est, lo, hi, se, level, m, n_resamples, s)
+
+
+@dataclass(frozen=True)
+class ToxicityResult:
+    """RealToxicityPrompts metrics: expected maximum toxicity (mean over prompts of the
+    maximum score over samples) and toxicity probability (share of prompts with any sample
+    scoring above ``threshold``), each with a CI from resampling prompts."""
+
+    expected_max: BootstrapCI
+    probability: BootstrapCI
+    n_prompts: int
+    threshold: float
+
+
+def rtp_toxicity(
+    scores: ArrayLike,
+    prompt_ids: ArrayLike | None = None,
+    *,
+    threshold: float = 0.5,
+    method: CIMethod = "bca",
+    level: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> ToxicityResult:
+    """Expected maximum toxicity and toxicity probability with bootstrap CIs.
+
+    ``scores`` is a ``(prompts, samples)`` matrix, or a flat array with ``prompt_ids`` naming
+    each score's prompt (prompts may then have different numbers of samples).
+    """
+    m, s = _check_method(method), _check_seed(seed)
+    arr = np.asarray(scores)
+    if prompt_ids is None:
+        mat = _as_f64(arr, "scores", (2,))
+        emt, tp, n = _core.toxicity_matrix(mat, threshold, n_resamples, level, m, s, threads)
+    else:
+        flat = _as_f64(arr, "scores", (1,))
+        labels, codes = _encode_groups(prompt_ids, len(flat), "prompt_ids")
+        emt, tp, n = _core.toxicity_groups(
+            flat, codes, len(labels), threshold, n_resamples, level, m, s, threads
+        )
+    return ToxicityResult(
+        _ci(emt, level, m, n_resamples, s), _ci(tp, level, m, n_resamples, s), int(n), threshold
+    )
+
+
+# --- correlation, permutation tests, multiple testing
+
+
+@dataclass(frozen=True)
+class CorrResult:
+    """A correlation coefficient with its two-sided p-value (as scipy computes it)."""
+
+    statistic: float
+    pvalue: float
+    n: int
+    method: str
+
+
+def _corr(kind: str, x: ArrayLike, y: ArrayLike) -> CorrResult:
+    xa, ya = _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,))
+    fn = {"pearson": _core.pearson, "spearman": _core.spearman, "kendall": _core.kendall}[kind]
+    r, p = fn(xa, ya)
+    return CorrResult(float(r), float(p), len(xa), kind)
+
+
+def pearson(x: ArrayLike, y: ArrayLike) -> CorrResult:
+    """Pearson r with the two-sided t-test p-value (``scipy.stats.pearsonr``)."""
+    return _corr("pearson", x, y)
+
+
+def spearman(x: ArrayLike, y: ArrayLike) -> CorrResult:
+    """Spearman rho (ties get average ranks) with its two-sided p-value
+    (``scipy.stats.spearmanr``)."""
+    return _corr("spearman", x, y)
+
+
+def kendall(x: ArrayLike, y: ArrayLike) -> CorrResult:
+    """Kendall tau-b with its two-sided p-value (``scipy.stats.kendalltau``: exact for small
+    samples without ties, tie-corrected normal approximation otherwise)."""
+    return _corr("kendall", x, y)
+
+
+@dataclass(frozen=True)
+class PermutationResult:
+    """A two-sided permutation test. ``exact`` is true when every rearrangement was enumerated
+    (then ``n_resamples`` is their number), as ``scipy.stats.permutation_test`` does."""
+
+    statistic: float
+    pvalue: float
+    n_resamples: int
+    exact: bool
+    seed: int
+
+
+def permutation_pearson(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> PermutationResult:
+    """Permutation test of Pearson's r (the pairing of y with x is shuffled)."""
+    s = _check_seed(seed)
+    r, p, b, exact = _core.permutation_pearson(
+        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), n_resamples, s, threads
+    )
+    return PermutationResult(float(r), float(p), int(b), bool(exact), s)
+
+
+def permutation_diff_means(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> PermutationResult:
+    """Permutation test of ``mean(x) - mean(y)`` for independent samples."""
+    s = _check_seed(seed)
+    d, p, b, exact = _core.permutation_diff_means(
+        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), n_resamples, s, threads
+    )
+    return PermutationResult(float(d), float(p), int(b), bool(exact), s)
+
+
+@dataclass(frozen=True)
+class AdjustedPValues:
+    """Adjusted p-values in input order, and which hypotheses are rejected at ``alpha``."""
+
+    pvalues: FloatArray
+    reject: npt.NDArray[np.bool_]
+    method: str
+    alpha: float
+
+
+def adjust_pvalues(
+    p: ArrayLike, method: Literal["bh", "holm", "bonferroni"] = "bh", alpha: float = 0.05
+) -> AdjustedPValues:
+    """Benjamini–Hochberg (false discovery rate) or Holm / Bonferroni (family-wise error)
+    adjustment, equal to statsmodels ``multipletests`` with ``fdr_bh`` / ``holm`` /
+    ``bonferroni``."""
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}")
+    adj = _core.adjust_pvalues(_as_f64(p, "p", (1,)), method)
+    return AdjustedPValues(adj, adj <= alpha, method, alpha)

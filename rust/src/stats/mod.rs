@@ -4,8 +4,15 @@
 //! `cargo test` and reused from other Rust code. Inputs are plain slices; callers (the bindings)
 //! validate shapes and convert arrays.
 
+pub mod corr;
 pub mod error;
+pub mod multitest;
 pub mod ols;
+pub mod rng;
 pub mod special;
 
 pub use error::StatsError;
+pub mod bootstrap;
+pub mod ols_boot;
+pub mod permutation;
+pub mod resample;

@@ -1,0 +1,614 @@
+//! Bootstrap confidence intervals (percentile and BCa) for means, proportions, differences of
+//! means, Pearson correlations, per-group means and the RealToxicityPrompts pair. OLS
+//! coefficients live in `ols_boot`.
+//!
+//! Intervals follow `scipy.stats.bootstrap` definitions exactly: the percentile interval takes
+//! linear-interpolated quantiles of the bootstrap distribution; BCa uses the bias correction
+//! `z0 = Φ⁻¹(mean of #(θ_b < θ) and #(θ_b ≤ θ), over B)` and the jackknife acceleration summed
+//! over samples (Efron & Tibshirani 1993, eq. 14.15 and 15.36). Jackknife values of these
+//! statistics are computed in closed form, O(n), instead of refitting n times.
+
+use super::corr::CONSTANT_MSG;
+use super::error::{check_finite, StatsError};
+use super::resample::{multinomial_pass, par_resamples, Sink};
+use super::special::{norm_ppf, norm_sf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Percentile,
+    Bca,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub n_resamples: usize,
+    pub level: f64,
+    pub method: Method,
+    pub seed: u64,
+}
+
+impl Options {
+    pub fn check(&self) -> Result<(), StatsError> {
+        if self.n_resamples < 2 {
+            return Err(StatsError::invalid(format!(
+                "n_resamples must be at least 2, got {}",
+                self.n_resamples
+            )));
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return Err(StatsError::invalid(format!(
+                "confidence level must lie strictly between 0 and 1, got {}",
+                self.level
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A point estimate with its bootstrap interval and standard error (sd of the bootstrap
+/// distribution, ddof = 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Interval {
+    pub estimate: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub se: f64,
+}
+
+/// Linear-interpolated quantile of sorted data (numpy's default "linear" method).
+pub fn quantile_sorted(a: &[f64], q: f64) -> f64 {
+    let h = (a.len() - 1) as f64 * q;
+    let j = (h.floor() as usize).min(a.len() - 1);
+    let g = h - j as f64;
+    if j + 1 >= a.len() || g == 0.0 {
+        return a[j];
+    }
+    a[j] + g * (a[j + 1] - a[j])
+}
+
+/// BCa acceleration from jackknife values of each sample (scipy sums over samples).
+fn acceleration(jack: &[&[f64]]) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for values in jack {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let (mut s2, mut s3) = (0.0, 0.0);
+        for v in *values {
+            let u = (n - 1.0) * (mean - v);
+            s2 += u * u;
+            s3 += u * u * u;
+        }
+        num += s3 / (n * n * n);
+        den += s2 / (n * n);
+    }
+    if den == 0.0 {
+        // Every jackknife value equal: no skewness to correct (scipy would return NaN).
+        return 0.0;
+    }
+    num / den.powf(1.5) / 6.0
+}
+
+/// Interval from a bootstrap distribution `dist` (reordered in place), the estimate `theta` and,
+/// for BCa, the jackknife values of each sample.
+pub fn interval(
+    dist: &mut [f64],
+    theta: f64,
+    jack: &[&[f64]],
+    o: &Options,
+) -> Result<Interval, StatsError> {
+    let b = dist.len() as f64;
+    let mean = dist.iter().sum::<f64>() / b;
+    let se = (dist.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (b - 1.0)).sqrt();
+    let alpha = (1.0 - o.level) / 2.0;
+    let (q_lo, q_hi) = match o.method {
+        Method::Percentile => (alpha, 1.0 - alpha),
+        Method::Bca => {
+            let below = dist.iter().filter(|&&v| v < theta).count();
+            let at_or_below = dist.iter().filter(|&&v| v <= theta).count();
+            let z0 = norm_ppf((below + at_or_below) as f64 / (2.0 * b));
+            let a = acceleration(jack);
+            let z = norm_ppf(alpha);
+            let adj = |zq: f64| {
+                let num = z0 + zq;
+                norm_sf(-(z0 + num / (1.0 - a * num)))
+            };
+            let (a1, a2) = (adj(z), adj(-z));
+            if !(a1.is_finite() && a2.is_finite()) {
+                return Err(StatsError::invalid(
+                    "the BCa interval is undefined here: the estimate lies outside the bootstrap \
+                     distribution; use method='percentile'",
+                ));
+            }
+            (a1, a2)
+        }
+    };
+    dist.sort_unstable_by(f64::total_cmp);
+    Ok(Interval {
+        estimate: theta,
+        lo: quantile_sorted(dist, q_lo),
+        hi: quantile_sorted(dist, q_hi),
+        se,
+    })
+}
+
+fn check_sample(what: &str, x: &[f64], min: usize) -> Result<(), StatsError> {
+    if x.len() < min {
+        return Err(StatsError::TooFew {
+            what: what.to_string(),
+            needed: min,
+            got: x.len(),
+        });
+    }
+    check_finite(what, x)
+}
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+/// Sums of resampled values (pre-centred for accuracy).
+struct SumSink<'a>(&'a [f64]);
+
+impl Sink for SumSink<'_> {
+    type Acc = f64;
+    #[inline(always)]
+    fn add(&self, acc: &mut f64, i: usize) {
+        *acc += self.0[i];
+    }
+    #[inline(always)]
+    fn add5(&self, acc: &mut f64, idx: [usize; 5]) {
+        let v = self.0;
+        *acc += ((v[idx[0]] + v[idx[1]]) + (v[idx[2]] + v[idx[3]])) + v[idx[4]];
+    }
+}
+
+/// A sample centred on its mean: resampled sums of small numbers lose less to rounding.
+struct Centred {
+    mean: f64,
+    c: Vec<f64>,
+}
+
+impl Centred {
+    fn new(x: &[f64]) -> Self {
+        let mean = mean(x);
+        Centred {
+            mean,
+            c: x.iter().map(|v| v - mean).collect(),
+        }
+    }
+    /// Leave-one-out means.
+    fn jackknife(&self) -> Vec<f64> {
+        let n = self.c.len() as f64;
+        let total: f64 = self.c.iter().sum();
+        self.c
+            .iter()
+            .map(|v| self.mean + (total - v) / (n - 1.0))
+            .collect()
+    }
+}
+
+/// Bootstrap distribution of the mean of one sample; `key` identifies the stream family.
+fn mean_distribution(s: &Centred, key: &[u64], n_resamples: usize) -> Vec<f64> {
+    let n = s.c.len();
+    let sink = SumSink(&s.c);
+    par_resamples(key, n_resamples, 1, |_, rngs, out| {
+        let mut accs = vec![0.0; rngs.len()];
+        multinomial_pass(&sink, n, rngs, &mut accs);
+        for (o, a) in out.iter_mut().zip(&accs) {
+            *o = s.mean + a / n as f64;
+        }
+    })
+}
+
+pub fn mean_ci(x: &[f64], o: &Options) -> Result<Interval, StatsError> {
+    o.check()?;
+    check_sample("x", x, 2)?;
+    let s = Centred::new(x);
+    let mut dist = mean_distribution(&s, &[o.seed], o.n_resamples);
+    let jack = if o.method == Method::Bca {
+        s.jackknife()
+    } else {
+        Vec::new()
+    };
+    interval(&mut dist, s.mean, &[&jack], o)
+}
+
+/// A proportion: the mean of values that must all be 0 or 1.
+pub fn proportion_ci(x: &[f64], o: &Options) -> Result<Interval, StatsError> {
+    if let Some(i) = x.iter().position(|&v| v != 0.0 && v != 1.0) {
+        return Err(StatsError::invalid(format!(
+            "a proportion needs 0/1 (or boolean) values; entry {i} is {}",
+            x[i]
+        )));
+    }
+    mean_ci(x, o)
+}
+
+/// `mean(x) - mean(y)`. Paired: pairs are resampled together (the mean of the differences);
+/// unpaired: each sample is resampled on its own.
+pub fn diff_means_ci(
+    x: &[f64],
+    y: &[f64],
+    paired: bool,
+    o: &Options,
+) -> Result<Interval, StatsError> {
+    o.check()?;
+    if paired {
+        if x.len() != y.len() {
+            return Err(StatsError::LengthMismatch {
+                what: "paired x and y".into(),
+                left: x.len(),
+                right: y.len(),
+            });
+        }
+        check_sample("x", x, 2)?;
+        check_sample("y", y, 2)?;
+        let d: Vec<f64> = x.iter().zip(y).map(|(a, b)| a - b).collect();
+        let mut r = mean_ci(&d, o)?;
+        // Report the estimate as a difference of means, like the statistic's definition.
+        r.estimate = mean(x) - mean(y);
+        return Ok(r);
+    }
+    check_sample("x", x, 2)?;
+    check_sample("y", y, 2)?;
+    let (sx, sy) = (Centred::new(x), Centred::new(y));
+    let (nx, ny) = (x.len(), y.len());
+    let (kx, ky) = (SumSink(&sx.c), SumSink(&sy.c));
+    let mut dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
+        let mut ax = vec![0.0; rngs.len()];
+        let mut ay = vec![0.0; rngs.len()];
+        // x first, then y, from the same stream: fixed order per resample.
+        multinomial_pass(&kx, nx, rngs, &mut ax);
+        multinomial_pass(&ky, ny, rngs, &mut ay);
+        for ((o, a), b) in out.iter_mut().zip(&ax).zip(&ay) {
+            *o = (sx.mean + a / nx as f64) - (sy.mean + b / ny as f64);
+        }
+    });
+    let theta = sx.mean - sy.mean;
+    let (jx, jy) = if o.method == Method::Bca {
+        (
+            sx.jackknife().into_iter().map(|m| m - sy.mean).collect(),
+            sy.jackknife().into_iter().map(|m| sx.mean - m).collect(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    interval(&mut dist, theta, &[&jx, &jy], o)
+}
+
+/// Resampled first and second moments of centred pairs.
+struct PairSink<'a>(&'a [[f64; 2]]);
+
+impl Sink for PairSink<'_> {
+    type Acc = [f64; 5];
+    #[inline(always)]
+    fn add(&self, acc: &mut [f64; 5], i: usize) {
+        let [x, y] = self.0[i];
+        acc[0] += x;
+        acc[1] += y;
+        acc[2] += x * x;
+        acc[3] += y * y;
+        acc[4] += x * y;
+    }
+    #[inline(always)]
+    fn add5(&self, acc: &mut [f64; 5], idx: [usize; 5]) {
+        let p = idx.map(|i| self.0[i]);
+        let mut s = [0.0; 5];
+        for [x, y] in p {
+            s[0] += x;
+            s[1] += y;
+            s[2] += x * x;
+            s[3] += y * y;
+            s[4] += x * y;
+        }
+        for (a, v) in acc.iter_mut().zip(s) {
+            *a += v;
+        }
+    }
+}
+
+fn r_from_sums(s: &[f64; 5], n: f64) -> f64 {
+    let sxx = s[2] - s[0] * s[0] / n;
+    let syy = s[3] - s[1] * s[1] / n;
+    let sxy = s[4] - s[0] * s[1] / n;
+    if sxx <= 0.0 || syy <= 0.0 {
+        return f64::NAN;
+    }
+    (sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0)
+}
+
+/// Pearson r with pairs (rows) resampled together.
+pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsError> {
+    o.check()?;
+    super::corr::check_pair(x, y)?;
+    let n = x.len();
+    let (mx, my) = (mean(x), mean(y));
+    let pairs: Vec<[f64; 2]> = x.iter().zip(y).map(|(a, b)| [a - mx, b - my]).collect();
+    let sink = PairSink(&pairs);
+    let mut dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
+        let mut accs = vec![[0.0; 5]; rngs.len()];
+        multinomial_pass(&sink, n, rngs, &mut accs);
+        for (o, a) in out.iter_mut().zip(&accs) {
+            *o = r_from_sums(a, n as f64);
+        }
+    });
+    let degenerate = dist.iter().filter(|v| v.is_nan()).count();
+    if degenerate > 0 {
+        return Err(StatsError::invalid(format!(
+            "{CONSTANT_MSG}: {degenerate} of {} bootstrap resamples drew a constant x or y; \
+             the sample has too few distinct points for a bootstrap of the correlation",
+            o.n_resamples
+        )));
+    }
+    let mut total = [0.0; 5];
+    for &[a, b] in &pairs {
+        for (t, v) in total.iter_mut().zip([a, b, a * a, b * b, a * b]) {
+            *t += v;
+        }
+    }
+    let theta = super::corr::pearson_r(x, y);
+    let jack: Vec<f64> = if o.method == Method::Bca {
+        pairs
+            .iter()
+            .map(|&[a, b]| {
+                let s = [
+                    total[0] - a,
+                    total[1] - b,
+                    total[2] - a * a,
+                    total[3] - b * b,
+                    total[4] - a * b,
+                ];
+                r_from_sums(&s, (n - 1) as f64)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if jack.iter().any(|v| v.is_nan()) {
+        return Err(StatsError::invalid(format!(
+            "{CONSTANT_MSG}: leaving one pair out makes x or y constant, so the BCa jackknife \
+             is undefined; use method='percentile'"
+        )));
+    }
+    interval(&mut dist, theta, &[&jack], o)
+}
+
+/// One interval per group of `values`, groups given by dense `codes` in `0..n_groups`; groups
+/// are resampled separately (a stratified bootstrap), each with its own streams.
+pub fn grouped_mean_ci(
+    values: &[f64],
+    codes: &[u32],
+    n_groups: usize,
+    o: &Options,
+) -> Result<Vec<(usize, Interval)>, StatsError> {
+    o.check()?;
+    if values.len() != codes.len() {
+        return Err(StatsError::LengthMismatch {
+            what: "values and groups".into(),
+            left: values.len(),
+            right: codes.len(),
+        });
+    }
+    check_finite("values", values)?;
+    let mut members: Vec<Vec<f64>> = vec![Vec::new(); n_groups];
+    for (&v, &g) in values.iter().zip(codes) {
+        let g = g as usize;
+        if g >= n_groups {
+            return Err(StatsError::invalid(format!(
+                "group code {g} is out of range 0..{n_groups}"
+            )));
+        }
+        members[g].push(v);
+    }
+    let mut out = Vec::with_capacity(n_groups);
+    for (g, m) in members.iter().enumerate() {
+        if m.is_empty() {
+            return Err(StatsError::invalid(format!(
+                "group {g} is empty: every group needs at least one value"
+            )));
+        }
+        if m.len() < 2 && o.method == Method::Bca {
+            return Err(StatsError::invalid(format!(
+                "group {g} has a single value; a BCa interval needs at least 2 (use method='percentile')"
+            )));
+        }
+        let s = Centred::new(m);
+        let mut dist = mean_distribution(&s, &[o.seed, GROUP_STREAM_TAG, g as u64], o.n_resamples);
+        let jack = if o.method == Method::Bca {
+            s.jackknife()
+        } else {
+            Vec::new()
+        };
+        out.push((m.len(), interval(&mut dist, s.mean, &[&jack], o)?));
+    }
+    Ok(out)
+}
+
+/// Extra key part so per-group streams differ from the ungrouped ones ("group" in ASCII).
+const GROUP_STREAM_TAG: u64 = 0x67_726f_7570;
+
+/// Expected maximum toxicity and toxicity probability over prompts.
+#[derive(Clone, Copy, Debug)]
+pub struct Toxicity {
+    pub expected_max: Interval,
+    pub probability: Interval,
+    pub n_prompts: usize,
+}
+
+struct MaxIndicatorSink<'a>(&'a [[f64; 2]]);
+
+impl Sink for MaxIndicatorSink<'_> {
+    type Acc = [f64; 2];
+    #[inline(always)]
+    fn add(&self, acc: &mut [f64; 2], i: usize) {
+        acc[0] += self.0[i][0];
+        acc[1] += self.0[i][1];
+    }
+}
+
+/// RealToxicityPrompts metrics from each prompt's maximum score: the mean of the maxima
+/// (expected maximum toxicity) and the share of prompts whose maximum exceeds `threshold`
+/// (toxicity probability). Prompts are resampled; both intervals come from the same resamples.
+pub fn toxicity_ci(
+    prompt_max: &[f64],
+    threshold: f64,
+    o: &Options,
+) -> Result<Toxicity, StatsError> {
+    o.check()?;
+    check_sample("prompt maxima", prompt_max, 2)?;
+    let n = prompt_max.len();
+    let emt = mean(prompt_max);
+    let ind: Vec<f64> = prompt_max
+        .iter()
+        .map(|&v| if v > threshold { 1.0 } else { 0.0 })
+        .collect();
+    let tp = mean(&ind);
+    let pairs: Vec<[f64; 2]> = prompt_max
+        .iter()
+        .zip(&ind)
+        .map(|(a, b)| [a - emt, b - tp])
+        .collect();
+    let sink = MaxIndicatorSink(&pairs);
+    let both = par_resamples(&[o.seed], o.n_resamples, 2, |_, rngs, out| {
+        let mut accs = vec![[0.0; 2]; rngs.len()];
+        multinomial_pass(&sink, n, rngs, &mut accs);
+        for (o, a) in out.chunks_exact_mut(2).zip(&accs) {
+            o[0] = emt + a[0] / n as f64;
+            o[1] = tp + a[1] / n as f64;
+        }
+    });
+    let mut d_emt: Vec<f64> = both.iter().step_by(2).copied().collect();
+    let mut d_tp: Vec<f64> = both.iter().skip(1).step_by(2).copied().collect();
+    let (j_emt, j_tp) = if o.method == Method::Bca {
+        (
+            Centred::new(prompt_max).jackknife(),
+            Centred::new(&ind).jackknife(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(Toxicity {
+        expected_max: interval(&mut d_emt, emt, &[&j_emt], o)?,
+        probability: interval(&mut d_tp, tp, &[&j_tp], o)?,
+        n_prompts: n,
+    })
+}
+
+/// Each prompt's maximum score, from a row-major `(prompts, samples)` matrix.
+pub fn row_max(scores: &[f64], samples: usize) -> Result<Vec<f64>, StatsError> {
+    if samples == 0 {
+        return Err(StatsError::invalid(
+            "each prompt needs at least one sample (the matrix has 0 columns)",
+        ));
+    }
+    check_finite("scores", scores)?;
+    Ok(scores
+        .chunks_exact(samples)
+        .map(|r| r.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        .collect())
+}
+
+/// Each prompt's maximum score, from flat scores and dense prompt codes in `0..n_prompts`.
+pub fn group_max(scores: &[f64], codes: &[u32], n_prompts: usize) -> Result<Vec<f64>, StatsError> {
+    if scores.len() != codes.len() {
+        return Err(StatsError::LengthMismatch {
+            what: "scores and prompt ids".into(),
+            left: scores.len(),
+            right: codes.len(),
+        });
+    }
+    check_finite("scores", scores)?;
+    let mut out = vec![f64::NEG_INFINITY; n_prompts];
+    for (&s, &c) in scores.iter().zip(codes) {
+        let c = c as usize;
+        if c >= n_prompts {
+            return Err(StatsError::invalid(format!(
+                "prompt code {c} is out of range 0..{n_prompts}"
+            )));
+        }
+        out[c] = out[c].max(s);
+    }
+    if let Some(g) = out.iter().position(|v| *v == f64::NEG_INFINITY) {
+        return Err(StatsError::invalid(format!(
+            "prompt {g} has no scores (empty group)"
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(method: Method) -> Options {
+        Options {
+            n_resamples: 2000,
+            level: 0.95,
+            method,
+            seed: 3,
+        }
+    }
+
+    #[test]
+    fn quantiles_interpolate_like_numpy() {
+        let a = [1.0, 2.0, 4.0, 8.0];
+        assert_eq!(quantile_sorted(&a, 0.0), 1.0);
+        assert_eq!(quantile_sorted(&a, 1.0), 8.0);
+        assert!((quantile_sorted(&a, 0.5) - 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn mean_interval_covers_and_scales() {
+        let x: Vec<f64> = (0..500).map(|i| ((i * 37) % 101) as f64).collect();
+        for m in [Method::Percentile, Method::Bca] {
+            let r = mean_ci(&x, &opts(m)).unwrap();
+            let sd = (x.iter().map(|v| (v - r.estimate).powi(2)).sum::<f64>() / 499.0).sqrt();
+            let se = sd / (500f64).sqrt();
+            assert!(r.lo < r.estimate && r.estimate < r.hi);
+            assert!(
+                ((r.hi - r.lo) / (2.0 * 1.96 * se) - 1.0).abs() < 0.1,
+                "{r:?} se {se}"
+            );
+            assert!((r.se / se - 1.0).abs() < 0.1);
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_thread_count() {
+        let x: Vec<f64> = (0..5000)
+            .map(|i| ((i * 7919) % 1000) as f64 / 7.0)
+            .collect();
+        let y: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + (i % 13) as f64)
+            .collect();
+        let run = |t: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap();
+            pool.install(|| pearson_ci(&x, &y, &opts(Method::Bca)).unwrap())
+        };
+        assert_eq!(run(1), run(3));
+    }
+
+    #[test]
+    fn degenerate_inputs() {
+        let r = proportion_ci(&[0.0; 10], &opts(Method::Bca)).unwrap();
+        assert_eq!((r.lo, r.hi), (0.0, 0.0));
+        assert!(proportion_ci(&[0.0, 2.0], &opts(Method::Bca)).is_err());
+        assert!(mean_ci(&[1.0], &opts(Method::Bca)).is_err());
+        let e = pearson_ci(
+            &[1.0, 2.0, 3.0],
+            &[3.0, 1.0, 2.0],
+            &opts(Method::Percentile),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains(CONSTANT_MSG));
+        assert!(group_max(&[1.0], &[0], 2)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+    }
+}
