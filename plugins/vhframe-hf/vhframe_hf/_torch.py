@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from vhframe.context import RunContext
@@ -56,3 +58,18 @@ def pick_dtype(requested: str, device: str) -> Any:
         # float32 on the CPU keeps results exact and comparable; bf16 is the GPU's sweet spot
         return torch.bfloat16 if device == "cuda" else torch.float32
     return getattr(torch, requested)
+
+
+@contextlib.contextmanager
+def quiet_hf() -> Iterator[None]:
+    """Hide transformers' own progress bars (weight loading, shard writing): vhframe draws its
+    own, and ``--quiet`` runs must stay quiet."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]

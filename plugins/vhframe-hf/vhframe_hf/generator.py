@@ -27,7 +27,15 @@ from typing import Any
 
 from vhframe.context import RunContext
 from vhframe.records import GenerationRequest
-from vhframe_hf._torch import DEVICES, DTYPES, check_choice, check_int, pick_device, pick_dtype
+from vhframe_hf._torch import (
+    DEVICES,
+    DTYPES,
+    check_choice,
+    check_int,
+    pick_device,
+    pick_dtype,
+    quiet_hf,
+)
 from vhframe_hf.attention import check_attention, resolve_attention
 from vhframe_hf.models import model_identity, resolve_model_in
 
@@ -146,9 +154,11 @@ class BatchedGenerator:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(
-            model_dir, dtype=pick_dtype(self.dtype, device), attn_implementation=attention
-        )
+        model: Any
+        with quiet_hf():
+            model = AutoModelForCausalLM.from_pretrained(
+                model_dir, dtype=pick_dtype(self.dtype, device), attn_implementation=attention
+            )
         model.to(device).eval()
         ctx.facts["attention"] = attention
         ctx.facts.setdefault("generator_device", device)
@@ -170,7 +180,7 @@ class BatchedGenerator:
                                  "(no adapter_config.json)")
             name = "a" + hashlib.sha256(path.encode()).hexdigest()[:16]
             try:
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), quiet_hf():
                     # peft still calls a transformers method that 5.x deprecates
                     warnings.simplefilter("ignore", FutureWarning)
                     if isinstance(loaded.model, PeftModel):

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -24,6 +25,8 @@ from typing import Any
 
 from vhframe.context import RunContext
 from vhframe.records import content_hash
+
+log = logging.getLogger("vhframe")
 
 BUILTIN_PREFIX = "builtin:"
 MANIFEST = "vhframe_model.json"
@@ -76,6 +79,7 @@ def resolve_model(ref: str, cache_dir: Path) -> Path:
             raise ValueError(f"unknown built-in model {ref!r}; known: {known}")
         target = Path(cache_dir) / "models" / f"{name}-{spec.hash()}"
         if not (target / MANIFEST).is_file():
+            log.info("building %s into %s (once; about 20 s on two cores)", ref, target)
             _build_atomically(target, spec)
         return target
     path = Path(ref).expanduser()
@@ -179,6 +183,7 @@ def build_tiny_llama(out_dir: Path, spec: TinySpec | None = None) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+    from vhframe_hf._torch import quiet_hf
     from vhframe_hf.corpus import corpus_lines
 
     spec = spec or TinySpec()
@@ -187,7 +192,7 @@ def build_tiny_llama(out_dir: Path, spec: TinySpec | None = None) -> Path:
     lines = corpus_lines(spec.corpus_lines, spec.seed)
     raw = train_tokenizer(lines, spec.vocab_size)
     pad, bos, eos = (raw.token_to_id(t) for t in SPECIAL_TOKENS)
-    tokenizer = PreTrainedTokenizerFast(
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=raw, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
         model_max_length=spec.max_position_embeddings,
     )
@@ -210,10 +215,11 @@ def build_tiny_llama(out_dir: Path, spec: TinySpec | None = None) -> Path:
         model = LlamaForCausalLM(config)
         if spec.pretrain_steps > 0:
             _pretrain(model, raw, lines, spec, eos)
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     model.generation_config.pad_token_id = pad
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
+    with quiet_hf():
+        model.save_pretrained(out_dir)
+        tokenizer.save_pretrained(out_dir)
     manifest = {
         "builtin": "tiny-llama",
         "spec": dataclasses.asdict(spec),

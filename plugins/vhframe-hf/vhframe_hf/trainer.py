@@ -23,7 +23,14 @@ from typing import Any
 from vhframe.context import RunContext
 from vhframe.records import Example, ValueProfile, content_hash
 from vhframe_hf import formats
-from vhframe_hf._torch import DEVICES, check_choice, check_float, check_int, pick_device
+from vhframe_hf._torch import (
+    DEVICES,
+    check_choice,
+    check_float,
+    check_int,
+    pick_device,
+    quiet_hf,
+)
 from vhframe_hf.models import resolve_model_in
 
 MANIFEST = "vhframe_adapter.json"
@@ -42,7 +49,7 @@ class LoraTrainer:
     def __init__(
         self,
         r: int = 8,
-        alpha: float = 32,
+        alpha: int = 32,
         dropout: float = 0.1,
         target_modules: Sequence[str] = ("q_proj", "v_proj"),
         lr: float = 2e-5,
@@ -57,7 +64,7 @@ class LoraTrainer:
         device: str = "auto",
     ) -> None:
         self.r = check_int("r", r, 1)
-        self.alpha = check_float("alpha", alpha, 0.0, math.inf, low_open=True, high_open=True)
+        self.alpha = check_int("alpha", alpha, 1)
         self.dropout = check_float("dropout", dropout, 0.0, 1.0, high_open=True)
         if isinstance(target_modules, str) or not target_modules or not all(
             isinstance(m, str) and m for m in target_modules
@@ -168,7 +175,8 @@ class LoraTrainer:
                     best = (val, epoch, self._lora_state())
         assert best is not None
         self._load_lora(best[2])
-        model.save_pretrained(str(out_dir))
+        with quiet_hf():
+            model.save_pretrained(str(out_dir))
         manifest = {
             "trainer": "hf:lora",
             "base_model": base_model,
@@ -256,7 +264,8 @@ class LoraTrainer:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        with quiet_hf():
+            base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         config = LoraConfig(
             r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout,
             target_modules=list(self.target_modules), bias="none", task_type="CAUSAL_LM",
