@@ -46,9 +46,32 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-/// Pearson r from already-checked input.
+/// Pearson r from already-checked input, computed as scipy does (the dot product of the two
+/// centred vectors, each scaled to unit norm), so that r = ±1 cases agree exactly.
 pub fn pearson_r(x: &[f64], y: &[f64]) -> f64 {
     let (mx, my) = (mean(x), mean(y));
+    let norm = |v: &[f64], m: f64| {
+        let big = v.iter().fold(0.0f64, |a, b| a.max((b - m).abs()));
+        big * v
+            .iter()
+            .map(|b| ((b - m) / big).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let (nx, ny) = (norm(x, mx), norm(y, my));
+    let r: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(a, b)| ((a - mx) / nx) * ((b - my) / ny))
+        .sum();
+    r.clamp(-1.0, 1.0)
+}
+
+/// Correlation of ranks as numpy's `corrcoef` forms it (covariance over both standard
+/// deviations), which is what scipy's `spearmanr` reports.
+fn corrcoef(x: &[f64], y: &[f64]) -> f64 {
+    let (mx, my) = (mean(x), mean(y));
+    let d = (x.len() - 1) as f64;
     let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
     for (a, b) in x.iter().zip(y) {
         let (dx, dy) = (a - mx, b - my);
@@ -56,7 +79,7 @@ pub fn pearson_r(x: &[f64], y: &[f64]) -> f64 {
         syy += dy * dy;
         sxy += dx * dy;
     }
-    (sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0)
+    (sxy / d / (sxx / d).sqrt() / (syy / d).sqrt()).clamp(-1.0, 1.0)
 }
 
 /// Two-sided p-value of a correlation under the t approximation with `n - 2` df.
@@ -102,7 +125,7 @@ pub fn average_ranks(v: &[f64]) -> Vec<f64> {
 pub fn spearman(x: &[f64], y: &[f64]) -> Result<Corr, StatsError> {
     check_pair(x, y)?;
     let (rx, ry) = (average_ranks(x), average_ranks(y));
-    let r = pearson_r(&rx, &ry);
+    let r = corrcoef(&rx, &ry);
     Ok(Corr {
         r,
         p: r_p_value(r, x.len()),
