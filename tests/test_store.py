@@ -79,7 +79,8 @@ def test_records_round_trip_and_keys() -> None:
     req = GenerationRequest(subject=subject, item=item, prompt="QUESTION: p ANSWER:",
                             decoding=Decoding(), sample=0, seed=3)
     back = GenerationRequest.from_dict(req.to_dict())
-    assert Subject.from_dict(back.subject) == subject  # nested records stay plain dicts
+    assert back == req and back.key == req.key
+    assert isinstance(back.subject, Subject) and isinstance(back.decoding, Decoding)
     assert Subject.from_dict(subject.to_dict()) == subject
     assert Item.from_dict(item.to_dict()) == item
     other = GenerationRequest(subject=subject, item=item, prompt=req.prompt,

@@ -7,6 +7,7 @@ tracebacks are kept for bugs.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import webbrowser
 from collections.abc import Callable, Iterator
@@ -28,6 +29,10 @@ from rich.progress import (
 from rich.table import Table
 
 from vhframe.errors import UserError
+
+# OpenMP threads that spin while idle starve each other, and everything else, on a small or
+# busy CPU (a tiny model's layer ran ~100x slower); it must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 app = typer.Typer(
     add_completion=False,

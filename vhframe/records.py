@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
@@ -61,11 +62,19 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        kwargs = {k: v for k, v in data.items() if k in names}
+        """Rebuild from ``to_dict`` output, nested records included (for other processes)."""
+        hints = typing.get_type_hints(cls)
+        kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name in kwargs and isinstance(kwargs[f.name], list):
-                kwargs[f.name] = tuple(kwargs[f.name])
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            hint = hints.get(f.name)
+            if isinstance(hint, type) and issubclass(hint, Record) and isinstance(value, Mapping):
+                value = hint.from_dict(value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            kwargs[f.name] = value
         return cls(**kwargs)
 
 
