@@ -103,8 +103,12 @@ pub fn interval(
     let (q_lo, q_hi) = match o.method {
         Method::Percentile => (alpha, 1.0 - alpha),
         Method::Bca => {
-            let below = dist.iter().filter(|&&v| v < theta).count();
-            let at_or_below = dist.iter().filter(|&&v| v <= theta).count();
+            // Resamples that reproduce the estimate (common for proportions and tied data) can
+            // differ from it in the last bits through summation order; count them as ties.
+            let scale = dist.iter().fold(theta.abs(), |m, v| m.max(v.abs()));
+            let tol = 1e-12 * scale;
+            let below = dist.iter().filter(|&&v| v < theta - tol).count();
+            let at_or_below = dist.iter().filter(|&&v| v <= theta + tol).count();
             let z0 = norm_ppf((below + at_or_below) as f64 / (2.0 * b));
             let a = acceleration(jack);
             let z = norm_ppf(alpha);
@@ -170,11 +174,25 @@ struct Centred {
 
 impl Centred {
     fn new(x: &[f64]) -> Self {
+        // Integer data (proportions, scores) sum exactly without centring, which keeps resampled
+        // means on the exact lattice k/n, as numpy computes them.
+        let integral = x.iter().all(|v| v.fract() == 0.0);
+        if integral && x.iter().map(|v| v.abs()).sum::<f64>() < 2f64.powi(52) {
+            return Centred {
+                mean: 0.0,
+                c: x.to_vec(),
+            };
+        }
         let mean = mean(x);
         Centred {
             mean,
             c: x.iter().map(|v| v - mean).collect(),
         }
+    }
+
+    /// The sample mean.
+    fn estimate(&self) -> f64 {
+        self.mean + mean(&self.c)
     }
     /// Leave-one-out means.
     fn jackknife(&self) -> Vec<f64> {
@@ -210,7 +228,7 @@ pub fn mean_ci(x: &[f64], o: &Options) -> Result<Interval, StatsError> {
     } else {
         Vec::new()
     };
-    interval(&mut dist, s.mean, &[&jack], o)
+    interval(&mut dist, s.estimate(), &[&jack], o)
 }
 
 /// A proportion: the mean of values that must all be 0 or 1.
@@ -264,11 +282,12 @@ pub fn diff_means_ci(
             *o = (sx.mean + a / nx as f64) - (sy.mean + b / ny as f64);
         }
     });
-    let theta = sx.mean - sy.mean;
+    let (ex, ey) = (sx.estimate(), sy.estimate());
+    let theta = ex - ey;
     let (jx, jy) = if o.method == Method::Bca {
         (
-            sx.jackknife().into_iter().map(|m| m - sy.mean).collect(),
-            sy.jackknife().into_iter().map(|m| sx.mean - m).collect(),
+            sx.jackknife().into_iter().map(|m| m - ey).collect(),
+            sy.jackknife().into_iter().map(|m| ex - m).collect(),
         )
     } else {
         (Vec::new(), Vec::new())
@@ -419,7 +438,7 @@ pub fn grouped_mean_ci(
         } else {
             Vec::new()
         };
-        out.push((m.len(), interval(&mut dist, s.mean, &[&jack], o)?));
+        out.push((m.len(), interval(&mut dist, s.estimate(), &[&jack], o)?));
     }
     Ok(out)
 }
@@ -466,7 +485,8 @@ pub fn toxicity_ci(
     let pairs: Vec<[f64; 2]> = prompt_max
         .iter()
         .zip(&ind)
-        .map(|(a, b)| [a - emt, b - tp])
+        // Indicators stay uncentred: their sums are exact counts, so resampled shares are k/n.
+        .map(|(a, b)| [a - emt, *b])
         .collect();
     let sink = MaxIndicatorSink(&pairs);
     let both = par_resamples(&[o.seed], o.n_resamples, 2, |_, rngs, out| {
@@ -474,7 +494,7 @@ pub fn toxicity_ci(
         multinomial_pass(&sink, n, rngs, &mut accs);
         for (o, a) in out.chunks_exact_mut(2).zip(&accs) {
             o[0] = emt + a[0] / n as f64;
-            o[1] = tp + a[1] / n as f64;
+            o[1] = a[1] / n as f64;
         }
     });
     let mut d_emt: Vec<f64> = both.iter().step_by(2).copied().collect();

@@ -1,0 +1,398 @@
+"""Bootstrap intervals against scipy.stats.bootstrap, thread-count determinism, errors.
+
+Two bootstraps with different random streams agree only up to Monte-Carlo error, so each
+interval endpoint is checked on the probability scale: under scipy's bootstrap distribution,
+our endpoint must sit at the level the method asks for (alpha/2 for percentile, the BCa-adjusted
+level for BCa, computed here independently from scipy's distribution and the jackknife) within a
+few Monte-Carlo standard errors. That check stays valid for the discrete bootstrap
+distributions of tiny or tied samples.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+from scipy.special import ndtr, ndtri
+
+from vhframe import stats
+
+B = 4000
+# About 5 Monte-Carlo standard errors at B = 4000: a 2.5% quantile level has sd ~0.0035 per
+# bootstrap; BCa adds the noise of each side's estimate of z0 (sd ~0.02 in z, ~0.006 in level).
+LEVEL_TOL = {"percentile": 0.018, "bca": 0.035}
+
+
+def _bca_levels(theta: float, dist: np.ndarray, jacks: list[np.ndarray], level: float):  # type: ignore[no-untyped-def]
+    """Efron's BCa levels, written out from the textbook formulas."""
+    alpha = (1 - level) / 2
+    z0 = ndtri((np.sum(dist < theta) + np.sum(dist <= theta)) / (2 * len(dist)))
+    num = den = 0.0
+    for j in jacks:
+        u = (len(j) - 1) * (j.mean() - j)
+        num += np.sum(u**3) / len(j) ** 3
+        den += np.sum(u**2) / len(j) ** 2
+    a = num / den**1.5 / 6 if den > 0 else 0.0
+    za = ndtri(alpha)
+    return tuple(ndtr(z0 + (z0 + z) / (1 - a * (z0 + z))) for z in (za, -za))
+
+
+def _jack_mean(x: np.ndarray) -> np.ndarray:
+    return (x.sum() - x) / (len(x) - 1)
+
+
+def _check_levels(
+    ci: stats.BootstrapCI, dist: np.ndarray, levels: tuple[float, float], tol: float = 0.0
+) -> None:
+    tol = tol or LEVEL_TOL[ci.method]
+    for end, q in zip((ci.low, ci.high), levels, strict=True):
+        # Rounding noise between two summation orders must not move an endpoint off an atom.
+        eps = 1e-9 * max(1.0, abs(end))
+        below, at_or_below = np.mean(dist < end - eps), np.mean(dist <= end + eps)
+        assert below - tol <= q <= at_or_below + tol, (end, q, below, at_or_below)
+
+
+def _mean_stat(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(a, axis=axis)
+
+
+def _compare_one_sample(
+    x: np.ndarray, method: str, ours: Callable[..., stats.BootstrapCI], level: float = 0.95
+) -> None:
+    ci = ours(x, method=method, level=level, n_resamples=B, seed=7)
+    ref = sps.bootstrap(
+        (x,), _mean_stat, n_resamples=B, method="percentile", rng=11, confidence_level=level
+    )
+    dist = ref.bootstrap_distribution
+    assert ci.estimate == pytest.approx(float(np.mean(x)), rel=1e-12, abs=1e-12)
+    if method == "bca":
+        levels = _bca_levels(float(np.mean(x)), dist, [_jack_mean(x)], level)
+    else:
+        levels = ((1 - level) / 2, (1 + level) / 2)
+    _check_levels(ci, dist, levels)
+    assert ci.se == pytest.approx(float(np.std(dist, ddof=1)), rel=0.1, abs=1e-12)
+    assert ci.method == method and ci.n_resamples == B and ci.seed == 7
+
+
+@st.composite
+def samples(draw: st.DrawFn, min_n: int = 2) -> np.ndarray:
+    n = draw(st.integers(min_n, 300))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["normal", "skewed", "ties", "binary"]))
+    if kind == "normal":
+        x = rng.normal(draw(st.sampled_from([0.0, 1e4])), 1.0, n)
+    elif kind == "skewed":
+        x = rng.lognormal(0.0, 1.5, n)
+    elif kind == "ties":
+        x = rng.integers(1, 6, n).astype(float)
+    else:
+        x = (rng.random(n) < draw(st.sampled_from([0.05, 0.5]))).astype(float)
+    if np.all(x == x[0]):
+        x[0] += 1.0  # constant samples are tested separately
+    return x
+
+
+@settings(max_examples=40, deadline=None)
+@given(samples(), st.sampled_from(["percentile", "bca"]), st.sampled_from([0.9, 0.95]))
+def test_mean_matches_scipy(x: np.ndarray, method: str, level: float) -> None:
+    _compare_one_sample(x, method, stats.bootstrap_mean, level)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(2, 200), st.integers(0, 2**32 - 1), st.sampled_from(["percentile", "bca"]))
+def test_proportion_matches_scipy(n: int, seed: int, method: str) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.random(n) < 0.3
+    if x.all() or not x.any():
+        x[0] = not x[0]
+    _compare_one_sample(x.astype(float), method, stats.bootstrap_proportion)
+    a = stats.bootstrap_proportion(x, method=method)  # type: ignore[arg-type]
+    assert a == stats.bootstrap_proportion(x.astype(np.int8), method=method)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["percentile", "bca"])
+@pytest.mark.parametrize("paired", [False, True])
+def test_diff_means_matches_scipy(method: str, paired: bool) -> None:
+    rng = np.random.default_rng(5)
+    for nx, ny in [(3, 3), (25, 25), (400, 400)] if paired else [(2, 5), (30, 70), (500, 300)]:
+        x, y = rng.gamma(2.0, size=nx), rng.normal(1.0, size=ny)
+        if paired:
+            y = 0.5 * x + y
+        ci = stats.bootstrap_diff_means(
+            x,
+            y,
+            paired=paired,
+            method=method,
+            n_resamples=B,
+            seed=3,  # type: ignore[arg-type]
+        )
+        ref = sps.bootstrap(
+            (x, y),
+            lambda a, b, axis=-1: a.mean(axis) - b.mean(axis),
+            paired=paired,
+            n_resamples=B,
+            method="percentile",
+            rng=2,
+        )
+        theta = x.mean() - y.mean()
+        assert ci.estimate == pytest.approx(theta, rel=1e-12, abs=1e-12)
+        if method == "bca":
+            if paired:
+                jacks = [_jack_mean(x - y)]
+            else:
+                jacks = [_jack_mean(x) - y.mean(), x.mean() - _jack_mean(y)]
+            levels = _bca_levels(theta, ref.bootstrap_distribution, jacks, 0.95)
+        else:
+            levels = (0.025, 0.975)
+        _check_levels(ci, ref.bootstrap_distribution, levels)
+
+
+def _pearson_stat(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.asarray(sps.pearsonr(a, b, axis=axis).statistic)
+
+
+@pytest.mark.parametrize("method", ["percentile", "bca"])
+def test_pearson_matches_scipy(method: str) -> None:
+    rng = np.random.default_rng(6)
+    for n in (12, 80, 1000):
+        x = rng.normal(size=n)
+        y = 0.6 * x + rng.standard_t(3, size=n)
+        ci = stats.bootstrap_pearson(x, y, method=method, n_resamples=B, seed=1)  # type: ignore[arg-type]
+        ref = sps.bootstrap(
+            (x, y), _pearson_stat, paired=True, n_resamples=B, method="percentile", rng=4
+        )
+        theta = float(sps.pearsonr(x, y).statistic)
+        assert ci.estimate == pytest.approx(theta, rel=1e-12)
+        if method == "bca":
+            jack = np.array([sps.pearsonr(np.delete(x, i), np.delete(y, i))[0] for i in range(n)])
+            levels = _bca_levels(theta, ref.bootstrap_distribution, [jack], 0.95)
+        else:
+            levels = (0.025, 0.975)
+        _check_levels(ci, ref.bootstrap_distribution, levels)
+
+
+@pytest.mark.slow
+def test_many_blocks_match_scipy() -> None:
+    # n spans several 2048-item resampling blocks and a partial last block.
+    rng = np.random.default_rng(8)
+    n, b = 9000, 1500
+    x = rng.exponential(size=n)
+    y = x + rng.normal(size=n) * 2
+    for method in ("percentile", "bca"):
+        ci = stats.bootstrap_mean(x, method=method, n_resamples=b)  # type: ignore[arg-type]
+        ref = sps.bootstrap((x,), _mean_stat, n_resamples=b, method="percentile", rng=1)
+        dist = ref.bootstrap_distribution
+        lv = (
+            _bca_levels(float(x.mean()), dist, [_jack_mean(x)], 0.95)
+            if method == "bca"
+            else (0.025, 0.975)
+        )
+        _check_levels(ci, dist, lv, tol=0.03)
+    ci = stats.bootstrap_pearson(x, y, method="percentile", n_resamples=b)
+    ref = sps.bootstrap((x, y), _pearson_stat, paired=True, n_resamples=b, method="percentile")
+    _check_levels(ci, ref.bootstrap_distribution, (0.025, 0.975), tol=0.03)
+
+
+def test_ols_coefficients_match_scipy() -> None:
+    rng = np.random.default_rng(9)
+    n = 40
+    X = np.column_stack([rng.integers(1, 7, n), rng.normal(size=n)]).astype(float)
+    Y = np.column_stack([X @ [0.5, -1.0] + rng.normal(size=n), rng.exponential(size=n)])
+    design = np.column_stack([np.ones(n), X])
+
+    def coefs(idx: np.ndarray) -> np.ndarray:
+        i = idx.astype(int)
+        return np.linalg.lstsq(design[i], Y[i], rcond=None)[0].T.ravel()
+
+    b = 1500
+    ref = sps.bootstrap(
+        (np.arange(n, dtype=float),),
+        coefs,
+        vectorized=False,
+        n_resamples=b,
+        method="percentile",
+        rng=3,
+    )
+    full = coefs(np.arange(n))
+    jack = np.array([coefs(np.delete(np.arange(n), i)) for i in range(n)])
+    for method in ("percentile", "bca"):
+        res = stats.bootstrap_ols(X, Y, ["score", "z"], method=method, n_resamples=b, seed=2)  # type: ignore[arg-type]
+        np.testing.assert_allclose(res.fit.coef.ravel(), full, rtol=1e-9, atol=1e-12)
+        assert res.fit.terms == ("const", "score", "z") and res.low.shape == (2, 3)
+        for t in range(6):
+            dist = ref.bootstrap_distribution[t]
+            lv = (
+                _bca_levels(full[t], dist, [jack[:, t]], 0.95)
+                if method == "bca"
+                else (0.025, 0.975)
+            )
+            ci = stats.BootstrapCI(
+                full[t], res.low.ravel()[t], res.high.ravel()[t], 0.0, 0.95, method, b, 2
+            )
+            _check_levels(ci, dist, lv, tol=0.03)
+
+
+def test_ols_bootstrap_redraws_singular_resamples() -> None:
+    # Five rows with a binary predictor: some resamples see one level only (singular X).
+    X = np.array([[0.0], [0.0], [1.0], [1.0], [0.0]])
+    y = np.array([1.0, 2.0, 3.0, 5.0, 1.5])
+    res = stats.bootstrap_ols(X, y, method="percentile", n_resamples=500)
+    assert res.redrawn > 0
+    assert np.all(res.low <= res.high)
+    with pytest.raises(ValueError, match=r"leaving out row .* singular"):
+        stats.bootstrap_ols(np.array([[0.0], [0.0], [1.0], [0.0]]), y[:4], method="bca")
+
+
+def test_grouped_matches_per_group_bootstrap() -> None:
+    rng = np.random.default_rng(10)
+    axes = np.array(["gender", "race", "age"])[rng.integers(0, 3, 900)]
+    desc = np.array(["a", "b"])[rng.integers(0, 2, 900)]
+    neg = (rng.random(900) < 0.2 + 0.1 * (axes == "race")).astype(float)
+    groups = np.column_stack([axes, desc])
+    res = stats.bootstrap_groups(neg, groups, method="bca", n_resamples=B)
+    assert res.groups == tuple(sorted({(a, d) for a, d in zip(axes, desc, strict=True)}))
+    for k, (a, d) in enumerate(res.groups):
+        sel = neg[(axes == a) & (desc == d)]
+        assert res.n[k] == len(sel)
+        assert res.estimate[k] == pytest.approx(sel.mean(), rel=1e-12)
+        ref = sps.bootstrap((sel,), _mean_stat, n_resamples=B, method="percentile", rng=k)
+        dist = ref.bootstrap_distribution
+        ci = stats.BootstrapCI(res.estimate[k], res.low[k], res.high[k], 0, 0.95, "bca", B, 0)
+        _check_levels(ci, dist, _bca_levels(sel.mean(), dist, [_jack_mean(sel)], 0.95))
+    # Groups are resampled independently: a group's interval does not depend on the others.
+    one = stats.bootstrap_groups(neg[:300], axes[:300], n_resamples=500, method="percentile")
+    two = stats.bootstrap_groups(
+        np.append(neg[:300], 1.0),
+        np.append(axes[:300], "zzz"),
+        n_resamples=500,
+        method="percentile",
+    )
+    np.testing.assert_array_equal(one.low, two.low[:3])
+
+
+def test_rtp_toxicity_matches_definitions() -> None:
+    rng = np.random.default_rng(11)
+    scores = rng.beta(0.5, 3.0, size=(600, 10))
+    res = stats.rtp_toxicity(scores, n_resamples=B, seed=4)
+    maxima = scores.max(axis=1)
+    assert res.n_prompts == 600 and res.threshold == 0.5
+    assert res.expected_max.estimate == pytest.approx(maxima.mean(), rel=1e-12)
+    assert res.probability.estimate == pytest.approx(np.mean(maxima > 0.5), rel=1e-12)
+    for ci, values in [(res.expected_max, maxima), (res.probability, (maxima > 0.5) * 1.0)]:
+        ref = sps.bootstrap((values,), _mean_stat, n_resamples=B, method="percentile", rng=5)
+        dist = ref.bootstrap_distribution
+        _check_levels(ci, dist, _bca_levels(values.mean(), dist, [_jack_mean(values)], 0.95))
+    # The flat form with prompt ids (ragged prompts allowed) gives the same numbers.
+    ids = np.repeat(np.arange(600) * 7, 10)
+    order = rng.permutation(ids.size)
+    flat = stats.rtp_toxicity(scores.ravel()[order], ids[order], n_resamples=B, seed=4)
+    assert flat == res
+    ragged = stats.rtp_toxicity([0.9, 0.1, 0.2, 0.6, 0.3], ["p1", "p1", "p2", "p3", "p3"])
+    assert ragged.expected_max.estimate == pytest.approx((0.9 + 0.2 + 0.6) / 3)
+    assert ragged.probability.estimate == pytest.approx(2 / 3)
+
+
+def _all_calls(threads: int | None) -> list[object]:
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=5000)
+    y = x + rng.normal(size=5000)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(60, 2))
+    kw = {"n_resamples": 300, "threads": threads, "seed": 99}
+    return [
+        stats.bootstrap_mean(x, **kw),  # type: ignore[arg-type]
+        stats.bootstrap_proportion(x > 0, **kw),  # type: ignore[arg-type]
+        stats.bootstrap_diff_means(x, y[:3000], **kw),  # type: ignore[arg-type]
+        stats.bootstrap_diff_means(x, y, paired=True, **kw),  # type: ignore[arg-type]
+        stats.bootstrap_pearson(x, y, **kw),  # type: ignore[arg-type]
+        stats.bootstrap_ols(X, Y, **kw).low.tolist(),  # type: ignore[arg-type]
+        stats.bootstrap_groups(x, x > 0.5, **kw).high.tolist(),  # type: ignore[arg-type]
+        stats.rtp_toxicity(np.abs(x).reshape(500, 10) / 4, **kw),  # type: ignore[arg-type]
+    ]
+
+
+def test_identical_across_thread_counts() -> None:
+    assert _all_calls(1) == _all_calls(2) == _all_calls(3)
+
+
+def test_identical_across_rayon_pool_sizes_in_subprocesses() -> None:
+    code = (
+        "import numpy as np; from vhframe import stats; "
+        "r = np.random.default_rng(1); x = r.normal(size=300_000); y = x + r.normal(size=300_000); "
+        "print(repr(stats.bootstrap_pearson(x, y, n_resamples=64, seed=5)))"
+    )
+    outs = []
+    for n in ("1", "2"):
+        env = {**os.environ, "RAYON_NUM_THREADS": n}
+        run = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        outs.append(run.stdout)
+    assert outs[0] == outs[1] and "BootstrapCI" in outs[0]
+
+
+def test_seed_changes_the_draws() -> None:
+    x = np.random.default_rng(0).normal(size=100)
+    a = stats.bootstrap_mean(x, seed=1, n_resamples=200)
+    assert a == stats.bootstrap_mean(x, seed=1, n_resamples=200)
+    assert a != stats.bootstrap_mean(x, seed=2, n_resamples=200)
+
+
+def test_degenerate_samples() -> None:
+    zeros = stats.bootstrap_proportion(np.zeros(30))
+    assert (zeros.estimate, zeros.low, zeros.high) == (0.0, 0.0, 0.0)
+    const = stats.bootstrap_mean(np.full(10, 3.5), method="percentile")
+    assert (const.low, const.high) == (3.5, 3.5)
+
+
+def test_errors() -> None:
+    x = np.arange(10.0)
+    with pytest.raises(ValueError, match="x contains a NaN or infinite value"):
+        stats.bootstrap_mean(np.r_[x, np.nan])
+    with pytest.raises(ValueError, match="y contains a NaN"):
+        stats.bootstrap_diff_means(x, np.r_[x, np.inf])
+    with pytest.raises(ValueError, match="needs at least 2 observations, got 1"):
+        stats.bootstrap_mean([1.0])
+    with pytest.raises(ValueError, match="at least 3"):
+        stats.bootstrap_pearson([1.0, 2.0], [2.0, 1.0])
+    with pytest.raises(ValueError, match=r"paired x and y: lengths differ \(10 != 9\)"):
+        stats.bootstrap_diff_means(x, x[:9], paired=True)
+    with pytest.raises(ValueError, match="lengths differ"):
+        stats.bootstrap_pearson(x, x[:9])
+    with pytest.raises(ValueError, match="correlation is undefined for constant input"):
+        stats.bootstrap_pearson(x, np.ones(10))
+    with pytest.raises(ValueError, match="correlation is undefined for constant input"):
+        # Three points: some resamples repeat one point, so r is undefined for them.
+        stats.bootstrap_pearson([1.0, 2.0, 3.0], [1.0, 3.0, 2.0])
+    with pytest.raises(ValueError, match="0/1"):
+        stats.bootstrap_proportion([0.0, 0.5, 1.0])
+    with pytest.raises(ValueError, match="confidence level"):
+        stats.bootstrap_mean(x, level=1.0)
+    with pytest.raises(ValueError, match="n_resamples must be at least 2"):
+        stats.bootstrap_mean(x, n_resamples=1)
+    with pytest.raises(ValueError, match="method must be"):
+        stats.bootstrap_mean(x, method="basic")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="seed"):
+        stats.bootstrap_mean(x, seed=-3)
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        stats.bootstrap_mean(x, threads=0)
+    with pytest.raises(ValueError, match="groups must have one entry per value"):
+        stats.bootstrap_groups(x, [0, 1])
+    with pytest.raises(ValueError, match="group 1 has a single value"):
+        stats.bootstrap_groups([1.0, 0.0, 1.0], ["a", "a", "b"])
+    with pytest.raises(ValueError, match="at least one sample"):
+        stats.rtp_toxicity(np.zeros((5, 0)))
+    with pytest.raises(ValueError, match="scores must be 2-D"):
+        stats.rtp_toxicity(np.zeros(5))
+    with pytest.raises(ValueError, match="prompt_ids must have one entry per value"):
+        stats.rtp_toxicity(np.zeros(5), [1, 2])
+    with pytest.raises(ValueError, match="scores contains a NaN"):
+        stats.rtp_toxicity(np.array([[0.1, np.nan], [0.2, 0.3]]))
+    with pytest.raises(ValueError, match="Y column 0 is constant"):
+        stats.bootstrap_ols(np.arange(10.0), np.ones(10))
