@@ -34,6 +34,7 @@ th{background:#f6f8fa;text-align:center}td.l,th.l{text-align:left}
 td.pos{background:#fde2e1}td.neg{background:#dff3e4}td.na{color:#8c959f}
 .sig{font-weight:700}.note{color:#57606a;font-size:.85rem}
 code{background:#f6f8fa;padding:0 .2rem;border-radius:3px}
+.scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -85,7 +86,7 @@ def _ols_table(entry: dict[str, Any], alpha: float) -> str:
             f"p-value. Computed by {html.escape(method.get('implementation', ''))}.</p>")
     if skipped:
         note += "<p class=note>Not fitted — " + "; ".join(skipped) + "</p>"
-    return f"<table>{''.join(rows)}</table>{note}"
+    return f"<div class=scroll><table>{''.join(rows)}</table></div>{note}"
 
 
 def _rates_table(entry: dict[str, Any]) -> str:
@@ -97,7 +98,7 @@ def _rates_table(entry: dict[str, Any]) -> str:
         rows.append(f"<tr><td class=l>{html.escape(s)}</td>{cells}</tr>")
     n = "".join(f"<td>{_fmt(entry['n_items'].get(c))}</td>" for c in cats)
     rows.append(f"<tr><td class=l><i>answers per subject</i></td>{n}</tr>")
-    return f"<table>{''.join(rows)}</table>"
+    return f"<div class=scroll><table>{''.join(rows)}</table></div>"
 
 
 def render_html(results: dict[str, Any]) -> str:
@@ -132,7 +133,7 @@ def render_html(results: dict[str, Any]) -> str:
                         f"<td class=l>{html.escape(row['role'])}</td>"
                         f"<td class=l>{html.escape(row['category'])}</td>{cells}</tr>")
         parts.append("<h2>Mitigations: mean harm rate</h2>")
-        parts.append(f"<table>{''.join(rows)}</table>")
+        parts.append(f"<div class=scroll><table>{''.join(rows)}</table></div>")
     parts.append("<h2>Provenance</h2>")
     parts.append(f"<pre>{html.escape(json.dumps(prov, indent=2, sort_keys=True))}</pre>")
     parts.append("</body></html>")
