@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from vhframe import stats
 from vhframe.records import VALUES, Judgment, Metric, Subject, content_hash
 
 ALL = "ALL"
@@ -42,8 +43,6 @@ def analyse(
     min_subjects: int,
 ) -> dict[str, Any]:
     """The analysis document: rates tables, OLS per category, mitigation comparison."""
-    from vhframe import stats
-
     by_name = {s.name: s for s in subjects}
     cells: dict[tuple[str, str, str], dict[str, dict[str, float]]] = defaultdict(
         lambda: defaultdict(dict)
@@ -73,7 +72,7 @@ def analyse(
                                            f"least {min_subjects} (analysis.min_subjects)"}
             else:
                 X = np.array([by_name[n].scores for n in members], dtype=np.float64)
-                entry["ols"] = _ols_by_category(stats, X, rates, members, categories, alpha)
+                entry["ols"] = _ols_by_category(X, rates, members, categories, alpha)
             analyses.append(entry)
 
     return {
@@ -86,7 +85,6 @@ def analyse(
 
 
 def _ols_by_category(
-    stats: Any,
     X: np.ndarray,
     rates: dict[str, dict[str, float]],
     members: list[str],
