@@ -77,3 +77,31 @@ def test_constant_rates_and_too_few_subjects_are_explained() -> None:
     few = analyse(subjects[:5], [m for m in metrics if m.subject in
                                  {s.name for s in subjects[:5]}], alpha=0.05, min_subjects=12)
     assert "5 subjects" in few["analyses"][0]["ols"]["skipped"]
+
+
+def test_bootstrap_and_adjusted_pvalues_are_reported() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    subjects = [Subject(name=f"s{i:02d}", role="aligned", base_model="m", profile=f"p{i}",
+                        scores=tuple(float(v) for v in np.random.default_rng(i).integers(1, 7, 10)))
+                for i in range(30)]
+    metrics = harm_rates(_judgments(subjects, np.random.default_rng(5)))
+    doc = analyse(subjects, metrics, alpha=0.05, min_subjects=12, bootstrap=300,
+                  ci_method="percentile", adjust="bh", seed=11)
+    ols = doc["analyses"][0]["ols"]
+    assert ols["method"]["bootstrap"]["n_resamples"] == 300
+    fitted = [c for c, r in ols["by_category"].items() if "coef" in r]
+    assert fitted
+    family = np.array([ols["by_category"][c]["p"][1:] for c in fitted])
+    expected = multipletests(family.ravel(), method="fdr_bh")[1].reshape(family.shape)
+    for i, c in enumerate(fitted):
+        res = ols["by_category"][c]
+        np.testing.assert_allclose(res["p_adj"][1:], expected[i], rtol=1e-12)
+        assert all(lo <= hi for lo, hi in zip(res["boot_low"], res["boot_high"], strict=True))
+    again = analyse(subjects, metrics, alpha=0.05, min_subjects=12, bootstrap=300,
+                    ci_method="percentile", adjust="bh", seed=11)
+    assert again == doc
+    small = analyse(subjects[:14], [m for m in metrics if m.subject in
+                                    {s.name for s in subjects[:14]}], alpha=0.05,
+                    min_subjects=12, bootstrap=300)
+    assert "too few" in small["analyses"][0]["ols"]["method"]["bootstrap"]["skipped"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,8 +42,18 @@ def analyse(
     *,
     alpha: float,
     min_subjects: int,
+    bootstrap: int = 0,
+    ci_method: str = "percentile",
+    adjust: str = "bh",
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """The analysis document: rates tables, OLS per category, mitigation comparison."""
+    """The analysis document: rates tables, OLS per category, mitigation comparison.
+
+    ``bootstrap`` resamples (0: none) give row-bootstrap CIs of every coefficient by
+    ``ci_method``; ``adjust`` (``bh``, ``holm`` or ``none``) adds adjusted p-values over the
+    family of value coefficients of one regression table, beside the study's unadjusted ones.
+    """
+    opts = _Options(alpha, bootstrap, ci_method, adjust, seed)
     by_name = {s.name: s for s in subjects}
     cells: dict[tuple[str, str, str], dict[str, dict[str, float]]] = defaultdict(
         lambda: defaultdict(dict)
@@ -72,7 +83,7 @@ def analyse(
                                            f"least {min_subjects} (analysis.min_subjects)"}
             else:
                 X = np.array([by_name[n].scores for n in members], dtype=np.float64)
-                entry["ols"] = _ols_by_category(X, rates, members, categories, alpha)
+                entry["ols"] = _ols_by_category(X, rates, members, categories, opts)
             analyses.append(entry)
 
     return {
@@ -84,18 +95,34 @@ def analyse(
     }
 
 
+@dataclass(frozen=True)
+class _Options:
+    alpha: float
+    bootstrap: int
+    ci_method: str
+    adjust: str
+    seed: int
+
+
+ADJUST_NAMES = {"bh": "Benjamini-Hochberg (false discovery rate)", "holm": "Holm (family-wise)"}
+
+
 def _ols_by_category(
     X: np.ndarray,
     rates: dict[str, dict[str, float]],
     members: list[str],
     categories: list[str],
-    alpha: float,
+    opts: _Options,
 ) -> dict[str, Any]:
-    method = {
+    alpha = opts.alpha
+    n, p = X.shape[0], X.shape[1] + 1
+    method: dict[str, Any] = {
         "model": "OLS of the category's harm rate on a constant and the 10 profile scores",
-        "test": "two-sided t-test per coefficient, no multiple-comparison correction",
+        "test": "two-sided t-test per coefficient; significance uses the unadjusted p, as the "
+                "study does",
+        "ci": f"t-based {1 - alpha:.0%} interval",
         "alpha": alpha,
-        "n": len(members),
+        "n": n,
         "implementation": "vhframe._core (Rust)",
     }
     by_cat: dict[str, Any] = {}
@@ -116,6 +143,26 @@ def _ols_by_category(
             return {"method": method, "skipped": f"regression not possible: {exc}",
                     "by_category": by_cat}
         lo, hi = res.ci(1 - alpha)
+        boot = None
+        if opts.bootstrap > 0 and n >= 2 * p:
+            boot = stats.bootstrap_ols(X, Y, names=list(VALUES), method=opts.ci_method,  # type: ignore[arg-type]
+                                       level=1 - alpha, n_resamples=opts.bootstrap,
+                                       seed=opts.seed)
+            method["bootstrap"] = {
+                "ci": f"{opts.ci_method} row bootstrap, {1 - alpha:.0%}",
+                "n_resamples": opts.bootstrap, "seed": opts.seed,
+                "redrawn_singular_resamples": boot.redrawn,
+            }
+        elif opts.bootstrap > 0:
+            method["bootstrap"] = {"skipped": f"{n} subjects are too few to resample rows for "
+                                              f"{p} coefficients (needs {2 * p})"}
+        adjusted = None
+        if opts.adjust != "none":
+            family = res.p[:, 1:]
+            adjusted = stats.adjust_pvalues(family.ravel(), opts.adjust,  # type: ignore[arg-type]
+                                            alpha=alpha).pvalues.reshape(family.shape)
+            method["adjustment"] = (f"{ADJUST_NAMES[opts.adjust]} over the {family.size} value "
+                                    "coefficients of this table (constant excluded)")
         for i, c in enumerate(fit_cats):
             by_cat[c] = {
                 "terms": list(res.terms),
@@ -126,6 +173,11 @@ def _ols_by_category(
                 "f": float(res.f[i]), "f_p": float(res.f_p[i]),
                 "df_resid": int(res.df_resid),
             }
+            if boot is not None:
+                by_cat[c]["boot_low"] = boot.low[i].tolist()
+                by_cat[c]["boot_high"] = boot.high[i].tolist()
+            if adjusted is not None:
+                by_cat[c]["p_adj"] = [None, *adjusted[i].tolist()]
     return {"method": method, "by_category": by_cat}
 
 

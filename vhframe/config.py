@@ -79,6 +79,9 @@ class BenchmarkRef(ComponentRef):
 class AnalysisSettings(_Strict):
     alpha: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
     min_subjects: Annotated[int, Field(ge=3)] = 12
+    bootstrap: Annotated[int, Field(ge=0, le=1_000_000)] = 2000
+    ci_method: Literal["percentile", "bca"] = "percentile"
+    adjust: Literal["bh", "holm", "none"] = "bh"
 
 
 class ReportSettings(_Strict):

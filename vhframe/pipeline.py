@@ -335,8 +335,10 @@ class Pipeline:
             metrics = harm_rates(judgments)
             store.delete_kind("metric")
             store.put_many("metric", [(m.key, m.to_dict()) for m in metrics])
-            doc = analyse(subjects, metrics, alpha=self.cfg.analysis.alpha,
-                          min_subjects=self.cfg.analysis.min_subjects)
+            a = self.cfg.analysis
+            doc = analyse(subjects, metrics, alpha=a.alpha, min_subjects=a.min_subjects,
+                          bootstrap=a.bootstrap, ci_method=a.ci_method, adjust=a.adjust,
+                          seed=self.cfg.run.seed)
             doc["provenance"] = {
                 "run": self.cfg.run.name, "seed": self.cfg.run.seed,
                 "config_hash": self.loaded.hash, "base_model": self.cfg.model.base,

@@ -66,8 +66,13 @@ def _ols_table(entry: dict[str, Any], alpha: float) -> str:
             coef, p = res["coef"][vi], res["p"][vi]
             sig = p <= alpha
             cls = ("pos" if coef > 0 else "neg") if sig else ""
-            title = (f"coef {coef:.4f}, 95% CI [{res['ci_low'][vi]:.4f}, "
+            title = (f"coef {coef:.4f}, t-CI [{res['ci_low'][vi]:.4f}, "
                      f"{res['ci_high'][vi]:.4f}], p={p:.3g}")
+            if "boot_low" in res:
+                title += (f", bootstrap CI [{res['boot_low'][vi]:.4f}, "
+                          f"{res['boot_high'][vi]:.4f}]")
+            if "p_adj" in res:
+                title += f", adjusted p={res['p_adj'][vi]:.3g}"
             mark = "*" if sig else ""
             cells.append(f"<td class='{cls}' title='{html.escape(title)}'>"
                          f"<span class='{'sig' if sig else ''}'>{coef:+.3f}{mark}</span></td>")
@@ -84,6 +89,16 @@ def _ols_table(entry: dict[str, Any], alpha: float) -> str:
             f"{html.escape(method.get('test', ''))}; n = {method.get('n')}; "
             f"* p ≤ {alpha:g}; red = more harm, green = less. Hover a cell for its CI and "
             f"p-value. Computed by {html.escape(method.get('implementation', ''))}.</p>")
+    extra = []
+    if "adjustment" in method:
+        extra.append(f"Adjusted p-values: {method['adjustment']}.")
+    boot = method.get("bootstrap")
+    if isinstance(boot, dict):
+        extra.append(f"Bootstrap: {boot['skipped']}." if "skipped" in boot else
+                     f"Bootstrap CIs: {boot['ci']}, {boot['n_resamples']} resamples, "
+                     f"seed {boot['seed']}.")
+    if extra:
+        note += "<p class=note>" + html.escape(" ".join(extra)) + "</p>"
     if skipped:
         note += "<p class=note>Not fitted — " + "; ".join(skipped) + "</p>"
     return f"<div class=scroll><table>{''.join(rows)}</table></div>{note}"
