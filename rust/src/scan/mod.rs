@@ -33,22 +33,29 @@ pub use tables::UNICODE_VERSION;
 const A_BOUND: u8 = 0;
 const A_WORD: u8 = 1;
 const A_APOS: u8 = 2;
+const A_HIGH: u8 = 3;
 
-/// Class of each ASCII byte: the hot path never touches the Unicode tables.
-static ASCII_CLASS: [u8; 128] = {
-    let mut t = [A_BOUND; 128];
+/// Class of each byte: the hot path never touches the Unicode tables for ASCII text.
+static ASCII_CLASS: [u8; 256] = {
+    let mut t = [A_HIGH; 256];
     let mut b = 0;
     while b < 128 {
         let c = b as u8;
-        if c.is_ascii_alphanumeric() {
-            t[b] = A_WORD;
+        t[b] = if c.is_ascii_alphanumeric() {
+            A_WORD
         } else if c == b'\'' {
-            t[b] = A_APOS;
-        }
+            A_APOS
+        } else {
+            A_BOUND
+        };
         b += 1;
     }
     t
 };
+
+/// ORed into an ASCII word byte (letter, digit or `'`) it gives the normalised byte: bit 5
+/// lowercases a letter and is already set in digits and the apostrophe.
+const LOWER: u8 = 0x20;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Class {
@@ -224,6 +231,256 @@ impl fmt::Display for EmptyPhrase {
 
 impl std::error::Error for EmptyPhrase {}
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+/// `LOWER` in every byte.
+const LOWERS: u64 = 0x2020_2020_2020_2020;
+
+/// High bit of every byte of `x` that is an ASCII letter or digit (SWAR, eight at a time).
+#[inline]
+fn alnum_mask(x: u64) -> u64 {
+    // clear the high bits first so the byte-wise sums below never carry into a neighbour
+    let x7 = x & !HI;
+    let l = x7 | LOWERS;
+    let ge = |v: u64, a: u64| v + (0x80 - a) * LO;
+    let le = |v: u64, b: u64| (0x80 + b) * LO - v;
+    let letter = ge(l, b'a' as u64) & le(l, b'z' as u64);
+    let digit = ge(x7, b'0' as u64) & le(x7, b'9' as u64);
+    (letter | digit) & !x & HI
+}
+
+/// The first `n` (≤ 8) bytes of `s` as a little-endian word, zero padded.
+#[inline]
+fn load_prefix(s: &[u8], n: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w[..n].copy_from_slice(&s[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// Tokens of up to this many bytes are keyed by one machine word.
+const SHORT: usize = 7;
+
+/// The key of a short normalised token: its bytes, with its length in the top byte (which
+/// the bytes never reach), so distinct tokens have distinct keys and no key is 0.
+#[inline]
+fn short_key(word: u64, n: usize) -> u64 {
+    word | (n as u64) << 56
+}
+
+const SLOTS: usize = 4;
+
+/// One cache line: four keys compared without branches, their ids, then `UNKNOWN` for
+/// "none of them".
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Bucket {
+    keys: [u64; SLOTS],
+    ids: [u32; SLOTS + 1],
+    /// a key hashed to this bucket was stored further on: keep probing
+    overflow: bool,
+}
+
+impl Default for Bucket {
+    fn default() -> Self {
+        Bucket {
+            keys: [0; SLOTS],
+            ids: [UNKNOWN; SLOTS + 1],
+            overflow: false,
+        }
+    }
+}
+
+/// The interned tokens of all phrases. Short tokens live in a bucketed hash table keyed by
+/// `short_key`, so a short ASCII token is looked up from one masked load of the text, with
+/// no copy and no branch on hit or miss; longer tokens, rare in text, go to a hash map.
+#[derive(Debug)]
+struct Vocab {
+    buckets: Vec<Bucket>,
+    shift: u32,
+    long: FxHashMap<Box<[u8]>, u32>,
+    len: usize,
+    max_len: usize,
+}
+
+/// Vocabulary id of every token outside the vocabulary.
+const UNKNOWN: u32 = u32::MAX;
+
+impl Vocab {
+    fn new(tokens: &[&[u8]]) -> Vocab {
+        let n_short = tokens.iter().filter(|t| t.len() <= SHORT).count();
+        let n_buckets = n_short.next_power_of_two().max(4);
+        let mut v = Vocab {
+            buckets: vec![Bucket::default(); n_buckets],
+            shift: 64 - n_buckets.trailing_zeros(),
+            long: FxHashMap::default(),
+            len: tokens.len(),
+            max_len: tokens.iter().map(|t| t.len()).max().unwrap_or(0),
+        };
+        for (id, t) in tokens.iter().enumerate() {
+            if t.len() > SHORT {
+                v.long.insert((*t).into(), id as u32);
+                continue;
+            }
+            let key = short_key(load_prefix(t, t.len()), t.len());
+            let mut b = v.bucket_of(key);
+            loop {
+                let bk = &mut v.buckets[b];
+                if let Some(k) = bk.keys.iter().position(|&x| x == 0) {
+                    bk.keys[k] = key;
+                    bk.ids[k] = id as u32;
+                    break;
+                }
+                bk.overflow = true;
+                b = (b + 1) & (n_buckets - 1);
+            }
+        }
+        v
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn bucket_of(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// Id of a short token's key.
+    #[inline(always)]
+    fn find_short(&self, key: u64) -> u32 {
+        let b = self.bucket_of(key);
+        let bk = &self.buckets[b];
+        // hit or miss is data-dependent and would be mispredicted about half the time
+        let mut found = 0u32;
+        for k in 0..SLOTS {
+            found |= ((bk.keys[k] == key) as u32) << k;
+        }
+        if ((found == 0) as u32 & bk.overflow as u32) != 0 {
+            return self.probe_further(b, key);
+        }
+        bk.ids[found.trailing_zeros().min(SLOTS as u32) as usize]
+    }
+
+    #[cold]
+    fn probe_further(&self, mut b: usize, key: u64) -> u32 {
+        loop {
+            b = (b + 1) & (self.buckets.len() - 1);
+            let bk = &self.buckets[b];
+            if let Some(k) = bk.keys.iter().position(|&x| x == key) {
+                return bk.ids[k];
+            }
+            if !bk.overflow {
+                return UNKNOWN;
+            }
+        }
+    }
+
+    /// Id of a normalised token, `UNKNOWN` when it is in no phrase.
+    #[inline]
+    fn find(&self, s: &[u8]) -> u32 {
+        if s.len() <= SHORT {
+            self.find_short(short_key(load_prefix(s, s.len()), s.len()))
+        } else if s.len() > self.max_len {
+            UNKNOWN
+        } else {
+            self.long.get(s).copied().unwrap_or(UNKNOWN)
+        }
+    }
+
+    /// Id of the raw ASCII letters and digits in the low `n` (1..=7) bytes of `x`.
+    #[inline(always)]
+    fn find_ascii_word(&self, x: u64, n: usize) -> u32 {
+        let word = (x | LOWERS) & (u64::MAX >> (64 - 8 * n as u32));
+        self.find_short(short_key(word, n))
+    }
+
+    /// Id of a raw ASCII token (letters, digits, `'`), compared as if lowercased.
+    #[inline]
+    fn find_ascii(&self, s: &[u8]) -> u32 {
+        let n = s.len();
+        if n <= SHORT {
+            return self.find_ascii_word(load_prefix(s, n), n);
+        }
+        if n > self.max_len {
+            return UNKNOWN;
+        }
+        let mut low = [0u8; 64];
+        if n <= low.len() {
+            for (d, &b) in low.iter_mut().zip(s) {
+                *d = b | LOWER;
+            }
+            return self.find(&low[..n]);
+        }
+        let low: Vec<u8> = s.iter().map(|&b| b | LOWER).collect();
+        self.find(&low)
+    }
+}
+
+/// End of a run of ASCII word bytes starting at `i`, with `'` joining two of them.
+#[inline]
+fn ascii_run_end(text: &[u8], mut i: usize) -> usize {
+    let n = text.len();
+    loop {
+        while i < n && ASCII_CLASS[text[i] as usize] == A_WORD {
+            i += 1;
+        }
+        if i + 1 < n && text[i] == b'\'' && ASCII_CLASS[text[i + 1] as usize] == A_WORD {
+            i += 2;
+            continue;
+        }
+        return i;
+    }
+}
+
+/// Whether the token that ends an ASCII run at `i` goes on with non-ASCII characters.
+#[inline]
+fn continues_beyond_ascii(text: &[u8], i: usize) -> bool {
+    match text.get(i) {
+        None => false,
+        Some(&b'\'') => text.get(i + 1).is_some_and(|&b| b >= 128) && word_at(text, i + 1),
+        Some(&b) if b < 128 => false,
+        Some(_) => match decode(text, i) {
+            Some((c, w)) => match class_of(c) {
+                Class::Word => true,
+                Class::Apostrophe => word_at(text, i + w),
+                Class::Boundary => false,
+            },
+            None => false,
+        },
+    }
+}
+
+/// Continues the token whose normalised prefix is in `buf` (possibly empty) from `i`, one
+/// character at a time; returns where the token ends.
+fn slow_token(text: &[u8], mut i: usize, buf: &mut Vec<u8>) -> usize {
+    let n = text.len();
+    while i < n {
+        let b = text[i];
+        let (c, w) = if b < 128 {
+            (b as char, 1)
+        } else {
+            match decode(text, i) {
+                Some(cw) => cw,
+                None => return i,
+            }
+        };
+        match class_of(c) {
+            Class::Word => {
+                if b < 128 {
+                    buf.push(b | LOWER);
+                } else {
+                    push_folded(c, buf);
+                }
+            }
+            Class::Apostrophe if !buf.is_empty() && word_at(text, i + w) => buf.push(b'\''),
+            _ => return i,
+        }
+        i += w;
+    }
+    i
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Out {
     lexicon: u32,
@@ -236,16 +493,18 @@ const ROOT: u32 = 0;
 #[derive(Debug)]
 pub struct Matcher {
     n_lexicons: usize,
-    vocab: FxHashMap<Box<[u8]>, u32>,
-    max_token_len: usize,
+    vocab: Vocab,
     /// transitions out of the root, indexed by token id (`ROOT` when none): the root is
     /// where the automaton spends most of its time, so it gets a dense table
     root_next: Vec<u32>,
-    /// sorted transitions of the other states, in compressed-row form
-    edge_start: Vec<u32>,
-    edge_token: Vec<u32>,
-    edge_to: Vec<u32>,
-    fail: Vec<u32>,
+    /// id standing for every token outside the vocabulary: `root_next[unknown]` is the root
+    unknown: u32,
+    /// the complete transition function of the other states (failure links resolved at
+    /// build time), less the transitions equal to the root's, in compressed-row form: one
+    /// short scan per token instead of a walk along failure links
+    next_start: Vec<u32>,
+    next_token: Vec<u32>,
+    next_to: Vec<u32>,
     /// every phrase ending at a state, including those reached through failure links
     out_start: Vec<u32>,
     outs: Vec<Out>,
@@ -297,7 +556,7 @@ impl Matcher {
             }
         }
         let n_states = children.len();
-        let mut root_next = vec![ROOT; vocab.len()];
+        let mut root_next = vec![ROOT; vocab.len() + 1];
         for (&t, &s) in &children[0] {
             root_next[t as usize] = s;
         }
@@ -314,49 +573,87 @@ impl Matcher {
             }
         }
         edge_start.push(edge_token.len() as u32);
-        let mut m = Matcher {
-            n_lexicons: lexicons.len(),
-            max_token_len: vocab.keys().map(|k| k.len()).max().unwrap_or(0),
-            vocab,
-            root_next,
-            edge_start,
-            edge_token,
-            edge_to,
-            fail: vec![ROOT; n_states],
-            out_start: Vec::new(),
-            outs: Vec::new(),
+        let mut by_id: Vec<&[u8]> = vec![&[]; vocab.len()];
+        for (t, &id) in &vocab {
+            by_id[id as usize] = t;
+        }
+        let goto = |s: u32, t: u32| -> Option<u32> {
+            let (a, b) = (
+                edge_start[s as usize] as usize,
+                edge_start[s as usize + 1] as usize,
+            );
+            edge_token[a..b]
+                .iter()
+                .position(|&x| x == t)
+                .map(|k| edge_to[a + k])
         };
         // failure links in breadth-first order, so a state's link target (always shallower)
         // is final before the state is visited
+        let mut fail = vec![ROOT; n_states];
         let mut order = Vec::with_capacity(n_states);
         order.push(ROOT);
         let mut head = 0;
         while head < order.len() {
             let s = order[head];
             head += 1;
-            let (a, b) = m.edges(s);
-            for e in a..b {
-                let (t, child) = (m.edge_token[e], m.edge_to[e]);
+            for e in edge_start[s as usize] as usize..edge_start[s as usize + 1] as usize {
+                let (t, child) = (edge_token[e], edge_to[e]);
                 if s != ROOT {
-                    m.fail[child as usize] = m.step(m.fail[s as usize], t);
+                    let mut f = fail[s as usize];
+                    fail[child as usize] = loop {
+                        if let Some(x) = goto(f, t) {
+                            break x;
+                        }
+                        if f == ROOT {
+                            break ROOT;
+                        }
+                        f = fail[f as usize];
+                    };
                 }
                 order.push(child);
             }
         }
+        // outputs and full transitions, each built from the failure target's
         let mut all: Vec<Vec<Out>> = vec![Vec::new(); n_states];
-        for &s in &order {
+        let mut next: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n_states];
+        for &s in &order[1..] {
+            let f = fail[s as usize] as usize;
             let mut o = ends[s as usize].clone();
-            if s != ROOT {
-                o.extend_from_slice(&all[m.fail[s as usize] as usize]);
-            }
+            o.extend_from_slice(&all[f]);
             all[s as usize] = o;
+            let mut row: FxHashMap<u32, u32> = next[f].iter().copied().collect();
+            for e in edge_start[s as usize] as usize..edge_start[s as usize + 1] as usize {
+                row.insert(edge_token[e], edge_to[e]);
+            }
+            let mut row: Vec<(u32, u32)> = row
+                .into_iter()
+                .filter(|&(t, to)| to != root_next[t as usize])
+                .collect();
+            row.sort_unstable();
+            next[s as usize] = row;
         }
-        m.out_start.reserve(n_states + 1);
-        for o in &all {
+        let mut m = Matcher {
+            n_lexicons: lexicons.len(),
+            vocab: Vocab::new(&by_id),
+            root_next,
+            unknown: vocab.len() as u32,
+            next_start: Vec::with_capacity(n_states + 1),
+            next_token: Vec::new(),
+            next_to: Vec::new(),
+            out_start: Vec::with_capacity(n_states + 1),
+            outs: Vec::new(),
+        };
+        for (o, row) in all.iter().zip(&next) {
             m.out_start.push(m.outs.len() as u32);
             m.outs.extend_from_slice(o);
+            m.next_start.push(m.next_token.len() as u32);
+            for &(t, to) in row {
+                m.next_token.push(t);
+                m.next_to.push(to);
+            }
         }
         m.out_start.push(m.outs.len() as u32);
+        m.next_start.push(m.next_token.len() as u32);
         Ok(m)
     }
 
@@ -370,35 +667,89 @@ impl Matcher {
         self.vocab.len()
     }
 
+    /// Calls `f` with the vocabulary id (`UNKNOWN` outside it) of every token of `text`, in
+    /// order: the same tokens as `tokenize_with`. ASCII text is classified eight bytes at a
+    /// time and short ASCII tokens are looked up straight from the loaded word; only
+    /// non-ASCII tokens are normalised into `buf`.
     #[inline]
-    fn edges(&self, s: u32) -> (usize, usize) {
-        (
-            self.edge_start[s as usize] as usize,
-            self.edge_start[s as usize + 1] as usize,
-        )
+    fn for_each_token_id<F: FnMut(u32)>(&self, text: &[u8], buf: &mut Vec<u8>, mut f: F) {
+        let n = text.len();
+        let mut i = 0;
+        while i < n {
+            if i + 8 <= n {
+                let x = u64::from_le_bytes(text[i..i + 8].try_into().unwrap());
+                let word = alnum_mask(x);
+                let high = x & HI;
+                let first_high = (high.trailing_zeros() / 8) as usize; // 8 when none
+                if word == 0 {
+                    // no token starts here; an apostrophe follows no word character (tokens
+                    // are consumed whole), so all ASCII bytes are boundaries
+                    i += first_high;
+                    if first_high == 8 {
+                        continue;
+                    }
+                } else {
+                    let s = (word.trailing_zeros() / 8) as usize;
+                    if first_high < s {
+                        i += first_high;
+                    } else {
+                        let run = ((!(word >> (8 * s)) & HI).trailing_zeros() / 8) as usize;
+                        let end = i + s + run;
+                        if s + run <= SHORT && text[end] != b'\'' && text[end] < 128 {
+                            // the whole token is in the window and ends at an ASCII boundary
+                            f(self.vocab.find_ascii_word(x >> (8 * s), run));
+                            // text[end] is an ASCII boundary: step over it too
+                            i = end + 1;
+                            continue;
+                        }
+                        i += s;
+                    }
+                }
+            }
+            // one token or boundary character at a time: text tails, long tokens,
+            // apostrophes inside tokens and non-ASCII text
+            let b = text[i];
+            let class = ASCII_CLASS[b as usize];
+            if class == A_BOUND || class == A_APOS {
+                // an apostrophe here has no token before it: a boundary
+                i += 1;
+                continue;
+            }
+            buf.clear();
+            if class == A_WORD {
+                let start = i;
+                i = ascii_run_end(text, i);
+                if !continues_beyond_ascii(text, i) {
+                    f(self.vocab.find_ascii(&text[start..i]));
+                    continue;
+                }
+                buf.extend(text[start..i].iter().map(|&c| c | LOWER));
+            }
+            let end = slow_token(text, i, buf);
+            if buf.is_empty() {
+                // a non-ASCII boundary character or an invalid byte
+                i += decode(text, i).map_or(1, |(_, w)| w);
+                continue;
+            }
+            i = end;
+            f(self.vocab.find(buf));
+        }
     }
 
+    /// The automaton's transition on a token id (`self.unknown` for a token outside the
+    /// vocabulary).
     #[inline]
-    fn token_id(&self, token: &[u8]) -> Option<u32> {
-        if token.len() > self.max_token_len {
-            return None;
-        }
-        self.vocab.get(token).copied()
-    }
-
-    /// The automaton's transition on a token of the vocabulary.
-    #[inline]
-    fn step(&self, mut s: u32, t: u32) -> u32 {
-        loop {
-            if s == ROOT {
-                return self.root_next[t as usize];
+    fn step(&self, s: u32, t: u32) -> u32 {
+        if s != ROOT {
+            let (a, b) = (
+                self.next_start[s as usize] as usize,
+                self.next_start[s as usize + 1] as usize,
+            );
+            if let Some(k) = self.next_token[a..b].iter().position(|&x| x == t) {
+                return self.next_to[a + k];
             }
-            let (a, b) = self.edges(s);
-            if let Some(k) = self.edge_token[a..b].iter().position(|&x| x == t) {
-                return self.edge_to[a + k];
-            }
-            s = self.fail[s as usize];
         }
+        self.root_next[t as usize]
     }
 
     /// Scores one text into `count` and `first` (one slot per lexicon).
@@ -409,12 +760,10 @@ impl Matcher {
         let mut state = ROOT;
         let mut pos: u64 = 0;
         let hits = &mut sc.hits;
-        tokenize_with(text, &mut sc.buf, |tok| {
-            state = match self.token_id(tok) {
-                // no phrase contains this token: every partial match dies here
-                None => ROOT,
-                Some(t) => self.step(state, t),
-            };
+        self.for_each_token_id(text, &mut sc.buf, |id| {
+            // UNKNOWN becomes the extra token id whose every transition leads to the root: no
+            // phrase contains it, so every partial match dies here (and no branch is taken)
+            state = self.step(state, id.min(self.unknown));
             let (a, b) = (
                 self.out_start[state as usize] as usize,
                 self.out_start[state as usize + 1] as usize,
@@ -680,6 +1029,121 @@ mod tests {
         let texts: Vec<&[u8]> = vec![b"ab\xffab", b"\xe2\x80", b"ab\xf0\x9f"];
         let s = scan(&m, texts.as_slice());
         assert_eq!(s.count, vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn fast_token_ids_agree_with_tokenize() {
+        let m = Matcher::new(&[vec![
+            "can't",
+            "straße",
+            "i",
+            "rock'n'roll",
+            "e\u{301}",
+            "ab",
+            "x1",
+            "日本",
+            "'n",
+        ]])
+        .unwrap();
+        let pieces = [
+            "can't",
+            "CAN’T",
+            "Straße",
+            "STRASSE",
+            "I",
+            "İ",
+            "rock'N'roll",
+            "e\u{301}",
+            "é",
+            "ab",
+            "aB",
+            "x1",
+            "日本",
+            "ŉ",
+            " ",
+            "'",
+            "’",
+            "-",
+            "\u{301}",
+            "\u{a0}",
+            "\u{ff07}",
+        ];
+        let mut buf = Vec::new();
+        let mut buf2 = Vec::new();
+        for a in 0..pieces.len() {
+            for b in 0..pieces.len() {
+                for c in [0, 5, 14, 15, 18] {
+                    let text = format!("{}{}{}", pieces[a], pieces[b], pieces[c]);
+                    let mut slow = Vec::new();
+                    tokenize_with(text.as_bytes(), &mut buf, |t| slow.push(m.vocab.find(t)));
+                    let mut fast = Vec::new();
+                    m.for_each_token_id(text.as_bytes(), &mut buf2, |id| fast.push(id));
+                    assert_eq!(fast, slow, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn swar_classification_agrees_with_the_byte_table() {
+        let mut x: u64 = 0x0123_4567_89ab_cdef;
+        for _ in 0..20_000 {
+            // xorshift over all byte values, and a pass over each value in every lane
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let m = alnum_mask(x);
+            for k in 0..8 {
+                let b = (x >> (8 * k)) as u8;
+                let want = ASCII_CLASS[b as usize] == A_WORD;
+                assert_eq!(m >> (8 * k + 7) & 1 == 1, want, "{x:#x} byte {k}");
+            }
+        }
+        for b in 0..=255u64 {
+            let m = alnum_mask(b * LO);
+            assert_eq!(m != 0, ASCII_CLASS[b as usize] == A_WORD, "{b}");
+        }
+    }
+
+    #[test]
+    fn ascii_lookup_equals_normalised_lookup() {
+        let words = [
+            "a",
+            "Ab",
+            "ABC",
+            "Four",
+            "FiveX",
+            "SixSix",
+            "Seven77",
+            "EIGHT888",
+            "Nine'9999",
+            "AVeryLongTokenIndeed0123456789",
+            "can't",
+        ];
+        let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        let m = Matcher::new(std::slice::from_ref(&lower)).unwrap();
+        for (w, l) in words.iter().zip(&lower) {
+            let id = m.vocab.find(l.as_bytes());
+            assert_ne!(id, UNKNOWN, "{l}");
+            assert_eq!(m.vocab.find_ascii(w.as_bytes()), id, "{w}");
+            if w.len() <= SHORT && !w.contains('\'') {
+                let x = load_prefix(w.as_bytes(), w.len());
+                assert_eq!(m.vocab.find_ascii_word(x, w.len()), id, "{w}");
+            }
+        }
+        assert_eq!(m.vocab.find(b"zzz"), UNKNOWN);
+        assert_eq!(m.vocab.find_ascii(b"EIGHT889"), UNKNOWN);
+    }
+
+    #[test]
+    fn vocabulary_with_colliding_buckets() {
+        // far more tokens than one bucket holds, many sharing their first eight bytes
+        let toks: Vec<String> = (0..3000).map(|i| format!("prefixed{i}")).collect();
+        let m = Matcher::new(std::slice::from_ref(&toks)).unwrap();
+        for (i, t) in toks.iter().enumerate() {
+            assert_eq!(m.vocab.find(t.as_bytes()), i as u32);
+        }
+        assert_eq!(m.vocab.find(b"prefixed3000"), UNKNOWN);
     }
 
     #[test]

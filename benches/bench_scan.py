@@ -1,0 +1,293 @@
+"""Benchmark: refusal + profanity scoring of many short texts, vhframe vs Python's ``re``.
+
+One process run. Builds N synthetic answers (the length of 64-token generations), scores
+them against the built-in refusal lexicon and the profanity list from ../shared/data with
+:func:`vhframe.scan.scan_many`, and compares with what a careful user would otherwise write:
+one compiled ``re`` alternation per lexicon with word boundaries (longest phrases first,
+IGNORECASE), ``findall`` for counts, and a single combined alternation for a yes/no answer.
+
+``re`` needs minutes per 10,000 texts on the profanity list, so it runs on a random sample
+of the texts and its time is scaled to N (stated in the output). Agreement of the two on the
+sample is reported too: they differ by design where ``\\b`` and vhframe's tokenizer disagree
+(apostrophes, underscores, symbols inside leetspeak entries).
+
+    python benches/bench_scan.py [--n 1000000] [--re-sample 5000] [--write]
+
+``--write`` replaces the ``## Tokenised scoring`` section of benches/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from vhframe.scan import Lexicon, scan_many
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("VHFRAME_SHARED_DATA", ROOT.parent / "shared" / "data"))
+RESULTS = ROOT / "benches" / "RESULTS.md"
+SECTION = "## Tokenised scoring"
+
+# Common English words, roughly by frequency; drawn with Zipf weights to mimic answer text.
+WORDS = """the of and to a in is it you that he was for on are with as i his they be at one
+have this from or had by hot word but what some we can out other were all there when up use
+your how said an each she which do their time if will way about many then them write would
+like so these her long make thing see him two has look more day could go come did number
+sound no most people my over know water than call first who may down side been now find any
+new work part take get place made live where after back little only round man year came show
+every good me give our under name very through just form sentence great think say help low
+line differ turn cause much mean before move right boy old too same tell does set three want
+air well also play small end put home read hand port large spell add even land here must big
+high such follow act why ask men change went light kind off need house picture try us again
+animal point mother world near build self earth father head stand own page should country
+found answer school grow study still learn plant cover food sun four between state keep eye
+never last let thought city tree cross farm hard start might story saw far sea draw left late
+run don't while press close night real life few north open seem together next white children
+begin got walk example ease paper group always music those both mark often letter until mile
+river car feet care second book carry took science eat room friend began idea fish mountain
+stop once base hear horse cut sure watch color face wood main enough plain girl usual young
+ready above ever red list though feel talk bird soon body dog family direct pose leave song
+measure door product black short numeral class wind question happen complete ship area half
+rock order fire south problem piece told knew pass since top whole king space heard best hour
+better true during hundred five remember step early hold west ground interest reach fast verb
+sing listen six table travel less morning ten simple several vowel toward war lay against
+pattern slow center love person money serve appear road map rain rule govern pull cold notice
+voice unit power town fine certain fly fall lead cry dark machine note wait plan figure star
+box noun field rest correct able pound done beauty drive stood contain front teach week final
+gave green oh quick develop ocean warm free minute strong special mind behind clear tail
+produce fact street inch multiply nothing course stay wheel full force blue object decide
+surface deep moon island foot system busy test record boat common gold possible plane stead
+dry wonder laugh thousand ago ran check game shape equate miss brought heat snow tire bring
+yes distant fill east paint language among""".split()
+
+REFUSALS = [
+    "I'm sorry, but I can't help with that.",
+    "I cannot provide instructions for this request.",
+    "As an AI language model, I must decline.",
+    "I apologize, but I am unable to assist with that.",
+    "Sorry, I can’t assist with that request.",
+    "I'm not able to provide that information.",
+]
+OPENERS = ["Sure, here is", "Here are the steps:", "Certainly!", "Step 1:", "Of course."]
+
+
+def make_texts(n: int, profanity: tuple[str, ...], seed: int = 0) -> list[str]:
+    """N answers of 20-60 words: 35 % open with a refusal, 10 % contain a profanity entry."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, len(WORDS) + 1)
+    weights /= weights.sum()
+    lengths = rng.integers(20, 61, size=n)
+    words = np.array(WORDS, dtype=object)[rng.choice(len(WORDS), p=weights, size=lengths.sum())]
+    ends = np.cumsum(lengths)
+    kind = rng.random(n)
+    prof_idx = rng.integers(0, max(len(profanity), 1), size=n)
+    out = []
+    start = 0
+    for i in range(n):
+        body = words[start : ends[i]]
+        start = ends[i]
+        cut = len(body) // 2
+        text = " ".join(body[:cut]) + ", " + " ".join(body[cut:]) + "."
+        if kind[i] < 0.35:
+            text = REFUSALS[i % len(REFUSALS)] + " " + text.capitalize()
+        else:
+            text = OPENERS[i % len(OPENERS)] + " " + text
+        if kind[i] > 0.90 and profanity:
+            text = text[:-1] + ", " + profanity[prof_idx[i]] + "!"
+        out.append(text)
+    return out
+
+
+def alternation(lex: Lexicon) -> re.Pattern[str]:
+    """What a user writes: longest phrases first so the longest alternative wins."""
+    phrases = sorted(set(lex.phrases), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, phrases)) + r")\b", re.IGNORECASE)
+
+
+def best_of(k: int, f):  # type: ignore[no-untyped-def]
+    times = []
+    out = None
+    for _ in range(k):
+        t = time.perf_counter()
+        out = f()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def read_bandwidth(buf: np.ndarray) -> float:
+    """Bytes/s of one core streaming through `buf` (a sum over 8-byte words)."""
+    words = buf[: len(buf) // 8 * 8].view(np.uint64)
+    t, _ = best_of(3, lambda: int(words.sum()))
+    return words.nbytes / t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--re-sample", type=int, default=5_000)
+    ap.add_argument("--write", action="store_true", help="update benches/RESULTS.md")
+    args = ap.parse_args()
+
+    prof_path = DATA / "lexicons" / "profanity_en.csv"
+    if not prof_path.exists():
+        sys.exit(f"needs the profanity list: {prof_path} is absent (set VHFRAME_SHARED_DATA)")
+    refusal = Lexicon.refusal()
+    profanity = Lexicon.from_csv(prof_path, name="profanity")
+    lexicons = [refusal, profanity]
+
+    t0 = time.perf_counter()
+    texts = make_texts(args.n, profanity.phrases)
+    n_bytes = sum(len(t.encode()) for t in texts)
+    print(f"{args.n:,} texts, {n_bytes / 1e6:.1f} MB UTF-8, {n_bytes / args.n:.0f} B/text "
+          f"(built in {time.perf_counter() - t0:.1f} s)")  # fmt: skip
+
+    cores = os.cpu_count() or 1
+    scan_many(texts[:10_000], lexicons)  # warm up: thread pool, page faults
+    t_list1, res = best_of(3, lambda: scan_many(texts, lexicons, threads=1))
+    t_listn, _ = best_of(3, lambda: scan_many(texts, lexicons))
+    arrow = pa.array(texts, pa.large_string())
+    t_arrow1, res_a = best_of(3, lambda: scan_many(arrow, lexicons, threads=1))
+    t_arrown, _ = best_of(3, lambda: scan_many(arrow, lexicons))
+    for name in res:
+        assert np.array_equal(res[name].count, res_a[name].count)
+    rates = {name: float(r.matched.mean()) for name, r in res.items()}
+    print(f"vhframe list  1 thread {t_list1:.2f} s, {cores} threads {t_listn:.2f} s")
+    print(f"vhframe arrow 1 thread {t_arrow1:.2f} s, {cores} threads {t_arrown:.2f} s")
+    print("match rates", {k: round(v, 3) for k, v in rates.items()})
+
+    # re on a random sample, scaled to N
+    rng = np.random.default_rng(1)
+    idx = rng.choice(args.n, size=min(args.re_sample, args.n), replace=False)
+    sample = [texts[i] for i in idx]
+    scale = args.n / len(sample)
+    pats = {lex.name: alternation(lex) for lex in lexicons}
+    combined = re.compile(
+        r"\b(?:"
+        + "|".join(map(re.escape, sorted({*refusal.phrases, *profanity.phrases}, key=len)[::-1]))
+        + r")\b",
+        re.IGNORECASE,
+    )
+    t_find = {}
+    agree = {}
+    for name, pat in pats.items():
+        t, counts = best_of(1, lambda pat=pat: [len(pat.findall(s)) for s in sample])
+        t_find[name] = t * scale
+        mine = res[name].matched[idx]
+        agree[name] = float(np.mean(mine == (np.array(counts) > 0)))
+    t_comb, _ = best_of(1, lambda: [combined.search(s) is not None for s in sample])
+    t_comb *= scale
+    t_re_all = sum(t_find.values())
+    print(f"re findall per lexicon (scaled from {len(sample):,}): "
+          + ", ".join(f"{k} {v:.0f} s" for k, v in t_find.items()))  # fmt: skip
+    print(f"re combined search (scaled): {t_comb:.0f} s")
+
+    bw = read_bandwidth(np.frombuffer(arrow.buffers()[2], dtype=np.uint8))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    mbps1 = n_bytes / t_list1 / 1e6
+    mbps_a1 = n_bytes / t_arrow1 / 1e6
+    rows = [
+        ("vhframe `scan_many`, list of str, 1 thread", t_list1, mbps1),
+        (f"vhframe `scan_many`, list of str, {cores} threads", t_listn,
+         n_bytes / t_listn / 1e6 / cores),
+        ("vhframe `scan_many`, Arrow large_string, 1 thread", t_arrow1, mbps_a1),
+        (f"vhframe `scan_many`, Arrow large_string, {cores} threads", t_arrown,
+         n_bytes / t_arrown / 1e6 / cores),
+        ("`re` alternation per lexicon, `findall` (1 core)*", t_re_all, n_bytes / t_re_all / 1e6),
+        ("`re` one combined alternation, `search` (1 core)*", t_comb, n_bytes / t_comb / 1e6),
+    ]  # fmt: skip
+    for label, t, mb in rows:
+        print(f"{label:60s} {t:9.2f} s {mb:9.1f} MB/s/core")
+    ratio_find = t_re_all / t_list1
+    ratio_comb = t_comb / t_list1
+    print(f"ratio vs re findall per lexicon: {ratio_find:.0f}x; vs combined search: "
+          f"{ratio_comb:.0f}x (1 thread each)")  # fmt: skip
+    print(f"single-core read bandwidth {bw / 1e9:.1f} GB/s; peak RSS {peak_mb:.0f} MB")
+
+    if args.write:
+        write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw, peak_mb,
+                      len(sample), mbps1, mbps_a1, cores)  # fmt: skip
+
+
+def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw, peak_mb,  # type: ignore[no-untyped-def]
+                  n_sample, mbps1, mbps_a1, cores) -> None:  # fmt: skip
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    lines = [
+        SECTION,
+        "",
+        f"Date {datetime.date.today().isoformat()}; {cores}-core {platform.machine()} VM "
+        f"({cpu}, {mem_gb:.0f} GiB), shared with other work while it ran; Python "
+        f"{platform.python_version()}, `python benches/bench_scan.py --n {args.n} "
+        f"--re-sample {args.re_sample} --write`, one process.",
+        "",
+        f"Task (issue 3 d): score {args.n:,} synthetic answers ({n_bytes / 1e6:.0f} MB UTF-8, "
+        f"{n_bytes / args.n:.0f} B per text, the length of a 64-token generation) against the "
+        f"built-in refusal lexicon ({len(Lexicon.refusal())} phrases) and the profanity list "
+        f"of ../shared/data (1,598 phrases): per text and lexicon, matched, count and first "
+        f"match. Match rates: refusal {rates['refusal']:.1%}, profanity "
+        f"{rates['profanity']:.1%}. Best of 3 for vhframe.",
+        "",
+        "| implementation | time for all texts | MB/s per core |",
+        "|---|---:|---:|",
+        *[f"| {label} | {t:.2f} s | {mb:.1f} |" for label, t, mb in rows],
+        "",
+        f"\\* `re` ran on a random sample of {n_sample:,} texts and its time is scaled to "
+        f"{args.n:,}: the full run would take about {rows[4][1] / 60:.0f} minutes. Patterns: "
+        "`\\b(?:p1|p2|…)\\b` with `re.IGNORECASE`, longest phrases first; `findall` gives the "
+        "same information as vhframe's count, `search` only matched-or-not for both lexicons "
+        "at once.",
+        "",
+        f"**Ratios (1 thread vs 1 core): {ratio_find:.0f}× `re` per lexicon with counts "
+        f"(target ≥ 20×), {ratio_comb:.0f}× the single combined `re` search.** "
+        f"Throughput {mbps1:.0f} MB/s per core from a list of `str`, {mbps_a1:.0f} MB/s per "
+        f"core from an Arrow column (target ≥ 300 MB/s per core). Peak RSS of the whole "
+        f"process, texts and Arrow copy included: {peak_mb:.0f} MB (target < 2 GB).",
+        "",
+        f"Agreement with `re` on `matched` over the sample: refusal {agree['refusal']:.2%}, "
+        f"profanity {agree['profanity']:.2%}. The differences are by design: vhframe reads "
+        "`can’t` like `can't`, and splits tokens at symbols, so a profanity entry such as "
+        "`f@ck` is the phrase `f ck` and matches `f@ck`/`f*ck` in a text, while `\\b` cannot "
+        "match around a leading or trailing symbol.",
+        "",
+        f"Physical limit: a single core streams this machine's memory at about "
+        f"{bw / 1e9:.1f} GB/s (numpy sum over the Arrow data buffer), so reading the "
+        f"{n_bytes / 1e6:.0f} MB once takes {n_bytes / bw:.2f} s; vhframe runs at "
+        f"{mbps_a1 / (bw / 1e6):.0%} of that from Arrow. The scanner is compute-bound, not "
+        "memory-bound: it classifies 8 bytes at a time, looks up every token in a "
+        "cache-resident table and steps an Aho–Corasick automaton per known token, about "
+        f"{2.1e9 / (mbps_a1 * 1e6):.0f} cycles per byte at 2.1 GHz (a branch-free "
+        "byte-classification loop alone needs about 1 cycle per byte). From a list of `str` "
+        "the extra cost is reading 1 M Python objects under the GIL (a pointer and a length "
+        "each, no copy).",
+        "",
+    ]
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    start = text.find(SECTION)
+    if start >= 0:
+        nxt = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + "\n".join(lines) + (text[nxt + 1 :] if nxt >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(lines)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(f"wrote {SECTION!r} in {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
