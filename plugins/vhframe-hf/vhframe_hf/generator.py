@@ -55,12 +55,18 @@ class _Loaded:
 
 
 class BatchedGenerator:
-    """Generates continuations for batches of requests, one adapter per group.
+    """Generates continuations for batches of requests.
 
     ``model`` overrides the subjects' ``base_model`` when given. ``stop`` strings end a
     continuation (and are cut from it). ``context`` says what happens to a prompt that does
     not fit the model's window together with ``max_new_tokens``: ``truncate_left`` keeps its
-    end (with a warning), ``error`` stops. ``max_adapters`` bounds the adapters kept loaded.
+    end (with a warning), ``error`` stops. ``max_adapters`` bounds the adapters kept loaded
+    (least recently used go first, never one the current batch uses).
+
+    With ``mixed_adapters`` (the default) one base model serves many LoRA adapters in the same
+    batch, each row with its own (peft's per-row ``adapter_names``), so N subjects × M prompts
+    is one stream of length-sorted batches rather than N passes; without it each batch holds
+    one adapter and the model switches between them.
     """
 
     def __init__(
@@ -73,6 +79,7 @@ class BatchedGenerator:
         stop: Sequence[str] = (),
         context: str = "truncate_left",
         max_adapters: int = 32,
+        mixed_adapters: bool = True,
     ) -> None:
         if model is not None and (not isinstance(model, str) or not model):
             raise ValueError(f"model must be a model reference string, found {model!r}")
@@ -89,12 +96,15 @@ class BatchedGenerator:
         self.stop = tuple(stop)
         self.context = check_choice("context", context, CONTEXT_MODES)
         self.max_adapters = check_int("max_adapters", max_adapters, 1)
+        if not isinstance(mixed_adapters, bool):
+            raise ValueError(f"mixed_adapters must be true or false, found {mixed_adapters!r}")
+        self.mixed_adapters = mixed_adapters
         self._loaded: dict[Path, _Loaded] = {}
 
     # ------------------------------------------------------------------ contract
     def fingerprint(self) -> dict[str, Any]:
-        # batch_size, device and attention kernel are left out: by construction they do not
-        # change what a request produces beyond last-bit rounding (see the module docstring).
+        # batch_size, device, attention kernel and mixed_adapters are left out: by construction
+        # they do not change what a request produces beyond last-bit rounding (module docstring).
         return {
             "generator": "hf:batched",
             "engine": ENGINE_VERSION,
@@ -105,11 +115,12 @@ class BatchedGenerator:
         }
 
     def plan(self, requests: Sequence[GenerationRequest]) -> list[list[GenerationRequest]]:
-        """Group by (base model, adapter), sort each group by prompt length, cut batches.
+        """Group by base model (and adapter, unless mixed), sort by prompt length, cut batches.
 
         Length is the prompt's UTF-8 byte count, a close proxy for its token count that
         needs no tokenizer (``plan`` has no run context to locate one), so the plan depends
-        only on the requests given.
+        only on the requests given. Mixed batches also close when they would need more than
+        ``max_adapters`` adapters, so a planned batch always fits the adapter bound.
         """
         groups: dict[tuple[str, str], list[int]] = {}
         for i, r in enumerate(requests):
@@ -117,9 +128,10 @@ class BatchedGenerator:
             groups.setdefault(self._group_key(r), []).append(i)
         batches: list[list[GenerationRequest]] = []
         for key in sorted(groups):
-            idx = sorted(groups[key], key=lambda i: (len(requests[i].prompt.encode()), i))
-            for s in range(0, len(idx), self.batch_size):
-                batches.append([requests[i] for i in idx[s : s + self.batch_size]])
+            idx = sorted(groups[key], key=lambda i: (len(requests[i].prompt.encode()),
+                                                     requests[i].subject.adapter or "", i))
+            for chunk in self._cut([requests[i] for i in idx]):
+                batches.append(list(chunk))
         return batches
 
     def generate(self, ctx: RunContext, batch: Sequence[GenerationRequest]) -> list[str]:
@@ -130,9 +142,18 @@ class BatchedGenerator:
             groups.setdefault(self._group_key(r), []).append(i)
         for (ref, adapter), idx in sorted(groups.items()):
             loaded = self._load(ctx, ref)
-            texts = self._run(ctx, loaded, adapter or None, [batch[i] for i in idx])
-            for i, t in zip(idx, texts, strict=True):
-                out[i] = t
+            if not self.mixed_adapters:
+                texts = self._run(ctx, loaded, adapter or None, [batch[i] for i in idx])
+                for i, t in zip(idx, texts, strict=True):
+                    out[i] = t
+                continue
+            # a batch not made by plan may need more adapters than the bound: split it
+            # (rows are independent, so this changes nothing but speed)
+            pos = {id(batch[i]): i for i in idx}
+            for chunk in self._cut([batch[i] for i in idx], by_size=False):
+                texts = self._run_mixed(ctx, loaded, ref, chunk)
+                for r, t in zip(chunk, texts, strict=True):
+                    out[pos[id(r)]] = t
         return [t if t is not None else "" for t in out]
 
     def close(self) -> None:
@@ -140,7 +161,26 @@ class BatchedGenerator:
 
     # ------------------------------------------------------------------ loading
     def _group_key(self, r: GenerationRequest) -> tuple[str, str]:
-        return (self.model or r.subject.base_model, r.subject.adapter or "")
+        ref = self.model or r.subject.base_model
+        return (ref, "") if self.mixed_adapters else (ref, r.subject.adapter or "")
+
+    def _cut(self, reqs: Sequence[GenerationRequest], by_size: bool = True
+             ) -> list[Sequence[GenerationRequest]]:
+        """Consecutive chunks of at most ``batch_size`` rows and ``max_adapters`` adapters."""
+        chunks: list[Sequence[GenerationRequest]] = []
+        start, adapters = 0, set[str]()
+        for i, r in enumerate(reqs):
+            a = r.subject.adapter
+            full = by_size and i - start >= self.batch_size
+            if full or (a is not None and a not in adapters
+                        and len(adapters) >= self.max_adapters):
+                chunks.append(reqs[start:i])
+                start, adapters = i, set()
+            if a is not None:
+                adapters.add(a)
+        if start < len(reqs):
+            chunks.append(reqs[start:])
+        return chunks
 
     def _load(self, ctx: RunContext, ref: str) -> _Loaded:
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -168,37 +208,53 @@ class BatchedGenerator:
 
     def _activate(self, loaded: _Loaded, adapter: str | None, ref: str) -> Any:
         """Make ``adapter`` (a folder) the active one and return the model to call."""
-        from peft import PeftModel
-
         if adapter is None:
             return loaded.model
-        path = str(Path(adapter).resolve())
-        name = loaded.adapters.get(path)
-        if name is None:
-            if not (Path(path) / "adapter_config.json").is_file():
-                raise ValueError(f"adapter {adapter!r}: not a PEFT adapter folder "
-                                 "(no adapter_config.json)")
-            name = "a" + hashlib.sha256(path.encode()).hexdigest()[:16]
-            try:
-                with warnings.catch_warnings(), quiet_hf():
-                    # peft still calls a transformers method that 5.x deprecates
-                    warnings.simplefilter("ignore", FutureWarning)
-                    if isinstance(loaded.model, PeftModel):
-                        loaded.model.load_adapter(path, adapter_name=name)
-                    else:
-                        loaded.model = PeftModel.from_pretrained(loaded.model, path,
-                                                                 adapter_name=name)
-            except (RuntimeError, ValueError, KeyError) as exc:
-                raise ValueError(f"adapter {adapter!r} does not fit base model {ref!r}: "
-                                 f"{exc}") from None
-            loaded.model.eval()
-            loaded.adapters[path] = name
-            while len(loaded.adapters) > self.max_adapters:
-                _old_path, old = loaded.adapters.popitem(last=False)
-                loaded.model.delete_adapter(old)
-        loaded.adapters.move_to_end(path)
+        name = self._ensure(loaded, [adapter], ref)[adapter]
         loaded.model.set_adapter(name)
         return loaded.model
+
+    def _ensure(self, loaded: _Loaded, adapters: Sequence[str], ref: str) -> dict[str, str]:
+        """Load ``adapters`` (folders) into the model and return their names.
+
+        Then evict least recently used adapters down to ``max_adapters``, never one of
+        ``adapters`` (loading first keeps peft from ever holding zero adapters).
+        """
+        paths = {a: str(Path(a).resolve()) for a in adapters}
+        for a, path in paths.items():
+            if path not in loaded.adapters:
+                self._load_adapter(loaded, a, path, ref)
+            loaded.adapters.move_to_end(path)
+        wanted = set(paths.values())
+        evictable = [p for p in loaded.adapters if p not in wanted]  # oldest first
+        while evictable and len(loaded.adapters) > self.max_adapters:
+            with warnings.catch_warnings():
+                # peft warns when the evicted adapter was the active one; rows name theirs
+                warnings.simplefilter("ignore", UserWarning)
+                loaded.model.delete_adapter(loaded.adapters.pop(evictable.pop(0)))
+        return {a: loaded.adapters[p] for a, p in paths.items()}
+
+    def _load_adapter(self, loaded: _Loaded, adapter: str, path: str, ref: str) -> None:
+        from peft import PeftModel
+
+        if not (Path(path) / "adapter_config.json").is_file():
+            raise ValueError(f"adapter {adapter!r}: not a PEFT adapter folder "
+                             "(no adapter_config.json)")
+        name = "a" + hashlib.sha256(path.encode()).hexdigest()[:16]
+        try:
+            with warnings.catch_warnings(), quiet_hf():
+                # peft still calls a transformers method that 5.x deprecates
+                warnings.simplefilter("ignore", FutureWarning)
+                if isinstance(loaded.model, PeftModel):
+                    loaded.model.load_adapter(path, adapter_name=name)
+                else:
+                    loaded.model = PeftModel.from_pretrained(loaded.model, path,
+                                                             adapter_name=name)
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise ValueError(f"adapter {adapter!r} does not fit base model {ref!r}: "
+                             f"{exc}") from None
+        loaded.model.eval()
+        loaded.adapters[path] = name
 
     # ------------------------------------------------------------------ decoding
     def _prompt_ids(self, ctx: RunContext, loaded: _Loaded, model: Any,
@@ -235,8 +291,23 @@ class BatchedGenerator:
         with torch.inference_mode():
             return self._decode(ctx, loaded, model, reqs)
 
+    def _run_mixed(self, ctx: RunContext, loaded: _Loaded, ref: str,
+                   reqs: Sequence[GenerationRequest]) -> list[str]:
+        import torch
+
+        adapters = [r.subject.adapter for r in reqs]
+        used = [a for a in dict.fromkeys(adapters) if a is not None]
+        names = self._ensure(loaded, used, ref) if used else {}
+        extra: dict[str, Any] = {}
+        if loaded.adapters:  # the model is a PeftModel: every row names its adapter
+            extra["adapter_names"] = [names[a] if a is not None else "__base__"
+                                      for a in adapters]
+        with torch.inference_mode():
+            return self._decode(ctx, loaded, loaded.model, reqs, extra)
+
     def _decode(self, ctx: RunContext, loaded: _Loaded, model: Any,
-                reqs: Sequence[GenerationRequest]) -> list[str]:
+                reqs: Sequence[GenerationRequest],
+                extra: dict[str, Any] | None = None) -> list[str]:
         import torch
         from transformers import DynamicCache
 
@@ -259,8 +330,9 @@ class BatchedGenerator:
         new: list[list[int]] = [[] for _ in reqs]
         done = [False] * n
         stops = self.stop
+        extra = extra or {}
         out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                    cache=cache, use_cache=True, logits_to_keep=1)
+                    cache=cache, use_cache=True, logits_to_keep=1, **extra)
         for _step in range(max(r.decoding.max_new_tokens for r in reqs)):
             logits = out.logits[:, -1, :].float().cpu()
             step_tokens = []
@@ -286,7 +358,7 @@ class BatchedGenerator:
             positions = positions[:, -1:] + 1
             out = model(input_ids=torch.tensor(step_tokens, device=device)[:, None],
                         attention_mask=mask, position_ids=positions, cache=cache,
-                        use_cache=True)
+                        use_cache=True, **extra)
         texts = []
         for row in range(n):
             text = tok.decode(new[row], skip_special_tokens=True)
