@@ -1,4 +1,8 @@
-"""Test helpers. A real HTTP server on 127.0.0.1 (port 0) that speaks enough of the OpenAI protocol.
+"""Test helpers, and a real HTTP server on 127.0.0.1 (port 0) that speaks enough of the
+OpenAI protocol.
+
+The fixtures are imported by the test modules rather than put in a conftest.py: another
+conftest module here would shadow vhframe-hf's, which its tests import by that name.
 
 By default it answers ``/v1/chat/completions`` with ``"answer:" + <last user message>`` and
 ``/v1/completions`` with ``"answer:" + <prompt>``. A test may set ``server.respond`` to a
@@ -11,11 +15,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from vhframe.context import RunContext
 from vhframe.records import Decoding, GenerationRequest, Item, Subject
 
 
@@ -125,3 +133,18 @@ def make_requests(n: int, *, system_prompt: str = "", adapter: str | None = None
             out.append(GenerationRequest(subject=subject, item=item, prompt=prompt,
                                          decoding=dec, sample=s, seed=1000 + 10 * i + s))
     return out
+
+
+@pytest.fixture(name="server")
+def server_fixture() -> Iterator[FakeServer]:
+    s = FakeServer()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture(name="ctx")
+def ctx_fixture(tmp_path: Path) -> RunContext:
+    return RunContext(seed=42, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache",
+                      config_dir=tmp_path)

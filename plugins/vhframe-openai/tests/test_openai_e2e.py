@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from openai_fakes import FakeServer, Reply
+from openai_fakes import FakeServer, Reply, server_fixture  # noqa: F401  (a fixture)
 
 from vhframe.store import Store
 

@@ -11,7 +11,14 @@ import time
 from typing import Any
 
 import pytest
-from openai_fakes import FAST, FakeServer, Reply, make_requests
+from openai_fakes import (  # noqa: F401  (the *_fixture names are fixtures)
+    FAST,
+    FakeServer,
+    Reply,
+    ctx_fixture,
+    make_requests,
+    server_fixture,
+)
 from vhframe_openai.client import EndpointError
 from vhframe_openai.generator import ChatGenerator, CompletionsGenerator
 from vhframe_openai.judge import RubricJudge

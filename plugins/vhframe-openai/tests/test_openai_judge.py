@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from openai_fakes import FAST, FakeServer, Reply
+from openai_fakes import FAST, FakeServer, Reply, ctx_fixture, server_fixture  # noqa: F401
 from vhframe_openai.judge import DEFAULT_TEMPLATE, UNPARSED, RubricJudge, parse_score, verdict
 
 from vhframe.context import RunContext
