@@ -26,7 +26,6 @@ from vhframe.errors import ParamError, UserError
 
 log = logging.getLogger("vhframe.openai")
 
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
 MAX_RETRY_AFTER = 600.0  # seconds; a server asking for more is treated as asking for this
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -230,7 +229,7 @@ class Endpoint:
                     return self._json(response, url, key)
                 message = self._scrub(_endpoint_message(response), key)
                 problem = f"HTTP {status} {response.reason_phrase}: {message}"
-                if status not in RETRY_STATUS:
+                if status != 429 and status < 500:  # other 4xx: retrying cannot help
                     hint = ""
                     if status in (401, 403) and self.api_key_env and not key:
                         hint = f" (environment variable {self.api_key_env} is not set)"
