@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import pickle
 import socket
@@ -19,7 +20,7 @@ from openai_fakes import (  # noqa: F401  (the *_fixture names are fixtures)
     make_requests,
     server_fixture,
 )
-from vhframe_openai.client import EndpointError
+from vhframe_openai.client import EndpointError, _retry_after
 from vhframe_openai.generator import ChatGenerator, CompletionsGenerator
 from vhframe_openai.judge import RubricJudge
 
@@ -278,3 +279,18 @@ def test_bad_parameters(params: dict[str, Any], param: str, message: str) -> Non
         ChatGenerator(**params)
     assert info.value.param == param
     assert message in str(info.value)
+
+
+def test_retry_after_and_backoff_values() -> None:
+    assert _retry_after("2") == 2.0
+    assert _retry_after("0.25") == 0.25
+    assert _retry_after("-3") == 0.0
+    assert _retry_after("99999") == 600.0  # a server asking for hours gets the cap
+    assert _retry_after("soon") is None and _retry_after(None) is None
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= (_retry_after(later) or 0) <= 30
+    gen = ChatGenerator(base_url="http://127.0.0.1:9/v1", backoff=1.0, max_backoff=4.0)
+    waits = [gen.endpoint._backoff(a) for a in range(6) for _ in range(20)]
+    assert all(0.5 <= w < 4.0 for w in waits)
+    assert max(waits[:20]) < 1.0 and min(waits[-20:]) >= 2.0  # doubles, then capped
+    assert len(set(waits)) > 100  # jittered
