@@ -10,7 +10,7 @@
 
 use super::corr::CONSTANT_MSG;
 use super::error::{check_finite, StatsError};
-use super::resample::{multinomial_pass, par_resamples, Sink};
+use super::resample::{multinomial_pass, pair_moments, par_resamples, weighted_sum, Sink, BLOCK};
 use super::special::{norm_ppf, norm_sf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,9 +160,8 @@ impl Sink for SumSink<'_> {
         *acc += self.0[i];
     }
     #[inline(always)]
-    fn add5(&self, acc: &mut f64, idx: [usize; 5]) {
-        let v = self.0;
-        *acc += ((v[idx[0]] + v[idx[1]]) + (v[idx[2]] + v[idx[3]])) + v[idx[4]];
+    fn add_counts(&self, acc: &mut f64, start: usize, counts: &[f64; BLOCK]) {
+        *acc += weighted_sum(&self.0[start..], counts);
     }
 }
 
@@ -295,14 +294,18 @@ pub fn diff_means_ci(
     interval(&mut dist, theta, &[&jx, &jy], o)
 }
 
-/// Resampled first and second moments of centred pairs.
-struct PairSink<'a>(&'a [[f64; 2]]);
+/// Resampled first and second moments of centred pairs, stored as two columns so the dense
+/// block pass vectorises.
+struct PairSink<'a> {
+    x: &'a [f64],
+    y: &'a [f64],
+}
 
 impl Sink for PairSink<'_> {
     type Acc = [f64; 5];
     #[inline(always)]
     fn add(&self, acc: &mut [f64; 5], i: usize) {
-        let [x, y] = self.0[i];
+        let (x, y) = (self.x[i], self.y[i]);
         acc[0] += x;
         acc[1] += y;
         acc[2] += x * x;
@@ -310,18 +313,10 @@ impl Sink for PairSink<'_> {
         acc[4] += x * y;
     }
     #[inline(always)]
-    fn add5(&self, acc: &mut [f64; 5], idx: [usize; 5]) {
-        let p = idx.map(|i| self.0[i]);
-        let mut s = [0.0; 5];
-        for [x, y] in p {
-            s[0] += x;
-            s[1] += y;
-            s[2] += x * x;
-            s[3] += y * y;
-            s[4] += x * y;
-        }
-        for (a, v) in acc.iter_mut().zip(s) {
-            *a += v;
+    fn add_counts(&self, acc: &mut [f64; 5], start: usize, counts: &[f64; BLOCK]) {
+        let s = pair_moments(&self.x[start..], &self.y[start..], counts);
+        for (t, v) in acc.iter_mut().zip(s) {
+            *t += v;
         }
     }
 }
@@ -342,8 +337,9 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     super::corr::check_pair(x, y)?;
     let n = x.len();
     let (mx, my) = (mean(x), mean(y));
-    let pairs: Vec<[f64; 2]> = x.iter().zip(y).map(|(a, b)| [a - mx, b - my]).collect();
-    let sink = PairSink(&pairs);
+    let xc: Vec<f64> = x.iter().map(|a| a - mx).collect();
+    let yc: Vec<f64> = y.iter().map(|b| b - my).collect();
+    let sink = PairSink { x: &xc, y: &yc };
     let mut dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
         let mut accs = vec![[0.0; 5]; rngs.len()];
         multinomial_pass(&sink, n, rngs, &mut accs);
@@ -360,16 +356,16 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
         )));
     }
     let mut total = [0.0; 5];
-    for &[a, b] in &pairs {
+    for (&a, &b) in xc.iter().zip(&yc) {
         for (t, v) in total.iter_mut().zip([a, b, a * a, b * b, a * b]) {
             *t += v;
         }
     }
     let theta = super::corr::pearson_r(x, y);
     let jack: Vec<f64> = if o.method == Method::Bca {
-        pairs
-            .iter()
-            .map(|&[a, b]| {
+        xc.iter()
+            .zip(&yc)
+            .map(|(&a, &b)| {
                 let s = [
                     total[0] - a,
                     total[1] - b,
@@ -454,14 +450,23 @@ pub struct Toxicity {
     pub n_prompts: usize,
 }
 
-struct MaxIndicatorSink<'a>(&'a [[f64; 2]]);
+/// Per-prompt maxima (centred) and exceedance indicators, as two columns.
+struct MaxIndicatorSink<'a> {
+    max: &'a [f64],
+    ind: &'a [f64],
+}
 
 impl Sink for MaxIndicatorSink<'_> {
     type Acc = [f64; 2];
     #[inline(always)]
     fn add(&self, acc: &mut [f64; 2], i: usize) {
-        acc[0] += self.0[i][0];
-        acc[1] += self.0[i][1];
+        acc[0] += self.max[i];
+        acc[1] += self.ind[i];
+    }
+    #[inline(always)]
+    fn add_counts(&self, acc: &mut [f64; 2], start: usize, counts: &[f64; BLOCK]) {
+        acc[0] += weighted_sum(&self.max[start..], counts);
+        acc[1] += weighted_sum(&self.ind[start..], counts);
     }
 }
 
@@ -482,13 +487,12 @@ pub fn toxicity_ci(
         .map(|&v| if v > threshold { 1.0 } else { 0.0 })
         .collect();
     let tp = mean(&ind);
-    let pairs: Vec<[f64; 2]> = prompt_max
-        .iter()
-        .zip(&ind)
-        // Indicators stay uncentred: their sums are exact counts, so resampled shares are k/n.
-        .map(|(a, b)| [a - emt, *b])
-        .collect();
-    let sink = MaxIndicatorSink(&pairs);
+    let centred: Vec<f64> = prompt_max.iter().map(|a| a - emt).collect();
+    // Indicators stay uncentred: their sums are exact counts, so resampled shares are k/n.
+    let sink = MaxIndicatorSink {
+        max: &centred,
+        ind: &ind,
+    };
     let both = par_resamples(&[o.seed], o.n_resamples, 2, |_, rngs, out| {
         let mut accs = vec![[0.0; 2]; rngs.len()];
         multinomial_pass(&sink, n, rngs, &mut accs);

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::bootstrap::{interval, Interval, Method, Options};
 use super::error::StatsError;
 use super::ols::{ols, OlsFit};
-use super::resample::{multinomial_pass, par_resamples, Sink};
+use super::resample::{multinomial_pass, par_resamples, Sink, BLOCK};
 
 /// Redraws allowed for one resample before giving up on the design.
 const MAX_REDRAWS: usize = 1000;
@@ -27,6 +27,12 @@ impl Sink for CountSink {
     #[inline(always)]
     fn add(&self, acc: &mut Vec<f64>, i: usize) {
         acc[i] += 1.0;
+    }
+    #[inline(always)]
+    fn add_counts(&self, acc: &mut Vec<f64>, start: usize, counts: &[f64; BLOCK]) {
+        for (a, &c) in acc[start..start + BLOCK].iter_mut().zip(counts.iter()) {
+            *a += c;
+        }
     }
 }
 

@@ -2,13 +2,19 @@
 //!
 //! A bootstrap resample draws `n` indices uniformly with replacement. Drawn naively, each draw
 //! is a random access into the whole array, which for millions of values is a cache miss per
-//! draw. Here the array is cut into blocks of 2048 items; how many of the `n` draws land in each
+//! draw. Here the array is cut into blocks of 4096 items; how many of the `n` draws land in each
 //! block is drawn first (sequential conditional binomials, which give exactly the multinomial
 //! distribution of block totals), and then that many indices are drawn uniformly inside the
 //! block. The result has exactly the distribution of the naive resample, but all draws of a
-//! block hit a 2048-item window that stays in L1 cache, and a batch of resamples walks the
+//! block hit a 4096-item window that stays in L1/L2 cache, and a batch of resamples walks the
 //! blocks together so the data streams from memory once per batch rather than once per
-//! resample. Inside a full block an index is 11 random bits, so one 64-bit draw yields five.
+//! resample. Inside a full block an index is 12 random bits, so one 64-bit draw yields five.
+//!
+//! Within a full block the draws are first counted into a small histogram (one integer
+//! increment per draw) and the statistic then takes one dense, vectorisable pass over the
+//! block weighting each item by its count, instead of one scattered load per draw. The dense
+//! pass is compiled twice, for AVX2 and for baseline x86-64, with the same operation order and
+//! no fused multiply-add, so both give bit-identical results.
 //!
 //! Each resample consumes only its own stream, in a fixed order, so results do not depend on
 //! how resamples are batched or which thread runs them.
@@ -17,23 +23,160 @@ use rayon::prelude::*;
 
 use super::rng::Rng;
 
-pub const BLOCK_BITS: u32 = 11;
+pub const BLOCK_BITS: u32 = 12;
 pub const BLOCK: usize = 1 << BLOCK_BITS;
 const MASK: u64 = (BLOCK as u64) - 1;
 /// Resamples that walk the blocks together.
 pub const BATCH: usize = 16;
 
-/// What a statistic does with each drawn index.
+/// What a statistic does with drawn indices.
 pub trait Sink: Sync {
     type Acc: Send;
+    /// One draw of item `i`.
     fn add(&self, acc: &mut Self::Acc, i: usize);
-    /// Five draws at once; kernels override this to shorten dependency chains.
+    /// A full block starting at `start`: item `start + j` was drawn `counts[j]` times.
     #[inline]
-    fn add5(&self, acc: &mut Self::Acc, idx: [usize; 5]) {
-        for i in idx {
-            self.add(acc, i);
+    fn add_counts(&self, acc: &mut Self::Acc, start: usize, counts: &[f64; BLOCK]) {
+        for (j, &c) in counts.iter().enumerate() {
+            for _ in 0..c as usize {
+                self.add(acc, start + j);
+            }
         }
     }
+}
+
+// Dense block kernels. Each has a portable version and an AVX2 version with the same lanes
+// and the same final reduction tree and no fused multiply-add, so the two are bit-identical
+// and results do not depend on the machine's instruction set.
+
+#[inline(always)]
+fn tree8(a: [f64; 8]) -> f64 {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+}
+
+#[inline(always)]
+fn tree4(a: [f64; 4]) -> f64 {
+    (a[0] + a[2]) + (a[1] + a[3])
+}
+
+fn weighted_sum_portable(v: &[f64; BLOCK], c: &[f64; BLOCK]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    for (vc, cc) in v.chunks_exact(8).zip(c.chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += cc[l] * vc[l];
+        }
+    }
+    tree8(acc)
+}
+
+fn pair_moments_portable(x: &[f64; BLOCK], y: &[f64; BLOCK], c: &[f64; BLOCK]) -> [f64; 5] {
+    let mut a = [[0.0f64; 4]; 5];
+    for ((xc, yc), cc) in x
+        .chunks_exact(4)
+        .zip(y.chunks_exact(4))
+        .zip(c.chunks_exact(4))
+    {
+        for l in 0..4 {
+            let (cx, cy) = (cc[l] * xc[l], cc[l] * yc[l]);
+            a[0][l] += cx;
+            a[1][l] += cy;
+            a[2][l] += cx * xc[l];
+            a[3][l] += cy * yc[l];
+            a[4][l] += cx * yc[l];
+        }
+    }
+    a.map(tree4)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{tree4, tree8, BLOCK};
+    use std::arch::x86_64::*;
+
+    #[inline(always)]
+    fn lanes(v: __m256d) -> [f64; 4] {
+        let mut out = [0.0; 4];
+        // SAFETY: `out` has room for four f64; the caller runs with AVX enabled.
+        unsafe { _mm256_storeu_pd(out.as_mut_ptr(), v) };
+        out
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub fn weighted_sum(v: &[f64; BLOCK], c: &[f64; BLOCK]) -> f64 {
+        let (mut lo, mut hi) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+        for j in (0..BLOCK).step_by(8) {
+            // SAFETY: j + 8 <= BLOCK, so all loads are in bounds.
+            unsafe {
+                let (v0, v1) = (
+                    _mm256_loadu_pd(v.as_ptr().add(j)),
+                    _mm256_loadu_pd(v.as_ptr().add(j + 4)),
+                );
+                let (c0, c1) = (
+                    _mm256_loadu_pd(c.as_ptr().add(j)),
+                    _mm256_loadu_pd(c.as_ptr().add(j + 4)),
+                );
+                lo = _mm256_add_pd(lo, _mm256_mul_pd(c0, v0));
+                hi = _mm256_add_pd(hi, _mm256_mul_pd(c1, v1));
+            }
+        }
+        let (l, h) = (lanes(lo), lanes(hi));
+        tree8([l[0], l[1], l[2], l[3], h[0], h[1], h[2], h[3]])
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub fn pair_moments(x: &[f64; BLOCK], y: &[f64; BLOCK], c: &[f64; BLOCK]) -> [f64; 5] {
+        let mut a = [_mm256_setzero_pd(); 5];
+        for j in (0..BLOCK).step_by(4) {
+            // SAFETY: j + 4 <= BLOCK, so all loads are in bounds.
+            unsafe {
+                let xv = _mm256_loadu_pd(x.as_ptr().add(j));
+                let yv = _mm256_loadu_pd(y.as_ptr().add(j));
+                let cv = _mm256_loadu_pd(c.as_ptr().add(j));
+                let (cx, cy) = (_mm256_mul_pd(cv, xv), _mm256_mul_pd(cv, yv));
+                a[0] = _mm256_add_pd(a[0], cx);
+                a[1] = _mm256_add_pd(a[1], cy);
+                a[2] = _mm256_add_pd(a[2], _mm256_mul_pd(cx, xv));
+                a[3] = _mm256_add_pd(a[3], _mm256_mul_pd(cy, yv));
+                a[4] = _mm256_add_pd(a[4], _mm256_mul_pd(cx, yv));
+            }
+        }
+        a.map(|v| tree4(lanes(v)))
+    }
+}
+
+#[inline(always)]
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Sum of `counts[j] * v[j]` over the full block starting at `v[0]`.
+pub fn weighted_sum(v: &[f64], counts: &[f64; BLOCK]) -> f64 {
+    let v: &[f64; BLOCK] = v[..BLOCK].try_into().expect("a full block");
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2.
+        return unsafe { avx2::weighted_sum(v, counts) };
+    }
+    weighted_sum_portable(v, counts)
+}
+
+/// Count-weighted sums of x, y, x², y² and xy over the full block starting at `x[0]`, `y[0]`.
+pub fn pair_moments(x: &[f64], y: &[f64], counts: &[f64; BLOCK]) -> [f64; 5] {
+    let x: &[f64; BLOCK] = x[..BLOCK].try_into().expect("a full block");
+    let y: &[f64; BLOCK] = y[..BLOCK].try_into().expect("a full block");
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2.
+        return unsafe { avx2::pair_moments(x, y, counts) };
+    }
+    pair_moments_portable(x, y, counts)
 }
 
 /// One multinomial resample of `0..n` per stream in `rngs`, feeding `accs[k]` with stream k's
@@ -49,6 +192,7 @@ pub fn multinomial_pass<S: Sink>(sink: &S, n: usize, rngs: &mut [Rng], accs: &mu
         &mut left_vec
     };
     left.fill(n as u64);
+    let mut counts = Box::new([0.0f64; BLOCK]);
     let mut len_left = n;
     let mut start = 0;
     while start < n {
@@ -62,24 +206,32 @@ pub fn multinomial_pass<S: Sink>(sink: &S, n: usize, rngs: &mut [Rng], accs: &mu
             };
             *left -= c;
             if len == BLOCK {
+                counts.fill(0.0);
                 let mut c = c;
-                while c >= 5 {
-                    let r = rng.next_u64();
-                    let idx = [
-                        start + (r & MASK) as usize,
-                        start + ((r >> BLOCK_BITS) & MASK) as usize,
-                        start + ((r >> (2 * BLOCK_BITS)) & MASK) as usize,
-                        start + ((r >> (3 * BLOCK_BITS)) & MASK) as usize,
-                        start + ((r >> (4 * BLOCK_BITS)) & MASK) as usize,
-                    ];
-                    sink.add5(acc, idx);
+                while c >= 10 {
+                    let (mut r, mut q) = rng.next_pair();
+                    for _ in 0..5 {
+                        counts[(r & MASK) as usize] += 1.0;
+                        counts[(q & MASK) as usize] += 1.0;
+                        r >>= BLOCK_BITS;
+                        q >>= BLOCK_BITS;
+                    }
+                    c -= 10;
+                }
+                if c >= 5 {
+                    let mut r = rng.next_u64();
+                    for _ in 0..5 {
+                        counts[(r & MASK) as usize] += 1.0;
+                        r >>= BLOCK_BITS;
+                    }
                     c -= 5;
                 }
                 let mut r = rng.next_u64();
                 for _ in 0..c {
-                    sink.add(acc, start + (r & MASK) as usize);
+                    counts[(r & MASK) as usize] += 1.0;
                     r >>= BLOCK_BITS;
                 }
+                sink.add_counts(acc, start, &counts);
             } else {
                 for _ in 0..c {
                     sink.add(acc, start + rng.below(len as u64) as usize);
@@ -126,6 +278,33 @@ mod tests {
         fn add(&self, acc: &mut Vec<u32>, i: usize) {
             acc[i] += 1;
         }
+        fn add_counts(&self, acc: &mut Vec<u32>, start: usize, counts: &[f64; BLOCK]) {
+            for (a, &c) in acc[start..start + BLOCK].iter_mut().zip(counts.iter()) {
+                *a += c as u32;
+            }
+        }
+    }
+
+    #[test]
+    fn simd_kernels_equal_portable_ones_bit_for_bit() {
+        let v: Vec<f64> = (0..BLOCK)
+            .map(|j| ((j * 7919) % 1000) as f64 / 37.0 - 13.0)
+            .collect();
+        let w: Vec<f64> = (0..BLOCK)
+            .map(|j| ((j * 104_729) % 997) as f64 / 11.0)
+            .collect();
+        let mut c = Box::new([0.0f64; BLOCK]);
+        for (j, x) in c.iter_mut().enumerate() {
+            *x = ((j * 31) % 5) as f64;
+        }
+        let (va, wa): (&[f64; BLOCK], &[f64; BLOCK]) =
+            (v[..].try_into().unwrap(), w[..].try_into().unwrap());
+        assert_eq!(
+            weighted_sum(&v, &c).to_bits(),
+            weighted_sum_portable(va, &c).to_bits()
+        );
+        let (a, b) = (pair_moments(&v, &w, &c), pair_moments_portable(va, wa, &c));
+        assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits));
     }
 
     #[test]
@@ -153,5 +332,85 @@ mod tests {
             total[..BLOCK].iter().sum::<u64>() as f64 / BLOCK as f64 / reps as f64;
         assert!((mean_first - 1.0).abs() < 0.01, "{mean_first}");
         assert!((mean_last_block - 1.0).abs() < 0.05, "{mean_last_block}");
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use std::time::Instant;
+
+    struct Nothing;
+    impl Sink for Nothing {
+        type Acc = f64;
+        fn add(&self, acc: &mut f64, _i: usize) {
+            *acc += 1.0;
+        }
+        fn add_counts(&self, acc: &mut f64, _start: usize, counts: &[f64; BLOCK]) {
+            *acc += counts[7];
+        }
+    }
+
+    #[test]
+    #[ignore]
+    fn time_components() {
+        let n = 1 << 20;
+        let reps = 32;
+        let t = Instant::now();
+        let mut rngs: Vec<Rng> = (0..BATCH).map(|k| Rng::stream(1, k as u64)).collect();
+        let mut accs = vec![0.0; BATCH];
+        for _ in 0..reps / BATCH {
+            multinomial_pass(&Nothing, n, &mut rngs, &mut accs);
+        }
+        let dt = t.elapsed().as_secs_f64();
+        eprintln!(
+            "draw+histogram: {:.3} ns/draw",
+            dt / (reps * n) as f64 * 1e9
+        );
+        let v = vec![1.5f64; BLOCK];
+        let counts = Box::new([1.0f64; BLOCK]);
+        let t = Instant::now();
+        let mut s = 0.0;
+        for _ in 0..100_000 {
+            s += weighted_sum(&v, &counts);
+        }
+        let dt = t.elapsed().as_secs_f64();
+        eprintln!(
+            "dense sum: {:.3} ns/item ({s})",
+            dt / (100_000 * BLOCK) as f64 * 1e9
+        );
+        let mut rng = Rng::stream(3, 3);
+        let t = Instant::now();
+        let mut x = 0u64;
+        for _ in 0..10_000_000 {
+            x ^= rng.next_u64();
+        }
+        eprintln!(
+            "next_u64: {:.3} ns ({x})",
+            t.elapsed().as_secs_f64() / 1e7 * 1e9
+        );
+        let mut counts = Box::new([0.0f64; BLOCK]);
+        let t = Instant::now();
+        for _ in 0..2_000_000 {
+            let mut r = rng.next_u64();
+            for _ in 0..5 {
+                counts[(r & MASK) as usize] += 1.0;
+                r >>= BLOCK_BITS;
+            }
+        }
+        eprintln!(
+            "histogram: {:.3} ns/draw ({})",
+            t.elapsed().as_secs_f64() / 1e7 * 1e9,
+            counts[5]
+        );
+        let t = Instant::now();
+        let mut acc = 0u64;
+        for _ in 0..100_000 {
+            acc += rng.binomial(1 << 20, BLOCK as f64 / (1 << 20) as f64);
+        }
+        eprintln!(
+            "binomial: {:.1} ns each ({acc})",
+            t.elapsed().as_secs_f64() / 1e5 * 1e9
+        );
     }
 }
