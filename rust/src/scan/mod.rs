@@ -249,6 +249,70 @@ fn alnum_mask(x: u64) -> u64 {
     (letter | digit) & !x & HI
 }
 
+/// Bytes classified at once by `block_masks`.
+const BLOCK: usize = 64;
+
+/// For 64 bytes, one bit per byte: ASCII letters and digits, ASCII apostrophes, and bytes
+/// of non-ASCII characters.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_masks(b: &[u8]) -> (u64, u64, u64) {
+    use std::arch::x86_64::*;
+    assert!(b.len() >= BLOCK);
+    let (mut word, mut apos, mut high) = (0u64, 0u64, 0u64);
+    for k in 0..BLOCK / 16 {
+        // SSE2 is part of x86_64, so this needs no runtime feature check; the load is in
+        // bounds by the assert above
+        let (w, a, h) = unsafe {
+            let v = _mm_loadu_si128(b.as_ptr().add(16 * k) as *const __m128i);
+            // signed compares: bytes >= 0x80 are negative and fall outside both ranges
+            let lower = _mm_or_si128(v, _mm_set1_epi8(LOWER as i8));
+            let letter = _mm_and_si128(
+                _mm_cmpgt_epi8(lower, _mm_set1_epi8(b'a' as i8 - 1)),
+                _mm_cmplt_epi8(lower, _mm_set1_epi8(b'z' as i8 + 1)),
+            );
+            let digit = _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
+            );
+            (
+                _mm_movemask_epi8(_mm_or_si128(letter, digit)) as u16 as u64,
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\'' as i8))) as u16 as u64,
+                _mm_movemask_epi8(v) as u16 as u64,
+            )
+        };
+        word |= w << (16 * k);
+        apos |= a << (16 * k);
+        high |= h << (16 * k);
+    }
+    (word, apos, high)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn block_masks(b: &[u8]) -> (u64, u64, u64) {
+    block_masks_swar(b)
+}
+
+/// `block_masks` on any target, eight bytes at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+fn block_masks_swar(b: &[u8]) -> (u64, u64, u64) {
+    // one bit per byte from the high bit of each byte
+    let gather = |m: u64| (m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+    let (mut word, mut apos, mut high) = (0u64, 0u64, 0u64);
+    for (k, chunk) in b[..BLOCK].chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap());
+        // bytes equal to the apostrophe become zero; the exact zero-byte test (no borrows
+        // between bytes) flags them
+        let q = x ^ (b'\'' as u64 * LO);
+        word |= gather(alnum_mask(x)) << (8 * k);
+        apos |= gather(!(((q & !HI) + !HI) | q) & HI) << (8 * k);
+        high |= gather(x & HI) << (8 * k);
+    }
+    (word, apos, high)
+}
+
 /// The first `n` (≤ 8) bytes of `s` as a little-endian word, zero padded.
 #[inline]
 fn load_prefix(s: &[u8], n: usize) -> u64 {
@@ -668,72 +732,135 @@ impl Matcher {
     }
 
     /// Calls `f` with the vocabulary id (`UNKNOWN` outside it) of every token of `text`, in
-    /// order: the same tokens as `tokenize_with`. ASCII text is classified eight bytes at a
-    /// time and short ASCII tokens are looked up straight from the loaded word; only
-    /// non-ASCII tokens are normalised into `buf`.
+    /// order: the same tokens as `tokenize_with`. ASCII text is classified 64 bytes at a
+    /// time into a bit mask of word bytes whose runs are the tokens, and a short token is
+    /// looked up straight from one load of its bytes. A block holding a non-ASCII byte goes
+    /// one token at a time, through the full Unicode rules.
     #[inline]
     fn for_each_token_id<F: FnMut(u32)>(&self, text: &[u8], buf: &mut Vec<u8>, mut f: F) {
         let n = text.len();
         let mut i = 0;
-        while i < n {
-            if i + 8 <= n {
-                let x = u64::from_le_bytes(text[i..i + 8].try_into().unwrap());
-                let word = alnum_mask(x);
-                let high = x & HI;
-                let first_high = (high.trailing_zeros() / 8) as usize; // 8 when none
-                if word == 0 {
-                    // no token starts here; an apostrophe follows no word character (tokens
-                    // are consumed whole), so all ASCII bytes are boundaries
-                    i += first_high;
-                    if first_high == 8 {
-                        continue;
-                    }
-                } else {
-                    let s = (word.trailing_zeros() / 8) as usize;
-                    if first_high < s {
-                        i += first_high;
-                    } else {
-                        let run = ((!(word >> (8 * s)) & HI).trailing_zeros() / 8) as usize;
-                        let end = i + s + run;
-                        if s + run <= SHORT && text[end] != b'\'' && text[end] < 128 {
-                            // the whole token is in the window and ends at an ASCII boundary
-                            f(self.vocab.find_ascii_word(x >> (8 * s), run));
-                            // text[end] is an ASCII boundary: step over it too
-                            i = end + 1;
-                            continue;
-                        }
-                        i += s;
-                    }
+        // start of a token that runs past the current block
+        let mut open: Option<usize> = None;
+        // the last, partial block is copied here, padded with spaces, to take the same path
+        let mut pad = [b' '; BLOCK + 8];
+        loop {
+            let last = i + BLOCK > n;
+            let (src, base) = if last {
+                let from = open.take().unwrap_or(i);
+                if n - from >= BLOCK {
+                    // a token longer than a block ends the text
+                    self.tokens_from(text, from, n, buf, &mut f);
+                    return;
                 }
-            }
-            // one token or boundary character at a time: text tails, long tokens,
-            // apostrophes inside tokens and non-ASCII text
-            let b = text[i];
-            let class = ASCII_CLASS[b as usize];
-            if class == A_BOUND || class == A_APOS {
-                // an apostrophe here has no token before it: a boundary
-                i += 1;
+                pad[..n - from].copy_from_slice(&text[from..]);
+                i = from;
+                (&pad[..], 0)
+            } else {
+                (text, i)
+            };
+            let (word, apos, high) = block_masks(&src[base..base + BLOCK]);
+            // an apostrophe between two word bytes of the block joins them; at either edge
+            // of the block its neighbour is unknown here, so the block goes the slow way
+            let edge = apos & (1 | 1 << (BLOCK - 1));
+            if (high | edge) != 0 {
+                let from = open.take().unwrap_or(i);
+                i = self.tokens_from(text, from, if last { n } else { i + BLOCK }, buf, &mut f);
+                if last {
+                    return;
+                }
                 continue;
             }
-            buf.clear();
-            if class == A_WORD {
-                let start = i;
-                i = ascii_run_end(text, i);
-                if !continues_beyond_ascii(text, i) {
-                    f(self.vocab.find_ascii(&text[start..i]));
+            let mut w = word | (apos & word << 1 & word >> 1);
+            if let Some(start) = open {
+                let run = (!w).trailing_zeros() as usize;
+                if run == BLOCK {
+                    i += BLOCK;
                     continue;
                 }
-                buf.extend(text[start..i].iter().map(|&c| c | LOWER));
+                f(self.ascii_id(text, start, i + run));
+                open = None;
+                w &= !0u64 << run;
             }
-            let end = slow_token(text, i, buf);
-            if buf.is_empty() {
-                // a non-ASCII boundary character or an invalid byte
-                i += decode(text, i).map_or(1, |(_, w)| w);
-                continue;
+            while w != 0 {
+                let s = w.trailing_zeros() as usize;
+                let len = (!(w >> s)).trailing_zeros() as usize;
+                if s + len == BLOCK {
+                    // only possible for a full block: the padding ends every token
+                    open = Some(i + s);
+                    break;
+                }
+                f(self.ascii_id(src, base + s, base + s + len));
+                // clear the run just reported
+                w &= w.wrapping_add(1 << s);
             }
-            i = end;
-            f(self.vocab.find(buf));
+            if last {
+                return;
+            }
+            i += BLOCK;
         }
+    }
+
+    /// Tokens one at a time from `i` until one ends at or after `stop`; returns where.
+    #[inline(never)]
+    fn tokens_from<F: FnMut(u32)>(
+        &self,
+        text: &[u8],
+        mut i: usize,
+        stop: usize,
+        buf: &mut Vec<u8>,
+        f: &mut F,
+    ) -> usize {
+        while i < stop {
+            i = self.token_at(text, i, buf, f);
+        }
+        i
+    }
+
+    /// Id of the ASCII token `src[a..b]` (letters, digits, joining apostrophes).
+    #[inline(always)]
+    fn ascii_id(&self, src: &[u8], a: usize, b: usize) -> u32 {
+        let len = b - a;
+        if len <= SHORT && a + 8 <= src.len() {
+            let x = u64::from_le_bytes(src[a..a + 8].try_into().unwrap());
+            self.vocab.find_ascii_word(x, len)
+        } else {
+            self.vocab.find_ascii(&src[a..b])
+        }
+    }
+
+    /// Handles the token or boundary character at `i`, calling `f` for a token; returns
+    /// where the next one starts.
+    #[inline]
+    fn token_at<F: FnMut(u32)>(
+        &self,
+        text: &[u8],
+        mut i: usize,
+        buf: &mut Vec<u8>,
+        f: &mut F,
+    ) -> usize {
+        let class = ASCII_CLASS[text[i] as usize];
+        if class == A_BOUND || class == A_APOS {
+            // an apostrophe here has no token before it: a boundary
+            return i + 1;
+        }
+        buf.clear();
+        if class == A_WORD {
+            let start = i;
+            i = ascii_run_end(text, i);
+            if !continues_beyond_ascii(text, i) {
+                f(self.vocab.find_ascii(&text[start..i]));
+                return i;
+            }
+            buf.extend(text[start..i].iter().map(|&c| c | LOWER));
+        }
+        let end = slow_token(text, i, buf);
+        if buf.is_empty() {
+            // a non-ASCII boundary character or an invalid byte
+            return i + decode(text, i).map_or(1, |(_, w)| w);
+        }
+        f(self.vocab.find(buf));
+        end
     }
 
     /// The automaton's transition on a token id (`self.unknown` for a token outside the
@@ -757,10 +884,14 @@ impl Matcher {
         count.fill(0);
         first.fill(-1);
         sc.hits.clear();
-        let mut state = ROOT;
-        let mut pos: u64 = 0;
+        // token ids first, then the automaton over them: two tight loops instead of one
+        // loop calling back from several places (which defeats inlining)
+        let ids = &mut sc.ids;
+        ids.clear();
+        self.for_each_token_id(text, &mut sc.buf, |id| ids.push(id));
         let hits = &mut sc.hits;
-        self.for_each_token_id(text, &mut sc.buf, |id| {
+        let mut state = ROOT;
+        for (pos, &id) in ids.iter().enumerate() {
             // UNKNOWN becomes the extra token id whose every transition leads to the root: no
             // phrase contains it, so every partial match dies here (and no branch is taken)
             state = self.step(state, id.min(self.unknown));
@@ -768,15 +899,16 @@ impl Matcher {
                 self.out_start[state as usize] as usize,
                 self.out_start[state as usize + 1] as usize,
             );
-            for o in &self.outs[a..b] {
-                hits.push(Hit {
-                    lexicon: o.lexicon,
-                    start: pos + 1 - o.len as u64,
-                    len: o.len,
-                });
+            if a != b {
+                for o in &self.outs[a..b] {
+                    hits.push(Hit {
+                        lexicon: o.lexicon,
+                        start: (pos + 1) as u64 - o.len as u64,
+                        len: o.len,
+                    });
+                }
             }
-            pos += 1;
-        });
+        }
         if hits.is_empty() {
             return;
         }
@@ -809,6 +941,7 @@ struct Hit {
 #[derive(Default)]
 struct Scratch {
     buf: Vec<u8>,
+    ids: Vec<u32>,
     hits: Vec<Hit>,
 }
 
@@ -1102,6 +1235,96 @@ mod tests {
         for b in 0..=255u64 {
             let m = alnum_mask(b * LO);
             assert_eq!(m != 0, ASCII_CLASS[b as usize] == A_WORD, "{b}");
+        }
+    }
+
+    #[test]
+    fn block_masks_agree_with_the_byte_table() {
+        let mut x: u64 = 0x0123_4567_89ab_cdef;
+        let mut bytes = [0u8; BLOCK];
+        for round in 0..10_000 {
+            for b in bytes.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // mostly ASCII, with apostrophes and high bytes mixed in
+                *b = match round % 3 {
+                    0 => x as u8,
+                    1 => (x as u8) & 0x7f,
+                    _ => [b'\'', b'a', b'Z', b' ', b'0', 0xc3, b'_', b'&'][(x % 8) as usize],
+                };
+            }
+            let (mut word, mut apos, mut high) = (0u64, 0u64, 0u64);
+            for (k, &b) in bytes.iter().enumerate() {
+                word |= ((ASCII_CLASS[b as usize] == A_WORD) as u64) << k;
+                apos |= ((b == b'\'') as u64) << k;
+                high |= ((b >= 128) as u64) << k;
+            }
+            assert_eq!(block_masks(&bytes), (word, apos, high), "{bytes:?}");
+            assert_eq!(block_masks_swar(&bytes), (word, apos, high), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn block_path_agrees_with_tokenize_on_long_texts() {
+        let vocab = [
+            "can't",
+            "i",
+            "the",
+            "therapist",
+            "rock'n'roll",
+            "straße",
+            "x",
+            "abcdefgh",
+        ];
+        let m = Matcher::new(&[vocab.to_vec()]).unwrap();
+        // pure-ASCII pieces first: half of the texts use only those and take the block path
+        // throughout, the other half also get non-ASCII blocks
+        let pieces = [
+            "can't",
+            "I",
+            "the",
+            "THERAPIST",
+            "rock'n'roll",
+            "x",
+            "ABCDEFGH",
+            "don'",
+            "'t",
+            "abcdefghijklmnopqrstuvwxyz",
+            " ",
+            "  ",
+            ", ",
+            "'",
+            "''",
+            "-",
+            "Straße",
+            "’",
+            "é",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let (mut b1, mut b2) = (Vec::new(), Vec::new());
+        for round in 0..3000 {
+            let choices = if round % 2 == 0 {
+                pieces.len() - 3
+            } else {
+                pieces.len()
+            };
+            let mut text = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let k = (x % 60) as usize;
+            for _ in 0..k {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(pieces[(x % choices as u64) as usize]);
+            }
+            let mut slow = Vec::new();
+            tokenize_with(text.as_bytes(), &mut b1, |t| slow.push(m.vocab.find(t)));
+            let mut fast = Vec::new();
+            m.for_each_token_id(text.as_bytes(), &mut b2, |id| fast.push(id));
+            assert_eq!(fast, slow, "{text:?}");
         }
     }
 
