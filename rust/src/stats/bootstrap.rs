@@ -160,7 +160,7 @@ impl Sink for SumSink<'_> {
         *acc += self.0[i];
     }
     #[inline(always)]
-    fn add_counts(&self, acc: &mut f64, start: usize, counts: &[f64; BLOCK]) {
+    fn add_counts(&self, acc: &mut f64, start: usize, counts: &[u32; BLOCK]) {
         *acc += weighted_sum(&self.0[start..], counts);
     }
 }
@@ -313,7 +313,7 @@ impl Sink for PairSink<'_> {
         acc[4] += x * y;
     }
     #[inline(always)]
-    fn add_counts(&self, acc: &mut [f64; 5], start: usize, counts: &[f64; BLOCK]) {
+    fn add_counts(&self, acc: &mut [f64; 5], start: usize, counts: &[u32; BLOCK]) {
         let s = pair_moments(&self.x[start..], &self.y[start..], counts);
         for (t, v) in acc.iter_mut().zip(s) {
             *t += v;
@@ -464,7 +464,7 @@ impl Sink for MaxIndicatorSink<'_> {
         acc[1] += self.ind[i];
     }
     #[inline(always)]
-    fn add_counts(&self, acc: &mut [f64; 2], start: usize, counts: &[f64; BLOCK]) {
+    fn add_counts(&self, acc: &mut [f64; 2], start: usize, counts: &[u32; BLOCK]) {
         acc[0] += weighted_sum(&self.max[start..], counts);
         acc[1] += weighted_sum(&self.ind[start..], counts);
     }

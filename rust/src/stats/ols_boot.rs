@@ -29,9 +29,9 @@ impl Sink for CountSink {
         acc[i] += 1.0;
     }
     #[inline(always)]
-    fn add_counts(&self, acc: &mut Vec<f64>, start: usize, counts: &[f64; BLOCK]) {
+    fn add_counts(&self, acc: &mut Vec<f64>, start: usize, counts: &[u32; BLOCK]) {
         for (a, &c) in acc[start..start + BLOCK].iter_mut().zip(counts.iter()) {
-            *a += c;
+            *a += c as f64;
         }
     }
 }

@@ -36,9 +36,9 @@ pub trait Sink: Sync {
     fn add(&self, acc: &mut Self::Acc, i: usize);
     /// A full block starting at `start`: item `start + j` was drawn `counts[j]` times.
     #[inline]
-    fn add_counts(&self, acc: &mut Self::Acc, start: usize, counts: &[f64; BLOCK]) {
+    fn add_counts(&self, acc: &mut Self::Acc, start: usize, counts: &[u32; BLOCK]) {
         for (j, &c) in counts.iter().enumerate() {
-            for _ in 0..c as usize {
+            for _ in 0..c {
                 self.add(acc, start + j);
             }
         }
@@ -59,17 +59,17 @@ fn tree4(a: [f64; 4]) -> f64 {
     (a[0] + a[2]) + (a[1] + a[3])
 }
 
-fn weighted_sum_portable(v: &[f64; BLOCK], c: &[f64; BLOCK]) -> f64 {
+fn weighted_sum_portable(v: &[f64; BLOCK], c: &[u32; BLOCK]) -> f64 {
     let mut acc = [0.0f64; 8];
     for (vc, cc) in v.chunks_exact(8).zip(c.chunks_exact(8)) {
         for l in 0..8 {
-            acc[l] += cc[l] * vc[l];
+            acc[l] += cc[l] as f64 * vc[l];
         }
     }
     tree8(acc)
 }
 
-fn pair_moments_portable(x: &[f64; BLOCK], y: &[f64; BLOCK], c: &[f64; BLOCK]) -> [f64; 5] {
+fn pair_moments_portable(x: &[f64; BLOCK], y: &[f64; BLOCK], c: &[u32; BLOCK]) -> [f64; 5] {
     let mut a = [[0.0f64; 4]; 5];
     for ((xc, yc), cc) in x
         .chunks_exact(4)
@@ -77,7 +77,8 @@ fn pair_moments_portable(x: &[f64; BLOCK], y: &[f64; BLOCK], c: &[f64; BLOCK]) -
         .zip(c.chunks_exact(4))
     {
         for l in 0..4 {
-            let (cx, cy) = (cc[l] * xc[l], cc[l] * yc[l]);
+            let c = cc[l] as f64;
+            let (cx, cy) = (c * xc[l], c * yc[l]);
             a[0][l] += cx;
             a[1][l] += cy;
             a[2][l] += cx * xc[l];
@@ -102,7 +103,7 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub fn weighted_sum(v: &[f64; BLOCK], c: &[f64; BLOCK]) -> f64 {
+    pub fn weighted_sum(v: &[f64; BLOCK], c: &[u32; BLOCK]) -> f64 {
         let (mut lo, mut hi) = (_mm256_setzero_pd(), _mm256_setzero_pd());
         for j in (0..BLOCK).step_by(8) {
             // SAFETY: j + 8 <= BLOCK, so all loads are in bounds.
@@ -111,10 +112,8 @@ mod avx2 {
                     _mm256_loadu_pd(v.as_ptr().add(j)),
                     _mm256_loadu_pd(v.as_ptr().add(j + 4)),
                 );
-                let (c0, c1) = (
-                    _mm256_loadu_pd(c.as_ptr().add(j)),
-                    _mm256_loadu_pd(c.as_ptr().add(j + 4)),
-                );
+                let c0 = _mm256_cvtepi32_pd(_mm_loadu_si128(c.as_ptr().add(j).cast()));
+                let c1 = _mm256_cvtepi32_pd(_mm_loadu_si128(c.as_ptr().add(j + 4).cast()));
                 lo = _mm256_add_pd(lo, _mm256_mul_pd(c0, v0));
                 hi = _mm256_add_pd(hi, _mm256_mul_pd(c1, v1));
             }
@@ -124,14 +123,14 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub fn pair_moments(x: &[f64; BLOCK], y: &[f64; BLOCK], c: &[f64; BLOCK]) -> [f64; 5] {
+    pub fn pair_moments(x: &[f64; BLOCK], y: &[f64; BLOCK], c: &[u32; BLOCK]) -> [f64; 5] {
         let mut a = [_mm256_setzero_pd(); 5];
         for j in (0..BLOCK).step_by(4) {
             // SAFETY: j + 4 <= BLOCK, so all loads are in bounds.
             unsafe {
                 let xv = _mm256_loadu_pd(x.as_ptr().add(j));
                 let yv = _mm256_loadu_pd(y.as_ptr().add(j));
-                let cv = _mm256_loadu_pd(c.as_ptr().add(j));
+                let cv = _mm256_cvtepi32_pd(_mm_loadu_si128(c.as_ptr().add(j).cast()));
                 let (cx, cy) = (_mm256_mul_pd(cv, xv), _mm256_mul_pd(cv, yv));
                 a[0] = _mm256_add_pd(a[0], cx);
                 a[1] = _mm256_add_pd(a[1], cy);
@@ -157,7 +156,7 @@ fn has_avx2() -> bool {
 }
 
 /// Sum of `counts[j] * v[j]` over the full block starting at `v[0]`.
-pub fn weighted_sum(v: &[f64], counts: &[f64; BLOCK]) -> f64 {
+pub fn weighted_sum(v: &[f64], counts: &[u32; BLOCK]) -> f64 {
     let v: &[f64; BLOCK] = v[..BLOCK].try_into().expect("a full block");
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
@@ -168,7 +167,7 @@ pub fn weighted_sum(v: &[f64], counts: &[f64; BLOCK]) -> f64 {
 }
 
 /// Count-weighted sums of x, y, x², y² and xy over the full block starting at `x[0]`, `y[0]`.
-pub fn pair_moments(x: &[f64], y: &[f64], counts: &[f64; BLOCK]) -> [f64; 5] {
+pub fn pair_moments(x: &[f64], y: &[f64], counts: &[u32; BLOCK]) -> [f64; 5] {
     let x: &[f64; BLOCK] = x[..BLOCK].try_into().expect("a full block");
     let y: &[f64; BLOCK] = y[..BLOCK].try_into().expect("a full block");
     #[cfg(target_arch = "x86_64")]
@@ -192,7 +191,7 @@ pub fn multinomial_pass<S: Sink>(sink: &S, n: usize, rngs: &mut [Rng], accs: &mu
         &mut left_vec
     };
     left.fill(n as u64);
-    let mut counts = Box::new([0.0f64; BLOCK]);
+    let mut counts = Box::new([0u32; BLOCK]);
     let mut len_left = n;
     let mut start = 0;
     while start < n {
@@ -206,13 +205,13 @@ pub fn multinomial_pass<S: Sink>(sink: &S, n: usize, rngs: &mut [Rng], accs: &mu
             };
             *left -= c;
             if len == BLOCK {
-                counts.fill(0.0);
+                counts.fill(0);
                 let mut c = c;
                 while c >= 10 {
                     let (mut r, mut q) = rng.next_pair();
                     for _ in 0..5 {
-                        counts[(r & MASK) as usize] += 1.0;
-                        counts[(q & MASK) as usize] += 1.0;
+                        counts[(r & MASK) as usize] += 1;
+                        counts[(q & MASK) as usize] += 1;
                         r >>= BLOCK_BITS;
                         q >>= BLOCK_BITS;
                     }
@@ -221,14 +220,14 @@ pub fn multinomial_pass<S: Sink>(sink: &S, n: usize, rngs: &mut [Rng], accs: &mu
                 if c >= 5 {
                     let mut r = rng.next_u64();
                     for _ in 0..5 {
-                        counts[(r & MASK) as usize] += 1.0;
+                        counts[(r & MASK) as usize] += 1;
                         r >>= BLOCK_BITS;
                     }
                     c -= 5;
                 }
                 let mut r = rng.next_u64();
                 for _ in 0..c {
-                    counts[(r & MASK) as usize] += 1.0;
+                    counts[(r & MASK) as usize] += 1;
                     r >>= BLOCK_BITS;
                 }
                 sink.add_counts(acc, start, &counts);
@@ -278,9 +277,9 @@ mod tests {
         fn add(&self, acc: &mut Vec<u32>, i: usize) {
             acc[i] += 1;
         }
-        fn add_counts(&self, acc: &mut Vec<u32>, start: usize, counts: &[f64; BLOCK]) {
+        fn add_counts(&self, acc: &mut Vec<u32>, start: usize, counts: &[u32; BLOCK]) {
             for (a, &c) in acc[start..start + BLOCK].iter_mut().zip(counts.iter()) {
-                *a += c as u32;
+                *a += c;
             }
         }
     }
@@ -293,9 +292,9 @@ mod tests {
         let w: Vec<f64> = (0..BLOCK)
             .map(|j| ((j * 104_729) % 997) as f64 / 11.0)
             .collect();
-        let mut c = Box::new([0.0f64; BLOCK]);
+        let mut c = Box::new([0u32; BLOCK]);
         for (j, x) in c.iter_mut().enumerate() {
-            *x = ((j * 31) % 5) as f64;
+            *x = ((j * 31) % 5) as u32;
         }
         let (va, wa): (&[f64; BLOCK], &[f64; BLOCK]) =
             (v[..].try_into().unwrap(), w[..].try_into().unwrap());
@@ -346,8 +345,8 @@ mod timing {
         fn add(&self, acc: &mut f64, _i: usize) {
             *acc += 1.0;
         }
-        fn add_counts(&self, acc: &mut f64, _start: usize, counts: &[f64; BLOCK]) {
-            *acc += counts[7];
+        fn add_counts(&self, acc: &mut f64, _start: usize, counts: &[u32; BLOCK]) {
+            *acc += counts[7] as f64;
         }
     }
 
@@ -368,7 +367,7 @@ mod timing {
             dt / (reps * n) as f64 * 1e9
         );
         let v = vec![1.5f64; BLOCK];
-        let counts = Box::new([1.0f64; BLOCK]);
+        let counts = Box::new([1u32; BLOCK]);
         let t = Instant::now();
         let mut s = 0.0;
         for _ in 0..100_000 {
@@ -389,12 +388,12 @@ mod timing {
             "next_u64: {:.3} ns ({x})",
             t.elapsed().as_secs_f64() / 1e7 * 1e9
         );
-        let mut counts = Box::new([0.0f64; BLOCK]);
+        let mut counts = Box::new([0u32; BLOCK]);
         let t = Instant::now();
         for _ in 0..2_000_000 {
             let mut r = rng.next_u64();
             for _ in 0..5 {
-                counts[(r & MASK) as usize] += 1.0;
+                counts[(r & MASK) as usize] += 1;
                 r >>= BLOCK_BITS;
             }
         }
