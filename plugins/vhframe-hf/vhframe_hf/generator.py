@@ -328,33 +328,41 @@ class BatchedGenerator:
         cache = DynamicCache(config=model.config)
         gens = [torch.Generator().manual_seed(int(r.seed)) for r in reqs]
         new: list[list[int]] = [[] for _ in reqs]
-        done = [False] * n
+        alive = list(range(n))  # rows still decoding, in their order within the tensors
         stops = self.stop
-        extra = extra or {}
+        extra = dict(extra or {})
         out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
                     cache=cache, use_cache=True, logits_to_keep=1, **extra)
         for _step in range(max(r.decoding.max_new_tokens for r in reqs)):
             logits = out.logits[:, -1, :].float().cpu()
-            step_tokens = []
-            for row, r in enumerate(reqs):
-                if done[row]:
-                    step_tokens.append(pad)
-                    continue
-                token = _choose(logits[row], r.decoding.temperature, r.decoding.top_p,
-                                gens[row])
-                step_tokens.append(token)
+            greedy = logits.argmax(-1).tolist()  # one call for all temperature-0 rows
+            step_tokens, keep = [], []
+            for k, row in enumerate(alive):
+                r = reqs[row]
+                token = greedy[k] if r.decoding.temperature == 0.0 else _choose(
+                    logits[k], r.decoding.temperature, r.decoding.top_p, gens[row])
                 if token in eos_ids:
-                    done[row] = True
                     continue
                 new[row].append(token)
                 if len(new[row]) >= r.decoding.max_new_tokens or (
                     stops and _find_stop(tok.decode(new[row], skip_special_tokens=True),
                                          stops) is not None
                 ):
-                    done[row] = True
-            if all(done):
+                    continue
+                step_tokens.append(token)
+                keep.append(k)
+            if not keep:
                 break
-            mask = torch.cat([mask, mask.new_ones((n, 1))], dim=1)
+            if len(keep) < len(alive):
+                # finished rows leave the batch (cache, mask, positions, adapters), so the
+                # rest stop paying for them; rows are independent, so texts do not change
+                sel = torch.tensor(keep, device=device)
+                cache.batch_select_indices(sel)
+                mask, positions = mask[sel], positions[sel]
+                if "adapter_names" in extra:
+                    extra["adapter_names"] = [extra["adapter_names"][k] for k in keep]
+                alive = [alive[k] for k in keep]
+            mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
             positions = positions[:, -1:] + 1
             out = model(input_ids=torch.tensor(step_tokens, device=device)[:, None],
                         attention_mask=mask, position_ids=positions, cache=cache,
