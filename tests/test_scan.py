@@ -104,6 +104,15 @@ phrase_st = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).flatmap(
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+# long texts cross the scanner's 64-byte blocks: tokens running over a block edge, blocks
+# that are pure ASCII and blocks that need the Unicode path
+ascii_pieces = st.sampled_from([w for w in WORDS if w.isascii()] + [" ", ", ", "'", "-", "  "])
+long_texts_st = st.one_of(
+    st.lists(ascii_pieces, min_size=20, max_size=120).map("".join),
+    st.lists(st.one_of(ascii_pieces, pieces), min_size=20, max_size=120).map("".join),
+)
+
+
 @SETTINGS
 @given(st.one_of(texts_st, st.text()))
 def test_tokenize_matches_reference(text: str) -> None:
@@ -127,6 +136,15 @@ def test_tokenize_any_unicode(text: str) -> None:
     st.lists(st.lists(phrase_st, max_size=6), min_size=1, max_size=3),
 )
 def test_scan_matches_reference(texts: list[str | None], lexicons: list[list[str]]) -> None:
+    check(texts, lexicons)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(long_texts_st, min_size=1, max_size=6),
+    st.lists(st.lists(phrase_st, min_size=1, max_size=8), min_size=1, max_size=2),
+)
+def test_scan_long_texts_match_reference(texts: list[str], lexicons: list[list[str]]) -> None:
     check(texts, lexicons)
 
 

@@ -333,6 +333,33 @@ fn short_key(word: u64, n: usize) -> u64 {
 
 const SLOTS: usize = 4;
 
+/// Bit `k` set where `keys[k] == key`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn match_slots(keys: &[u64; SLOTS], key: u64) -> u32 {
+    use std::arch::x86_64::*;
+    // SSE2 (part of x86_64) has no 64-bit compare: compare 32-bit halves, and a 64-bit lane
+    // is equal when both of its halves are
+    unsafe {
+        let k = _mm_set1_epi64x(key as i64);
+        let lo = _mm_cmpeq_epi32(_mm_loadu_si128(keys.as_ptr() as *const __m128i), k);
+        let hi = _mm_cmpeq_epi32(_mm_loadu_si128(keys.as_ptr().add(2) as *const __m128i), k);
+        let lo = _mm_and_si128(lo, _mm_shuffle_epi32(lo, 0b10_11_00_01));
+        let hi = _mm_and_si128(hi, _mm_shuffle_epi32(hi, 0b10_11_00_01));
+        (_mm_movemask_pd(_mm_castsi128_pd(lo)) | _mm_movemask_pd(_mm_castsi128_pd(hi)) << 2) as u32
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn match_slots(keys: &[u64; SLOTS], key: u64) -> u32 {
+    let mut found = 0u32;
+    for (k, &x) in keys.iter().enumerate() {
+        found |= ((x == key) as u32) << k;
+    }
+    found
+}
+
 /// One cache line: four keys compared without branches, their ids, then `UNKNOWN` for
 /// "none of them".
 #[derive(Clone, Copy, Debug)]
@@ -416,10 +443,7 @@ impl Vocab {
         let b = self.bucket_of(key);
         let bk = &self.buckets[b];
         // hit or miss is data-dependent and would be mispredicted about half the time
-        let mut found = 0u32;
-        for k in 0..SLOTS {
-            found |= ((bk.keys[k] == key) as u32) << k;
-        }
+        let found = match_slots(&bk.keys, key);
         if ((found == 0) as u32 & bk.overflow as u32) != 0 {
             return self.probe_further(b, key);
         }
@@ -563,15 +587,30 @@ pub struct Matcher {
     root_next: Vec<u32>,
     /// id standing for every token outside the vocabulary: `root_next[unknown]` is the root
     unknown: u32,
-    /// the complete transition function of the other states (failure links resolved at
-    /// build time), less the transitions equal to the root's, in compressed-row form: one
-    /// short scan per token instead of a walk along failure links
-    next_start: Vec<u32>,
-    next_token: Vec<u32>,
-    next_to: Vec<u32>,
+    /// per state: its transitions that differ from the root's and its outputs
+    states: Vec<State>,
+    /// transitions of states with more than `INLINE` of them, beyond the inline ones
+    more_token: Vec<u32>,
+    more_to: Vec<u32>,
     /// every phrase ending at a state, including those reached through failure links
-    out_start: Vec<u32>,
     outs: Vec<Out>,
+}
+
+/// Transitions kept in the state itself, checked without branches.
+const INLINE: usize = 3;
+/// A token id no text token has.
+const NO_TOKEN: u32 = u32::MAX;
+
+/// One automaton state (half a cache line). Its complete transition function, failure
+/// links resolved at build time, is: the inline transitions, then `more_*[more]`, then the
+/// root's. Most states have at most `INLINE` transitions of their own, so a step is a few
+/// compares and conditional moves, whatever the state.
+#[derive(Clone, Copy, Debug)]
+struct State {
+    token: [u32; INLINE],
+    to: [u32; INLINE],
+    more: (u32, u32),
+    outs: (u32, u32),
 }
 
 impl Matcher {
@@ -701,23 +740,31 @@ impl Matcher {
             vocab: Vocab::new(&by_id),
             root_next,
             unknown: vocab.len() as u32,
-            next_start: Vec::with_capacity(n_states + 1),
-            next_token: Vec::new(),
-            next_to: Vec::new(),
-            out_start: Vec::with_capacity(n_states + 1),
+            states: Vec::with_capacity(n_states),
+            more_token: Vec::new(),
+            more_to: Vec::new(),
             outs: Vec::new(),
         };
         for (o, row) in all.iter().zip(&next) {
-            m.out_start.push(m.outs.len() as u32);
+            let mut st = State {
+                token: [NO_TOKEN; INLINE],
+                to: [ROOT; INLINE],
+                more: (0, 0),
+                outs: (m.outs.len() as u32, (m.outs.len() + o.len()) as u32),
+            };
             m.outs.extend_from_slice(o);
-            m.next_start.push(m.next_token.len() as u32);
-            for &(t, to) in row {
-                m.next_token.push(t);
-                m.next_to.push(to);
+            for (k, &(t, to)) in row.iter().take(INLINE).enumerate() {
+                st.token[k] = t;
+                st.to[k] = to;
             }
+            let start = m.more_token.len() as u32;
+            for &(t, to) in row.iter().skip(INLINE) {
+                m.more_token.push(t);
+                m.more_to.push(to);
+            }
+            st.more = (start, m.more_token.len() as u32);
+            m.states.push(st);
         }
-        m.out_start.push(m.outs.len() as u32);
-        m.next_start.push(m.next_token.len() as u32);
         Ok(m)
     }
 
@@ -865,18 +912,20 @@ impl Matcher {
 
     /// The automaton's transition on a token id (`self.unknown` for a token outside the
     /// vocabulary).
-    #[inline]
+    #[inline(always)]
     fn step(&self, s: u32, t: u32) -> u32 {
-        if s != ROOT {
-            let (a, b) = (
-                self.next_start[s as usize] as usize,
-                self.next_start[s as usize + 1] as usize,
-            );
-            if let Some(k) = self.next_token[a..b].iter().position(|&x| x == t) {
-                return self.next_to[a + k];
+        let st = &self.states[s as usize];
+        let mut next = self.root_next[t as usize];
+        for k in 0..INLINE {
+            next = if st.token[k] == t { st.to[k] } else { next };
+        }
+        let (a, b) = (st.more.0 as usize, st.more.1 as usize);
+        if a != b {
+            if let Some(k) = self.more_token[a..b].iter().position(|&x| x == t) {
+                next = self.more_to[a + k];
             }
         }
-        self.root_next[t as usize]
+        next
     }
 
     /// Scores one text into `count` and `first` (one slot per lexicon).
@@ -895,10 +944,8 @@ impl Matcher {
             // UNKNOWN becomes the extra token id whose every transition leads to the root: no
             // phrase contains it, so every partial match dies here (and no branch is taken)
             state = self.step(state, id.min(self.unknown));
-            let (a, b) = (
-                self.out_start[state as usize] as usize,
-                self.out_start[state as usize + 1] as usize,
-            );
+            let (a, b) = self.states[state as usize].outs;
+            let (a, b) = (a as usize, b as usize);
             if a != b {
                 for o in &self.outs[a..b] {
                     hits.push(Hit {
@@ -1070,6 +1117,26 @@ pub struct Scores {
     pub first: Vec<i64>,
 }
 
+/// How many texts ahead `scan` prefetches.
+const PREFETCH: usize = 3;
+
+/// Hints the start of `bytes` into the cache; a no-op off x86_64.
+#[inline(always)]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = bytes.as_ptr() as *const i8;
+        // a prefetch never faults, whatever the address; the second line covers most texts
+        unsafe {
+            _mm_prefetch(p, _MM_HINT_T0);
+            _mm_prefetch(p.wrapping_add(64), _MM_HINT_T0);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
 /// Texts per parallel work item: large enough to amortise scheduling, small enough to
 /// balance a skewed mix of long and short texts.
 const CHUNK: usize = 256;
@@ -1089,7 +1156,13 @@ pub fn scan<T: Texts + ?Sized>(m: &Matcher, texts: &T) -> Scores {
             .enumerate()
             .for_each_init(Scratch::default, |sc, (c, (cnt, fst))| {
                 for (j, (cs, fs)) in cnt.chunks_mut(k).zip(fst.chunks_mut(k)).enumerate() {
-                    m.score(texts.get(c * CHUNK + j), sc, cs, fs);
+                    let i = c * CHUNK + j;
+                    // texts from a Python list lie scattered in memory: ask for the start of
+                    // a text a few ahead, so it arrives while this one is scored
+                    if i + PREFETCH < n {
+                        prefetch(texts.get(i + PREFETCH));
+                    }
+                    m.score(texts.get(i), sc, cs, fs);
                 }
             });
     }
@@ -1326,6 +1399,17 @@ mod tests {
             m.for_each_token_id(text.as_bytes(), &mut b2, |id| fast.push(id));
             assert_eq!(fast, slow, "{text:?}");
         }
+    }
+
+    #[test]
+    fn match_slots_finds_equal_keys() {
+        let keys = [1u64, 2 << 32 | 7, 7, u64::MAX];
+        assert_eq!(match_slots(&keys, 1), 0b0001);
+        assert_eq!(match_slots(&keys, 2 << 32 | 7), 0b0010);
+        assert_eq!(match_slots(&keys, 7), 0b0100);
+        assert_eq!(match_slots(&keys, u64::MAX), 0b1000);
+        assert_eq!(match_slots(&keys, 3 << 32 | 7), 0);
+        assert_eq!(match_slots(&[5; SLOTS], 5), 0b1111);
     }
 
     #[test]
