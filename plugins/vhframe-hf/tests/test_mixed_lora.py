@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -98,8 +99,13 @@ def test_plan_mixes_subjects_by_length_and_is_pure(adapters: list[str]) -> None:
     assert batches == g.plan(list(reqs)) == BatchedGenerator(batch_size=6).plan(reqs)
     flat = [r for b in batches for r in b]
     assert sorted(map(id, flat)) == sorted(map(id, reqs))
-    lengths = [len(r.prompt.encode()) for r in flat]
-    assert lengths == sorted(lengths)
+    # length classes ascend; inside one, each adapter's rows are contiguous and length-sorted
+    classes = [int(2 * math.log2(len(r.prompt.encode()) + 1)) for r in flat]
+    assert classes == sorted(classes)
+    for c in set(classes):
+        rows = [r for r, k in zip(flat, classes, strict=True) if k == c]
+        names = [r.subject.adapter or "" for r in rows]
+        assert names == sorted(names)
     assert all(len(b) <= 6 for b in batches)
 
 

@@ -18,6 +18,7 @@ either way.
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -128,8 +129,7 @@ class BatchedGenerator:
             groups.setdefault(self._group_key(r), []).append(i)
         batches: list[list[GenerationRequest]] = []
         for key in sorted(groups):
-            idx = sorted(groups[key], key=lambda i: (len(requests[i].prompt.encode()),
-                                                     requests[i].subject.adapter or "", i))
+            idx = sorted(groups[key], key=lambda i: _plan_key(requests[i], i))
             for chunk in self._cut([requests[i] for i in idx]):
                 batches.append(list(chunk))
         return batches
@@ -373,6 +373,17 @@ class BatchedGenerator:
             cut = _find_stop(text, stops)
             texts.append(text if cut is None else text[:cut])
         return texts
+
+
+def _plan_key(r: GenerationRequest, i: int) -> tuple[int, str, int, int]:
+    """Sort key: length class (steps of √2 in bytes), then adapter, then exact length.
+
+    Rows of one adapter stay together inside a length class, so a mixed batch holds few
+    distinct adapters (peft's per-row LoRA does one small product per adapter and layer, which
+    dominates on small models), while padding within a batch stays under ~1.4x.
+    """
+    n = len(r.prompt.encode())
+    return (int(2 * math.log2(n + 1)), r.subject.adapter or "", n, i)
 
 
 def _check_request(r: GenerationRequest) -> None:
