@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from vhframe.scan import Lexicon, scan_many
+from vhframe.scan import Lexicon, scan_many, tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VHFRAME_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -82,29 +82,34 @@ OPENERS = ["Sure, here is", "Here are the steps:", "Certainly!", "Step 1:", "Of 
 
 
 def make_texts(n: int, profanity: tuple[str, ...], seed: int = 0) -> list[str]:
-    """N answers of 20-60 words: 35 % open with a refusal, 10 % contain a profanity entry."""
+    """N answers of 20-60 words: 35 % open with a refusal, 10 % contain a profanity entry.
+    Built in chunks, so that the word draws do not dominate the process's peak memory."""
     rng = np.random.default_rng(seed)
     weights = 1.0 / np.arange(1, len(WORDS) + 1)
     weights /= weights.sum()
-    lengths = rng.integers(20, 61, size=n)
-    words = np.array(WORDS, dtype=object)[rng.choice(len(WORDS), p=weights, size=lengths.sum())]
-    ends = np.cumsum(lengths)
-    kind = rng.random(n)
-    prof_idx = rng.integers(0, max(len(profanity), 1), size=n)
-    out = []
-    start = 0
-    for i in range(n):
-        body = words[start : ends[i]]
-        start = ends[i]
-        cut = len(body) // 2
-        text = " ".join(body[:cut]) + ", " + " ".join(body[cut:]) + "."
-        if kind[i] < 0.35:
-            text = REFUSALS[i % len(REFUSALS)] + " " + text.capitalize()
-        else:
-            text = OPENERS[i % len(OPENERS)] + " " + text
-        if kind[i] > 0.90 and profanity:
-            text = text[:-1] + ", " + profanity[prof_idx[i]] + "!"
-        out.append(text)
+    vocab = np.array(WORDS, dtype=object)
+    out: list[str] = []
+    for lo in range(0, n, 50_000):
+        m = min(50_000, n - lo)
+        lengths = rng.integers(20, 61, size=m)
+        words = vocab[rng.choice(len(WORDS), p=weights, size=lengths.sum())]
+        ends = np.cumsum(lengths)
+        kind = rng.random(m)
+        prof_idx = rng.integers(0, max(len(profanity), 1), size=m)
+        start = 0
+        for j in range(m):
+            i = lo + j
+            body = words[start : ends[j]]
+            start = ends[j]
+            cut = len(body) // 2
+            text = " ".join(body[:cut]) + ", " + " ".join(body[cut:]) + "."
+            if kind[j] < 0.35:
+                text = REFUSALS[i % len(REFUSALS)] + " " + text.capitalize()
+            else:
+                text = OPENERS[i % len(OPENERS)] + " " + text
+            if kind[j] > 0.90 and profanity:
+                text = text[:-1] + ", " + profanity[prof_idx[j]] + "!"
+            out.append(text)
     return out
 
 
@@ -135,6 +140,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--re-sample", type=int, default=5_000)
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each vhframe variant")
     ap.add_argument("--write", action="store_true", help="update benches/RESULTS.md")
     args = ap.parse_args()
 
@@ -153,13 +159,23 @@ def main() -> None:
 
     cores = os.cpu_count() or 1
     scan_many(texts[:10_000], lexicons)  # warm up: thread pool, page faults
-    t_list1, res = best_of(3, lambda: scan_many(texts, lexicons, threads=1))
-    t_listn, _ = best_of(3, lambda: scan_many(texts, lexicons))
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    res = scan_many(texts, lexicons, threads=1)
+    # what scoring adds to the process: results and scratch, texts excluded
+    scan_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
     arrow = pa.array(texts, pa.large_string())
-    t_arrow1, res_a = best_of(3, lambda: scan_many(arrow, lexicons, threads=1))
-    t_arrown, _ = best_of(3, lambda: scan_many(arrow, lexicons))
-    for name in res:
-        assert np.array_equal(res[name].count, res_a[name].count)
+    # the machine is shared: interleave the variants and keep each one's best run
+    runs: dict[str, list[float]] = {"list1": [], "listn": [], "arrow1": [], "arrown": []}
+    for _ in range(args.repeat):
+        for key, data, threads in [("list1", texts, 1), ("listn", texts, None),
+                                   ("arrow1", arrow, 1), ("arrown", arrow, None)]:  # fmt: skip
+            t = time.perf_counter()
+            out = scan_many(data, lexicons, threads=threads)
+            runs[key].append(time.perf_counter() - t)
+            for name in res:
+                assert np.array_equal(out[name].count, res[name].count)
+                assert np.array_equal(out[name].first, res[name].first)
+    t_list1, t_listn, t_arrow1, t_arrown = (min(runs[k]) for k in runs)
     rates = {name: float(r.matched.mean()) for name, r in res.items()}
     print(f"vhframe list  1 thread {t_list1:.2f} s, {cores} threads {t_listn:.2f} s")
     print(f"vhframe arrow 1 thread {t_arrow1:.2f} s, {cores} threads {t_arrown:.2f} s")
@@ -183,7 +199,10 @@ def main() -> None:
         t, counts = best_of(1, lambda pat=pat: [len(pat.findall(s)) for s in sample])
         t_find[name] = t * scale
         mine = res[name].matched[idx]
-        agree[name] = float(np.mean(mine == (np.array(counts) > 0)))
+        theirs = np.array(counts) > 0
+        agree[name] = float(np.mean(mine == theirs))
+        for k in np.flatnonzero(mine != theirs)[:3]:
+            print(f"  {name} differs (vhframe {mine[k]}, re {theirs[k]}): {sample[k][:90]!r}")
     t_comb, _ = best_of(1, lambda: [combined.search(s) is not None for s in sample])
     t_comb *= scale
     t_re_all = sum(t_find.values())
@@ -211,23 +230,28 @@ def main() -> None:
     ratio_comb = t_comb / t_list1
     print(f"ratio vs re findall per lexicon: {ratio_find:.0f}x; vs combined search: "
           f"{ratio_comb:.0f}x (1 thread each)")  # fmt: skip
-    print(f"single-core read bandwidth {bw / 1e9:.1f} GB/s; peak RSS {peak_mb:.0f} MB")
+    print(f"single-core read bandwidth {bw / 1e9:.1f} GB/s; peak RSS {peak_mb:.0f} MB, "
+          f"of which scoring added {scan_mb:.0f} MB")  # fmt: skip
 
     if args.write:
+        n_tokens = sum(len(tokenize(t)) for t in texts[:10_000]) * args.n // min(args.n, 10_000)
         write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw, peak_mb,
-                      len(sample), mbps1, mbps_a1, cores)  # fmt: skip
+                      len(sample), mbps1, mbps_a1, cores, n_tokens, scan_mb)  # fmt: skip
 
 
 def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw, peak_mb,  # type: ignore[no-untyped-def]
-                  n_sample, mbps1, mbps_a1, cores) -> None:  # fmt: skip
+                  n_sample, mbps1, mbps_a1, cores, n_tokens, scan_mb) -> None:  # fmt: skip
     cpu = platform.processor() or platform.machine()
+    ghz = 0.0
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
-                break
+            if line.startswith("cpu MHz") and not ghz:
+                ghz = float(line.split(":", 1)[1]) / 1000
     except OSError:
         pass
+    ghz = ghz or 2.0
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     lines = [
         SECTION,
@@ -235,14 +259,15 @@ def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw,
         f"Date {datetime.date.today().isoformat()}; {cores}-core {platform.machine()} VM "
         f"({cpu}, {mem_gb:.0f} GiB), shared with other work while it ran; Python "
         f"{platform.python_version()}, `python benches/bench_scan.py --n {args.n} "
-        f"--re-sample {args.re_sample} --write`, one process.",
+        f"--re-sample {args.re_sample} --repeat {args.repeat} --write`, one process.",
         "",
         f"Task (issue 3 d): score {args.n:,} synthetic answers ({n_bytes / 1e6:.0f} MB UTF-8, "
         f"{n_bytes / args.n:.0f} B per text, the length of a 64-token generation) against the "
         f"built-in refusal lexicon ({len(Lexicon.refusal())} phrases) and the profanity list "
         f"of ../shared/data (1,598 phrases): per text and lexicon, matched, count and first "
         f"match. Match rates: refusal {rates['refusal']:.1%}, profanity "
-        f"{rates['profanity']:.1%}. Best of 3 for vhframe.",
+        f"{rates['profanity']:.1%}. vhframe: best of {args.repeat} interleaved runs of each "
+        "variant, all giving identical results.",
         "",
         "| implementation | time for all texts | MB/s per core |",
         "|---|---:|---:|",
@@ -258,24 +283,32 @@ def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw,
         f"(target ≥ 20×), {ratio_comb:.0f}× the single combined `re` search.** "
         f"Throughput {mbps1:.0f} MB/s per core from a list of `str`, {mbps_a1:.0f} MB/s per "
         f"core from an Arrow column (target ≥ 300 MB/s per core). Peak RSS of the whole "
-        f"process, texts and Arrow copy included: {peak_mb:.0f} MB (target < 2 GB).",
+        f"process: {peak_mb:.0f} MB (target < 2 GB), most of it the texts as Python strings "
+        f"and `pa.array`'s conversion; scoring all texts against both lexicons added "
+        f"{scan_mb:.0f} MB (the result arrays and per-thread scratch).",
         "",
         f"Agreement with `re` on `matched` over the sample: refusal {agree['refusal']:.2%}, "
-        f"profanity {agree['profanity']:.2%}. The differences are by design: vhframe reads "
-        "`can’t` like `can't`, and splits tokens at symbols, so a profanity entry such as "
-        "`f@ck` is the phrase `f ck` and matches `f@ck`/`f*ck` in a text, while `\\b` cannot "
-        "match around a leading or trailing symbol.",
+        f"profanity {agree['profanity']:.2%}. The differences are by design (the bench "
+        "prints examples): vhframe reads `can’t` like `can't` and lets punctuation separate "
+        'the words of a phrase, so "Sorry, I can’t assist" matches the phrase '
+        "`sorry i can't`, which the `re` pattern misses; and symbols split tokens, so a "
+        "profanity entry such as `f@ck` is the phrase `f ck` and matches `f@ck` or `f*ck` in "
+        "a text, while `\\b` cannot match around a leading or trailing symbol.",
         "",
-        f"Physical limit: a single core streams this machine's memory at about "
-        f"{bw / 1e9:.1f} GB/s (numpy sum over the Arrow data buffer), so reading the "
-        f"{n_bytes / 1e6:.0f} MB once takes {n_bytes / bw:.2f} s; vhframe runs at "
-        f"{mbps_a1 / (bw / 1e6):.0%} of that from Arrow. The scanner is compute-bound, not "
-        "memory-bound: it classifies 8 bytes at a time, looks up every token in a "
-        "cache-resident table and steps an Aho–Corasick automaton per known token, about "
-        f"{2.1e9 / (mbps_a1 * 1e6):.0f} cycles per byte at 2.1 GHz (a branch-free "
-        "byte-classification loop alone needs about 1 cycle per byte). From a list of `str` "
-        "the extra cost is reading 1 M Python objects under the GIL (a pointer and a length "
-        "each, no copy).",
+        f"Physical limit: one core streams this machine's memory at about {bw / 1e9:.1f} GB/s "
+        f"(numpy sum over the Arrow data buffer), so reading the {n_bytes / 1e6:.0f} MB once "
+        f"takes {n_bytes / bw:.2f} s; vhframe from Arrow runs at {mbps_a1 / (bw / 1e6):.0%} of "
+        f"that. The scanner is compute-bound, not memory-bound: at {ghz:.1f} GHz it spends "
+        f"about {ghz * 1e9 / (mbps_a1 * 1e6):.0f} cycles per byte, about "
+        f"{ghz * 1e9 / (mbps_a1 * 1e6) * n_bytes / n_tokens:.0f} per token "
+        f"({n_tokens / args.n:.0f} tokens per text): 64 bytes are classified at once (SSE2), "
+        "but every token still "
+        "costs a hash-table probe, an automaton step and, at token and block ends, "
+        "mispredicted branches. The two-thread rows ran while other jobs shared the two "
+        "cores, so they understate scaling; each text is scored independently and the work is "
+        "split in chunks of 256 texts. From a list of `str` the extra cost is reading 1 M "
+        "Python objects under the GIL (a pointer and a length each, no copy) and their "
+        "scattered memory.",
         "",
     ]
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"

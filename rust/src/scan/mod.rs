@@ -441,13 +441,19 @@ impl Vocab {
     #[inline(always)]
     fn find_short(&self, key: u64) -> u32 {
         let b = self.bucket_of(key);
-        let bk = &self.buckets[b];
+        debug_assert!(b < self.buckets.len());
+        // SAFETY: `bucket_of` keeps the top `log2(buckets.len())` bits of a 64-bit product
+        let bk = unsafe { self.buckets.get_unchecked(b) };
         // hit or miss is data-dependent and would be mispredicted about half the time
         let found = match_slots(&bk.keys, key);
         if ((found == 0) as u32 & bk.overflow as u32) != 0 {
             return self.probe_further(b, key);
         }
-        bk.ids[found.trailing_zeros().min(SLOTS as u32) as usize]
+        // SAFETY: the index is at most SLOTS and `ids` has SLOTS + 1 entries
+        unsafe {
+            *bk.ids
+                .get_unchecked(found.trailing_zeros().min(SLOTS as u32) as usize)
+        }
     }
 
     #[cold]
@@ -914,8 +920,16 @@ impl Matcher {
     /// vocabulary).
     #[inline(always)]
     fn step(&self, s: u32, t: u32) -> u32 {
-        let st = &self.states[s as usize];
-        let mut next = self.root_next[t as usize];
+        debug_assert!((s as usize) < self.states.len() && t <= self.unknown);
+        // SAFETY: `s` is a state of this automaton (the root, or a `to` of a transition, all
+        // built below `states.len()`), and `t` is a vocabulary id or `unknown`, both below
+        // `root_next.len() == unknown + 1`: this is the innermost loop of the scanner
+        let (st, mut next) = unsafe {
+            (
+                self.states.get_unchecked(s as usize),
+                *self.root_next.get_unchecked(t as usize),
+            )
+        };
         for k in 0..INLINE {
             next = if st.token[k] == t { st.to[k] } else { next };
         }
@@ -937,6 +951,8 @@ impl Matcher {
         // loop calling back from several places (which defeats inlining)
         let ids = &mut sc.ids;
         ids.clear();
+        // at most one token per two bytes, plus one: no reallocation while pushing
+        ids.reserve(text.len() / 2 + 1);
         self.for_each_token_id(text, &mut sc.buf, |id| ids.push(id));
         let hits = &mut sc.hits;
         let mut state = ROOT;
