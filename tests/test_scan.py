@@ -330,6 +330,11 @@ def test_lexicon_is_immutable_hashable_and_picklable() -> None:
         Lexicon.from_phrases("x", ["a b", "c"])
     )
     assert pickle.loads(pickle.dumps(lex)) == lex
+    assert Lexicon("x", iter(["a b", "c"])) == lex  # the constructor checks like from_phrases
+    with pytest.raises(LexiconError, match="no word characters"):
+        Lexicon("x", ["--"])
+    with pytest.raises(ValueError, match="name"):
+        Lexicon("", ["a"])
     with pytest.raises(LexiconError, match="no word characters"):
         Lexicon.from_phrases("x", ["ok", " ?! "])
     with pytest.raises(TypeError):

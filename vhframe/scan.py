@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -70,8 +70,9 @@ def tokenize(text: str) -> list[str]:
 
 
 class Lexicon:
-    """An immutable, named set of phrases. Build one with :meth:`from_phrases`,
-    :meth:`from_csv`, :meth:`from_txt`, :meth:`builtin` or :meth:`refusal`."""
+    """An immutable, named set of phrases: ``Lexicon(name, phrases)`` is
+    :meth:`from_phrases`; see also :meth:`from_csv`, :meth:`from_txt`, :meth:`builtin` and
+    :meth:`refusal`."""
 
     __slots__ = ("_hash", "_matcher", "_name", "_phrases")
 
@@ -80,8 +81,17 @@ class Lexicon:
     _hash: int
     _matcher: _core.ScanMatcher | None
 
-    def __init__(self, name: str, phrases: tuple[str, ...]) -> None:
-        # private: the constructors check the phrases and say where a bad one came from
+    def __init__(self, name: str, phrases: Iterable[str]) -> None:
+        self._set(name, _checked(name, phrases))
+
+    @classmethod
+    def _trusted(cls, name: str, phrases: tuple[str, ...]) -> Lexicon:
+        # for loaders that checked every phrase already, naming the file and line
+        obj = cls.__new__(cls)
+        obj._set(name, phrases)
+        return obj
+
+    def _set(self, name: str, phrases: tuple[str, ...]) -> None:
         object.__setattr__(self, "_name", name)
         object.__setattr__(self, "_phrases", phrases)
         object.__setattr__(self, "_hash", hash((name, phrases)))
@@ -137,20 +147,7 @@ class Lexicon:
     def from_phrases(cls, name: str, phrases: Iterable[str]) -> Lexicon:
         """A lexicon of the given phrases. Every phrase must contain a word character
         (a phrase of punctuation only could never match); duplicates are harmless."""
-        if not isinstance(name, str) or not name:
-            raise ValueError("a lexicon needs a non-empty str name")
-        if isinstance(phrases, str):
-            raise TypeError("phrases must be an iterable of str, not a single str")
-        out = tuple(phrases)
-        for i, p in enumerate(out):
-            if not isinstance(p, str):
-                raise TypeError(f"lexicon {name!r}: phrase {i} is {type(p).__name__}, not str")
-            if not _core.scan_tokenize(p):
-                raise LexiconError(
-                    f"lexicon {name!r}: phrase {i} ({p!r}) has no word characters, "
-                    "so it could never match"
-                )
-        return cls(name, out)
+        return cls(name, phrases)
 
     @classmethod
     def from_csv(
@@ -201,7 +198,7 @@ class Lexicon:
                 phrases.append(phrase)
         except csv.Error as exc:
             raise LexiconError(f"malformed CSV: {exc}", file=where, line=reader.line_num) from exc
-        return cls(name or p.stem, tuple(phrases))
+        return cls._trusted(name or p.stem, tuple(phrases))
 
     @classmethod
     def from_txt(cls, path: str | PathLike[str], name: str | None = None) -> Lexicon:
@@ -229,7 +226,7 @@ class Lexicon:
         """The built-in English refusal phrases of jailbreak studies, named ``refusal``
         (sources and choices: ``vhframe/lexicons/README.md``)."""
         base = _builtin("refusal_en")
-        return cls("refusal", base.phrases)
+        return cls._trusted("refusal", base.phrases)
 
     @classmethod
     def _parse_lines(cls, text: str, name: str, where: str) -> Lexicon:
@@ -245,7 +242,24 @@ class Lexicon:
                     line=i,
                 )
             phrases.append(line)
-        return cls(name, tuple(phrases))
+        return cls._trusted(name, tuple(phrases))
+
+
+def _checked(name: str, phrases: Iterable[str]) -> tuple[str, ...]:
+    if not isinstance(name, str) or not name:
+        raise ValueError("a lexicon needs a non-empty str name")
+    if isinstance(phrases, str):
+        raise TypeError("phrases must be an iterable of str, not a single str")
+    out = tuple(phrases)
+    for i, p in enumerate(out):
+        if not isinstance(p, str):
+            raise TypeError(f"lexicon {name!r}: phrase {i} is {type(p).__name__}, not str")
+        if not _core.scan_tokenize(p):
+            raise LexiconError(
+                f"lexicon {name!r}: phrase {i} ({p!r}) has no word characters, "
+                "so it could never match"
+            )
+    return out
 
 
 @functools.cache
@@ -284,7 +298,20 @@ class ScanResult:
         return len(self.count)
 
 
-Texts = Any  # Sequence[str | None], a pyarrow string array or a pandas Series of str
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    #: What :func:`scan` reads: a list/tuple (or any iterable) of str or None, a pyarrow
+    #: string column, a pandas Series of strings, or a numpy array of str.
+    Texts: TypeAlias = (
+        Sequence[str | None]
+        | Iterable[str | None]
+        | pa.Array
+        | pa.ChunkedArray
+        | pd.Series
+        | npt.NDArray[Any]
+    )
 
 
 def scan(texts: Texts, lexicon: Lexicon, *, threads: int | None = None) -> ScanResult:
