@@ -72,6 +72,8 @@ CASES: list[tuple[str, str, str, str]] = [
      "listed twice"),
     ("alpha-out-of-range", MINIMAL + "\n[analysis]\nalpha = 1.0\n", "analysis.alpha",
      "expected a value < 1"),
+    ("missing-model-folder", _replace('base = "builtin:tiny-llama"', 'base = "models/none"'),
+     "model.base", "model folder not found"),
     ("invalid-toml", MINIMAL + "\n[generation\n", "", "invalid TOML"),
 ]
 

@@ -168,6 +168,11 @@ class Pipeline:
         except PluginError as exc:
             raise UserError(f"plugins: {exc}") from None
         cfg = self.cfg
+        base = cfg.model.base
+        if not base.startswith("builtin:") and not self.loaded.resolve(base).exists():
+            raise self.loaded.error("model.base", f"model folder not found: "
+                                                  f"{self.loaded.resolve(base)} (expected a "
+                                                  "local model folder or builtin:tiny-llama)")
         if cfg.alignment.trainer is not None and cfg.values is None:
             raise self.loaded.error("values", "alignment.trainer is set, so a [values] dataset "
                                               "is required")

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from vhframe.builtins import benchmarks, executors, judges, mitigations, profiles, touche
+from vhframe.builtins import (
+    benchmarks,
+    ess,
+    executors,
+    judges,
+    mitigations,
+    profiles,
+    touche,
+)
 from vhframe.hookspecs import Register, hookimpl
 
 
@@ -10,6 +18,8 @@ from vhframe.hookspecs import Register, hookimpl
 def register_profiles(register: Register) -> None:
     register("extreme", profiles.ExtremeProfiles, "the 14 extreme profiles of the study")
     register("table", profiles.TableProfiles, "profiles from a CSV/TSV table of the 10 values")
+    register("ess-nearest", ess.EssNearest,
+             "the extreme profiles and their nearest ESS respondents (the study's 154)")
 
 
 @hookimpl
