@@ -235,6 +235,33 @@ def test_thread_count_independence() -> None:
         scan(texts, lex[0], threads=0)
 
 
+def test_gil_is_released_while_scoring() -> None:
+    import threading
+    import time
+
+    # one long text repeated: reading the list under the GIL is quick, scoring is not
+    texts = ["I cannot help with that, the therapist said. " * 10] * 200_000
+    lex = [Lexicon.refusal(), Lexicon.from_phrases("t", ["the rapist", "therapist"])]
+    done = threading.Event()
+    took: list[float] = []
+
+    def work() -> None:
+        t = time.perf_counter()
+        scan_many(texts, lex, threads=1)
+        took.append(time.perf_counter() - t)
+        done.set()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    longest, last = 0.0, time.perf_counter()
+    while not done.is_set():
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+    worker.join()
+    # with the GIL held, this loop would stall for the whole scoring time
+    assert longest < 0.5 * took[0], (longest, took[0])
+
+
 def test_scan_many_equals_separate_scans() -> None:
     texts = ["I'm sorry, I can't help with that, you son-of-a-bitch", "Sure, here it is", None]
     a = Lexicon.refusal()
