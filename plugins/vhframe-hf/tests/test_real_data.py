@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import extreme
+from hf_helpers import extreme
 from vhframe_hf import formats
 from vhframe_hf.trainer import LoraTrainer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FAST, extreme, make_examples, mixed
+from hf_helpers import FAST, extreme, make_examples, mixed
 from vhframe_hf import formats
 from vhframe_hf.trainer import MANIFEST, LoraTrainer
 
