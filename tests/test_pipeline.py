@@ -238,3 +238,18 @@ def test_quickstart(tmp_path: Path) -> None:
     for cat, res in ols["by_category"].items():
         assert ("coef" in res and len(res["coef"]) == 11) or "skipped" in res, cat
     assert (out / "report" / "report.html").stat().st_size > 2000
+
+
+@pytest.mark.slow
+def test_changed_setting_reuses_the_store(reference_run: Path, small_config: Path,
+                                          tmp_path: Path) -> None:
+    stored = _records(reference_run, "generation")
+    cfg = tmp_path / "no-mitigation.toml"
+    cfg.write_text(SMALL.replace('[[mitigations]]\nuse = "vhframe:safety-prompt"\n', ""))
+    proc = _vhframe("run", str(cfg), "--out", str(reference_run), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # nothing new was generated: every unmitigated answer was already stored
+    assert _records(reference_run, "generation") == stored
+    table = pq.read_table(reference_run / "tables" / "generation.parquet")
+    assert table.num_rows == len(stored) // 2
+    assert set(table.column("mitigation").to_pylist()) == {"none"}

@@ -40,7 +40,7 @@ from vhframe.records import (
     ValueProfile,
     content_hash,
 )
-from vhframe.store import Store, write_json_atomic
+from vhframe.store import Store, write_json_atomic, write_parquet
 
 JUDGE_CHUNK = 512
 PATH_KEYS = ("path",)
@@ -358,10 +358,15 @@ class Pipeline:
             written: list[Path] = []
             for _name, reporter in comps.reporters:
                 written.extend(reporter.write(self.ctx, doc, report_dir))
-            store.export_parquet(
-                self.run_dir / "tables",
-                ["profile", "subject", "item", "generation", "judgment", "metric"],
-            )
+            # this config's records only: the store may also hold those of earlier configs
+            write_parquet(self.run_dir / "tables", {
+                "profile": [p.to_dict() for p in profiles],
+                "subject": [s.to_dict() for s in subjects],
+                "item": [it.to_dict() for its in items.values() for it in its],
+                "generation": [g.to_dict() for g in generations],
+                "judgment": [j.to_dict() for j in judgments],
+                "metric": [m.to_dict() for m in metrics],
+            })
         except BaseException:
             write_json_atomic(manifest_path, self._manifest(comps, started, "failed", previous))
             raise

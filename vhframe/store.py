@@ -150,23 +150,27 @@ class Store:
 
     # ----------------------------------------------------------------- export
     def export_parquet(self, out_dir: Path, kinds: Iterable[str]) -> list[Path]:
-        """Write one Parquet file per kind; nested fields stay nested (Arrow lists/structs)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        """Write every stored record of each kind to ``<kind>.parquet``."""
+        return write_parquet(out_dir, {kind: self.all(kind) for kind in kinds})
 
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for kind in kinds:
-            rows = self.all(kind)
-            if not rows:
-                continue
-            table = pa.Table.from_pylist(rows)
-            target = out_dir / f"{kind}.parquet"
-            tmp = target.with_suffix(".parquet.tmp")
-            pq.write_table(table, tmp)
-            os.replace(tmp, target)
-            written.append(target)
-        return written
+
+def write_parquet(out_dir: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Path]:
+    """One Parquet file per non-empty table; nested fields stay nested (Arrow lists/structs)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, rows in tables.items():
+        target = out_dir / f"{kind}.parquet"
+        if not rows:
+            target.unlink(missing_ok=True)  # a table of an earlier config must not linger
+            continue
+        tmp = target.with_suffix(".parquet.tmp")
+        pq.write_table(pa.Table.from_pylist(rows), tmp)
+        os.replace(tmp, target)
+        written.append(target)
+    return written
 
 
 def _chunks(keys: Sequence[str], size: int = 500) -> Iterator[list[str]]:
