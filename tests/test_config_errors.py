@@ -73,7 +73,7 @@ CASES: list[tuple[str, str, str, str]] = [
     ("alpha-out-of-range", MINIMAL + "\n[analysis]\nalpha = 1.0\n", "analysis.alpha",
      "expected a value < 1"),
     ("missing-model-folder", _replace('base = "builtin:tiny-llama"', 'base = "models/none"'),
-     "model.base", "model folder not found"),
+     "model.base", "models/none': no such folder"),
     ("invalid-toml", MINIMAL + "\n[generation\n", "", "invalid TOML"),
 ]
 

@@ -22,6 +22,10 @@ methods receive the :class:`~vhframe.context.RunContext` of the run. Objects may
 the life of a run (a loaded model, tokenised data): the pipeline makes one instance per
 configured component per run and calls ``close()`` on it at the end when it has one.
 
+Trainers and generators may also offer ``check_model(ctx, ref)``: the pipeline calls it with
+the config's ``model.base`` before any work, and a ``ValueError`` it raises is reported at
+that key (e.g. a local model folder that does not exist). It must be cheap: no model loading.
+
 Everything that determines an output must be visible to the pipeline so that results can be
 cached by content: components expose ``fingerprint()``, a JSON-serialisable description of the
 settings that change their outputs (not paths to caches, not thread counts).

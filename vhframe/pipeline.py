@@ -168,11 +168,6 @@ class Pipeline:
         except PluginError as exc:
             raise UserError(f"plugins: {exc}") from None
         cfg = self.cfg
-        base = cfg.model.base
-        if not base.startswith("builtin:") and not self.loaded.resolve(base).exists():
-            raise self.loaded.error("model.base", f"model folder not found: "
-                                                  f"{self.loaded.resolve(base)} (expected a "
-                                                  "local model folder or builtin:tiny-llama)")
         if cfg.alignment.trainer is not None and cfg.values is None:
             raise self.loaded.error("values", "alignment.trainer is set, so a [values] dataset "
                                               "is required")
@@ -221,6 +216,15 @@ class Pipeline:
             reporters=[(n, self._create("reporters", n, f"report.reporters[{i}]"))
                        for i, n in enumerate(cfg.report.reporters)],
         )
+        # only the components that load the model know what a valid reference is (a local
+        # folder for transformers, a served name for an API)
+        for comp in (self.components.trainer, self.components.generator):
+            check = getattr(comp, "check_model", None)
+            if callable(check):
+                try:
+                    check(self.ctx, cfg.model.base)
+                except ValueError as exc:
+                    raise self.loaded.error("model.base", str(exc)) from None
         return self.components
 
     # ------------------------------------------------------------------ planning

@@ -15,6 +15,8 @@ from vhframe_hf.models import (
     weights_hash,
 )
 
+from vhframe.context import RunContext
+
 
 def test_tiny_loads_with_auto_classes(tiny: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -74,3 +76,20 @@ def test_resolve_is_cached_and_checks_refs(tiny: Path, cache_dir: Path, tmp_path
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match=r"no config\.json"):
         resolve_model(str(tmp_path / "empty"), cache_dir)
+
+
+def test_check_model_is_cheap_and_specific(tmp_path: Path) -> None:
+    from vhframe_hf.generator import BatchedGenerator
+    from vhframe_hf.trainer import LoraTrainer
+
+    ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=tmp_path / "cache", config_dir=tmp_path)
+    for comp in (LoraTrainer(), BatchedGenerator()):
+        comp.check_model(ctx, "builtin:tiny-llama")
+        assert not (tmp_path / "cache").exists()  # nothing was built
+        with pytest.raises(ValueError, match="unknown built-in model"):
+            comp.check_model(ctx, "builtin:huge-llama")
+        with pytest.raises(ValueError, match="no such folder"):
+            comp.check_model(ctx, "models/none")
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        with pytest.raises(ValueError, match=r"no config\.json"):
+            comp.check_model(ctx, "empty")

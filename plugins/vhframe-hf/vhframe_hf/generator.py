@@ -38,7 +38,7 @@ from vhframe_hf._torch import (
     quiet_hf,
 )
 from vhframe_hf.attention import check_attention, resolve_attention
-from vhframe_hf.models import model_identity, resolve_model_in
+from vhframe_hf.models import check_model_in, model_identity, resolve_model_in
 
 ENGINE_VERSION = 1  # bump when the decoding loop changes what it produces
 CONTEXT_MODES = ("truncate_left", "error")
@@ -103,6 +103,10 @@ class BatchedGenerator:
         self._loaded: dict[Path, _Loaded] = {}
 
     # ------------------------------------------------------------------ contract
+    def check_model(self, ctx: RunContext, ref: str) -> None:
+        """Fail before any work when the model to load is neither a built-in nor a folder."""
+        check_model_in(ctx, self.model or ref)
+
     def fingerprint(self) -> dict[str, Any]:
         # batch_size, device, attention kernel and mixed_adapters are left out: by construction
         # they do not change what a request produces beyond last-bit rounding (module docstring).

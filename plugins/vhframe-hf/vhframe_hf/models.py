@@ -91,6 +91,17 @@ def resolve_model(ref: str, cache_dir: Path) -> Path:
     return path
 
 
+def check_model_in(ctx: RunContext, ref: str) -> None:
+    """Raise ``ValueError`` unless ``ref`` names a known built-in or a model folder; cheap:
+    nothing is built or loaded."""
+    if is_builtin(ref):
+        if ref[len(BUILTIN_PREFIX):] not in BUILTINS:
+            known = ", ".join(BUILTIN_PREFIX + n for n in sorted(BUILTINS))
+            raise ValueError(f"unknown built-in model {ref!r}; known: {known}")
+        return
+    resolve_model(str(ctx.resolve(ref)), ctx.cache_dir)
+
+
 def resolve_model_in(ctx: RunContext, ref: str) -> Path:
     """:func:`resolve_model` with relative paths taken from the run's config folder."""
     if is_builtin(ref):

@@ -31,7 +31,7 @@ from vhframe_hf._torch import (
     pick_device,
     quiet_hf,
 )
-from vhframe_hf.models import resolve_model_in
+from vhframe_hf.models import check_model_in, resolve_model_in
 
 MANIFEST = "vhframe_adapter.json"
 IGNORE = -100  # label id that cross-entropy skips: prompt and padding positions
@@ -99,6 +99,10 @@ class LoraTrainer:
         self._ids: dict[str, list[int]] = {}
 
     # ------------------------------------------------------------------ contract
+    def check_model(self, ctx: RunContext, ref: str) -> None:
+        """Fail before any work when ``ref`` is neither a built-in nor a model folder."""
+        check_model_in(ctx, ref)
+
     def fingerprint(self) -> dict[str, Any]:
         # The device is left out on purpose, like thread counts: it changes the last bits of
         # the weights, not what the training means.
