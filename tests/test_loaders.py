@@ -166,3 +166,29 @@ def test_benchmark_template_and_errors(ctx: RunContext, tmp_path: Path) -> None:
         HexPhi(str(nohead)).load(ctx)
     with pytest.raises(DataError, match=r"categories \['nope'\] not found"):
         HexPhi("builtin:sample", categories=["nope"]).load(ctx)
+
+
+def test_value_table_reads_the_studys_table_and_splits(ctx: RunContext) -> None:
+    from vhframe.builtins.touche import ValueTable
+
+    full = ValueTable(str(shared("value-alignment/valueEval_10.csv"))).load(ctx)
+    assert len(full) == 7374
+    parts = {name: ValueTable(str(shared(f"value-alignment/split/{name}.csv"))).load(ctx)
+             for name in ("train", "valid", "test")}
+    assert {k: len(v) for k, v in parts.items()} == {"train": 5899, "valid": 738, "test": 737}
+    # the three splits partition the table exactly
+    assert sorted(e.id for v in parts.values() for e in v) == sorted(e.id for e in full)
+    assert sum(len(e.values) for e in parts["train"]) == 16594
+
+
+def test_value_table_errors(ctx: RunContext, tmp_path: Path) -> None:
+    from vhframe.builtins.touche import ValueTable
+
+    f = tmp_path / "t.csv"
+    head = "\tConclusion\tStance\tPremise\t" + "\t".join(VALUES)
+    f.write_text(head + "\n0\tc\tagainst\tp\t" + "\t".join(["0"] * 9 + ["1"]) + "\n"
+                 + "1\tc\tagainst\tp\t" + "\t".join(["2"] + ["0"] * 9) + "\n")
+    with pytest.raises(DataError, match=r"t\.csv:3: column 'Achievement': expected 0 or 1"):
+        ValueTable(str(f)).load(ctx)
+    with pytest.raises(ParamError, match="file not found"):
+        ValueTable(str(tmp_path / "none.csv"))

@@ -25,6 +25,8 @@ def register_profiles(register: Register) -> None:
 @hookimpl
 def register_value_datasets(register: Register) -> None:
     register("touche23", touche.Touche23, "Touché23-ValueEval arguments mapped to 10 values")
+    register("value-table", touche.ValueTable,
+             "a table of arguments with the 10 value columns (the study's valueEval_10 and splits)")
 
 
 @hookimpl

@@ -178,3 +178,45 @@ class Touche23:
 
 def examples_hash(examples: Sequence[Example]) -> str:
     return content_hash([e.to_dict() for e in examples])
+
+
+class ValueTable:
+    """Value dataset ``vhframe:value-table``: an already mapped table of arguments with the 10
+    value columns (the study's ``valueEval_10.csv`` and its fixed ``split/*.csv``).
+
+    The file is tab-separated whatever its extension; the first column holds the row id (its
+    header may be empty or ``Unnamed: 0``), then ``Conclusion``, ``Stance``, ``Premise`` and
+    the 10 values as 0/1. Rows without a value are dropped, as in the Touché23 mapping."""
+
+    def __init__(self, path: str) -> None:
+        if not Path(path).is_file():
+            raise ParamError("path", f"file not found: {path}")
+        self.path = path
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def load(self, ctx: RunContext) -> list[Example]:
+        from vhframe.records import VALUES
+
+        p = Path(self.path)
+        header, rows = _read_tsv(p, ("Conclusion", "Stance", "Premise", *VALUES))
+        col = {c: header.index(c) for c in ("Conclusion", "Stance", "Premise", *VALUES)}
+        out = []
+        for line, row in rows:
+            stance = STANCES.get(row[col["Stance"]].strip())
+            if stance is None:
+                raise DataError(f"unknown stance {row[col['Stance']]!r}; expected one of "
+                                f"{sorted(STANCES)}", file=str(p), line=line)
+            values = []
+            for v in VALUES:
+                cell = row[col[v]].strip()
+                if cell not in ("0", "1"):
+                    raise DataError(f"column {v!r}: expected 0 or 1, found {cell!r}",
+                                    file=str(p), line=line)
+                if cell == "1":
+                    values.append(v)
+            if values:
+                out.append(Example(id=row[0], conclusion=row[col["Conclusion"]], stance=stance,
+                                   premise=row[col["Premise"]], values=tuple(values)))
+        return out
