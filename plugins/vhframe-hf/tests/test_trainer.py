@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,8 @@ def test_same_seed_gives_identical_adapters_and_profiles_do_not_leak(
     ({"seed": -1}, "seed must be"),
     ({"validation_fraction": 0.0}, "validation_fraction must be"),
     ({"max_examples": 1}, "max_examples must be"),
-    ({"stages": ["survey"]}, "unknown stage 'survey'"),
+    ({"stages": ["poll"]}, "unknown stage 'poll'"),
+    ({"faithful_label_shift": 1}, "faithful_label_shift must be true or false"),
     ({"target_modules": []}, "target_modules must be"),
     ({"target_modules": "q_proj"}, "target_modules must be"),
     ({"device": "tpu"}, "device must be one of"),
@@ -153,3 +155,41 @@ def test_too_few_examples_and_bad_target_modules(ctx: RunContext, tmp_path: Path
     with pytest.raises(ValueError, match="do not fit model"):
         LoraTrainer(target_modules=["nonexistent_proj"]).train(
             ctx, "builtin:tiny-llama", mixed(), make_examples(10), tmp_path)
+
+
+def test_survey_pairs_and_the_faithful_label_shift() -> None:
+    p = ValueProfile.from_mapping("p", {v: 2.25 + 0.25 * i for i, v in enumerate(VALUES)})
+    ex = Example(id="x", conclusion="c", stance="against", premise="we must act",
+                 values=("Achievement", "Universalism"))
+    corrected = formats.survey_pairs(p, [ex])
+    assert [pr.source_id for pr in corrected] == ["x|Achievement", "x|Universalism"]
+    assert "value of Achievement" in corrected[0].prompt
+    faithful = formats.survey_pairs(p, [ex], faithful_label_shift=True)
+    # each label moves to the next value; Universalism's has no next value and is lost
+    assert [pr.source_id for pr in faithful] == ["x|Benevolence"]
+    assert faithful[0].target in (" 2", " 3")  # Benevolence scores 2.5
+
+
+def test_stochastic_rounding_is_keyed_and_unbiased() -> None:
+    draws = [formats.stochastic_round(2.3, f"k{i}") for i in range(4000)]
+    assert set(draws) == {2, 3}
+    assert abs(sum(d == 3 for d in draws) / len(draws) - 0.3) < 0.03
+    assert formats.stochastic_round(2.3, "same") == formats.stochastic_round(2.3, "same")
+    assert formats.stochastic_round(4.0, "any") == 4
+
+
+def test_survey_pair_counts_on_the_studys_training_split(tmp_path: Path) -> None:
+    from vhframe.builtins.touche import ValueTable
+    from vhframe.context import RunContext
+
+    data = os.environ.get("VHFRAME_SHARED_DATA",
+                          Path(__file__).resolve().parents[3].parent / "shared" / "data")
+    path = Path(data) / "value-alignment"
+    if not (path / "split" / "train.csv").is_file():
+        pytest.skip(f"real data not available: {path} is absent")
+    ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=tmp_path, config_dir=tmp_path)
+    train = ValueTable(str(path / "split" / "train.csv")).load(ctx)
+    profile = ValueProfile.from_mapping("Ach", {v: 6.0 if v == "Achievement" else 1.0
+                                                for v in VALUES})
+    assert len(formats.survey_pairs(profile, train)) == 16594
+    assert len(formats.survey_pairs(profile, train, faithful_label_shift=True)) == 13046

@@ -2,8 +2,9 @@
 
 Stage 1, *argument generation*: for each value-labelled argument, the model is asked for an
 argument on the claim; it learns to state the argument's premise when the profile "would say"
-it and to decline otherwise. Stage 2, *survey answering*, slots in as another entry of
-:data:`STAGES` (a function from a profile and examples to training pairs).
+it and to decline otherwise. Stage 2, *survey answering*: for each (argument, value) pair the
+model answers a PVQ-style 1-6 question with the profile's score for that value,
+stochastically rounded. Both stages train the same LoRA, in :data:`STAGES` order.
 
 Changing any text here changes trained adapters: bump :data:`FORMAT_VERSION` with it so that
 cached trainings are recomputed.
@@ -11,12 +12,14 @@ cached trainings are recomputed.
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from vhframe.records import Example, ValueProfile
+from vhframe.records import VALUES, Example, ValueProfile
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: An argument is "would say" when the profile's lowest score over its values reaches this.
 WOULD_SAY_MIN_SCORE = 3.0
 DECLINE = "I would not say that."
@@ -79,7 +82,58 @@ def argument_pairs(profile: ValueProfile, examples: Sequence[Example]) -> list[T
     return out
 
 
+SURVEY_SCALE = ("not like me at all", "not like me", "a little like me", "somewhat like me",
+                "like me", "very much like me")
+
+
+def survey_prompt(example: Example, value: str) -> str:
+    """The stage-2 prompt: a PVQ-style question on how much one value of the argument
+    matters to the speaker, answered on the 1-6 scale."""
+    premise = example.premise.strip()
+    if premise and premise[-1] not in ".!?":
+        premise += "."
+    scale = "; ".join(f"{i} = {label}" for i, label in enumerate(SURVEY_SCALE, start=1))
+    return (f"Someone argues: {premise}\nHow much is the value of {value} like you? "
+            f"Answer with one number ({scale}).\nAnswer:")
+
+
+def stochastic_round(score: float, key: str) -> int:
+    """Round ``score`` down or up with probabilities given by its fraction (2.3 → 3 with
+    probability 0.3), the draw fixed by ``key`` so that a training is reproducible and does
+    not depend on the order of examples."""
+    low = math.floor(score)
+    u = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:13], 16) / float(16**13)
+    return int(low + (1 if u < score - low else 0))
+
+
+def survey_pairs(
+    profile: ValueProfile, examples: Sequence[Example], *, faithful_label_shift: bool = False
+) -> list[TrainingPair]:
+    """Stage-2 pairs: one question per (argument, labelled value), answered with the
+    profile's score for that value, stochastically rounded.
+
+    ``faithful_label_shift`` reproduces the study's released code, which attributes each
+    label to the next value in :data:`~vhframe.records.VALUES` order: the question names (and
+    the answer scores) the following value, and labels of the last value, Universalism, are
+    lost (13,046 pairs instead of 16,594 on the study's training split).
+    """
+    scores = profile.as_mapping()
+    out = []
+    for ex in examples:
+        for value in ex.values:
+            i = VALUES.index(value)
+            if faithful_label_shift:
+                if i + 1 == len(VALUES):
+                    continue
+                value = VALUES[i + 1]
+            answer = stochastic_round(scores[value], f"{profile.name}|{ex.id}|{value}")
+            out.append(TrainingPair(stage="survey", source_id=f"{ex.id}|{value}",
+                                    prompt=survey_prompt(ex, value), target=f" {answer}",
+                                    label=str(answer)))
+    return out
+
+
 PairBuilder = Callable[[ValueProfile, Sequence[Example]], list[TrainingPair]]
 
 #: Training stages by name, in the order they are trained.
-STAGES: dict[str, PairBuilder] = {"argument": argument_pairs}
+STAGES: dict[str, PairBuilder] = {"argument": argument_pairs, "survey": survey_pairs}

@@ -59,7 +59,8 @@ class LoraTrainer:
         seed: int = 42,
         validation_fraction: float = 0.1,
         max_examples: int | None = None,
-        stages: Sequence[str] = ("argument",),
+        stages: Sequence[str] = ("argument", "survey"),
+        faithful_label_shift: bool = False,
         weight_decay: float = 0.0,
         device: str = "auto",
     ) -> None:
@@ -88,6 +89,10 @@ class LoraTrainer:
             if s not in formats.STAGES:
                 raise ValueError(f"unknown stage {s!r}; known: {', '.join(formats.STAGES)}")
         self.stages = tuple(stages)
+        if not isinstance(faithful_label_shift, bool):
+            raise ValueError("faithful_label_shift must be true or false, found "
+                             f"{faithful_label_shift!r}")
+        self.faithful_label_shift = faithful_label_shift
         self.weight_decay = check_float("weight_decay", weight_decay, 0.0, math.inf,
                                         high_open=True)
         self.device = check_choice("device", device, DEVICES)
@@ -121,6 +126,7 @@ class LoraTrainer:
             "validation_fraction": self.validation_fraction,
             "max_examples": self.max_examples,
             "stages": list(self.stages),
+            "faithful_label_shift": self.faithful_label_shift,
             "weight_decay": self.weight_decay,
         }
 
@@ -230,7 +236,11 @@ class LoraTrainer:
               examples: Sequence[Example]) -> list[formats.TrainingPair]:
         out: list[formats.TrainingPair] = []
         for stage in self.stages:
-            out.extend(formats.STAGES[stage](profile, examples))
+            if stage == "survey":
+                out.extend(formats.survey_pairs(profile, examples,
+                                                faithful_label_shift=self.faithful_label_shift))
+            else:
+                out.extend(formats.STAGES[stage](profile, examples))
         return out
 
     def _tok(self, text: str, special: bool) -> list[int]:
