@@ -1,0 +1,115 @@
+"""The PVQ-40 value survey as a measuring instrument: items, scoring key, answer parsing,
+value scores and the normalised error against a target profile.
+
+A model answers each of the 40 portraits on the 1-6 scale; the mean answer over a value's
+items is its score for that value. Unparseable answers are counted and reported, never
+silently dropped: a value none of whose items was answered has no score.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vhframe.errors import DataError
+from vhframe.records import VALUES, ValueProfile
+
+#: Items (1-based) of each value in the PVQ-40 scoring key (Schwartz et al. 2001).
+PVQ40_KEY: dict[str, tuple[int, ...]] = {
+    "Achievement": (4, 13, 24, 32),
+    "Benevolence": (12, 18, 27, 33),
+    "Conformity": (7, 16, 28, 36),
+    "Hedonism": (10, 26, 37),
+    "Power": (2, 17, 39),
+    "Security": (5, 14, 21, 31, 35),
+    "Self-direction": (1, 11, 22, 34),
+    "Stimulation": (6, 15, 30),
+    "Tradition": (9, 20, 25, 38),
+    "Universalism": (3, 8, 19, 23, 29, 40),
+}
+
+#: The answer scale; longer labels first so that "not like me at all" is not read as
+#: "not like me".
+SCALE_LABELS: tuple[tuple[str, int], ...] = (
+    ("not like me at all", 1),
+    ("very much like me", 6),
+    ("somewhat like me", 4),
+    ("a little like me", 3),
+    ("not like me", 2),
+    ("like me", 5),
+)
+
+# a digit that is not part of a longer number or a decimal ("10", "2.5")
+_DIGIT = re.compile(r"(?<!\d)(?<!\d\.)([1-6])(?!\d|\.\d)")
+_SPACE = re.compile(r"\s+")
+
+
+def load_items(path: Path) -> list[str]:
+    """The 40 portraits of a one-column CSV with the header ``question``."""
+    if not path.is_file():
+        raise DataError("file not found", file=str(path))
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if "question" not in (reader.fieldnames or []):
+            raise DataError(f"expected a 'question' column, found {reader.fieldnames}",
+                            file=str(path), line=1)
+        items = [(row["question"] or "").strip() for row in reader]
+    if len(items) != 40 or not all(items):
+        raise DataError(f"expected 40 non-empty items, found {sum(map(bool, items))} of "
+                        f"{len(items)}", file=str(path))
+    return items
+
+
+def parse_answer(text: str) -> int | None:
+    """The 1-6 answer in a model's reply: the first standalone digit 1-6, else the first
+    scale label; ``None`` when there is neither (or the reply is empty)."""
+    m = _DIGIT.search(text)
+    if m:
+        return int(m.group(1))
+    flat = _SPACE.sub(" ", text.casefold())
+    hits = [(flat.find(label), -len(label), score) for label, score in SCALE_LABELS
+            if label in flat]
+    return min(hits)[2] if hits else None
+
+
+@dataclass(frozen=True)
+class SurveyScore:
+    """Per-value mean answers (``None`` where no item was answered) and what was unparsed."""
+
+    scores: dict[str, float | None]
+    answered: dict[str, int]
+    unparsed_items: tuple[int, ...]
+
+    @property
+    def n_unparsed(self) -> int:
+        return len(self.unparsed_items)
+
+
+def score_answers(answers: Sequence[int | None]) -> SurveyScore:
+    """Value scores from 40 parsed answers in item order (``None`` = unparsed)."""
+    if len(answers) != 40:
+        raise ValueError(f"expected 40 answers, one per PVQ-40 item, found {len(answers)}")
+    for i, a in enumerate(answers, start=1):
+        if a is not None and not 1 <= a <= 6:
+            raise ValueError(f"item {i}: answers are 1-6, found {a}")
+    scores: dict[str, float | None] = {}
+    answered: dict[str, int] = {}
+    for value in VALUES:
+        got = [answers[i - 1] for i in PVQ40_KEY[value] if answers[i - 1] is not None]
+        answered[value] = len(got)
+        scores[value] = sum(got) / len(got) if got else None  # type: ignore[arg-type]
+    unparsed = tuple(i for i, a in enumerate(answers, start=1) if a is None)
+    return SurveyScore(scores=scores, answered=answered, unparsed_items=unparsed)
+
+
+def nmse(scores: Mapping[str, float | None], target: ValueProfile) -> float:
+    """Mean squared error between measured and target scores on the (score - 1) / 5 scale,
+    over the values that have a measured score; raises if none has."""
+    pairs = [((scores[v] - 1.0) / 5.0, (t - 1.0) / 5.0)  # type: ignore[operator]
+             for v, t in target.as_mapping().items() if scores.get(v) is not None]
+    if not pairs:
+        raise ValueError("no value has a measured score: every item went unanswered")
+    return sum((a - b) ** 2 for a, b in pairs) / len(pairs)
