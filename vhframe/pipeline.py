@@ -27,7 +27,7 @@ from vhframe.analysis import analyse, harm_rates
 from vhframe.config import ComponentRef, LoadedConfig
 from vhframe.context import RunContext, derive_seed
 from vhframe.errors import ParamError, UserError
-from vhframe.plugins import PluginError, PluginManager
+from vhframe.plugins import PluginError, PluginManager, dist_version
 from vhframe.records import (
     Decoding,
     Example,
@@ -35,7 +35,6 @@ from vhframe.records import (
     GenerationRequest,
     Item,
     Judgment,
-    Metric,
     Subject,
     ValueProfile,
     content_hash,
@@ -160,6 +159,16 @@ class Pipeline:
         except (TypeError, ValueError) as exc:
             raise self.loaded.error(f"{key}.params", str(exc)) from None
 
+    def _create_each(self, family: str, refs: Sequence[ComponentRef],
+                     key: str) -> list[tuple[str, Any]]:
+        """Components of a config array, each named at most once."""
+        out: list[tuple[str, Any]] = []
+        for i, ref in enumerate(refs):
+            if ref.use in {n for n, _ in out}:
+                raise self.loaded.error(f"{key}[{i}].use", f"{ref.use} is listed twice")
+            out.append((ref.use, self._create(family, ref, f"{key}[{i}]")))
+        return out
+
     def build(self) -> Components:
         if self.components is not None:
             return self.components
@@ -188,17 +197,8 @@ class Pipeline:
                 raise self.loaded.error(f"benchmarks[{i}].use", f"{label} is listed twice")
             seen.add(label)
             benches.append((label, bench, dec))
-        judges: list[tuple[str, Any]] = []
-        for i, jref in enumerate(cfg.judges):
-            if jref.use in {n for n, _ in judges}:
-                raise self.loaded.error(f"judges[{i}].use", f"{jref.use} is listed twice")
-            judges.append((jref.use, self._create("judges", jref, f"judges[{i}]")))
-        mitigations: list[tuple[str, Any]] = []
-        for i, mref in enumerate(cfg.mitigations):
-            if mref.use in {n for n, _ in mitigations}:
-                raise self.loaded.error(f"mitigations[{i}].use", f"{mref.use} is listed twice")
-            mitigations.append(
-                (mref.use, self._create("mitigations", mref, f"mitigations[{i}]")))
+        judges = self._create_each("judges", cfg.judges, "judges")
+        mitigations = self._create_each("mitigations", cfg.mitigations, "mitigations")
         self.components = Components(
             profiles=self._create(
                 "profiles", ComponentRef(use=cfg.profiles.use, params=cfg.profiles.params),
@@ -317,7 +317,7 @@ class Pipeline:
             "seed": self.cfg.run.seed,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
-            "torch": _dist_version("torch"),
+            "torch": dist_version("torch"),
             "plugins": {p["name"]: p["version"] for p in self.pm.describe()},
             "components": fingerprints,
             "facts": self.ctx.facts,
@@ -540,16 +540,3 @@ def _safe(name: str) -> str:
 
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-def _dist_version(dist: str) -> str | None:
-    import importlib.metadata as md
-
-    try:
-        return md.version(dist)
-    except md.PackageNotFoundError:
-        return None
-
-
-def metric_records(store: Store) -> list[Metric]:
-    return [Metric.from_dict(r) for r in store.all("metric")]

@@ -79,7 +79,7 @@ class PluginManager:
     ) -> PluginManager:
         """Load built-ins, then entry points, then ``extra`` (name, plugin object) pairs."""
         for name, module_name in BUILTIN_PLUGINS:
-            self._add(name, _importer(module_name), "built-in", _dist_version("vhframe"))
+            self._add(name, _importer(module_name), "built-in", dist_version("vhframe"))
         if entry_points:
             for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
                 version = ep.dist.version if ep.dist is not None else "unknown"
@@ -191,7 +191,7 @@ def _constant(obj: object) -> Callable[[], Any]:
     return lambda: obj
 
 
-def _dist_version(dist: str) -> str:
+def dist_version(dist: str) -> str:
     try:
         return md.version(dist)
     except md.PackageNotFoundError:
