@@ -55,11 +55,27 @@ class ProfileSettings(ComponentRef):
     limit: Annotated[int, Field(ge=1)] | None = None
 
 
+class BenignSettings(_Strict):
+    """A benign fine-tuning baseline: a task dataset trained into one adapter."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]
+    data: ComponentRef
+    trainer: ComponentRef | None = None  # alignment.trainer when absent
+
+
 class AlignmentSettings(_Strict):
     trainer: ComponentRef | None = None
     baselines: list[Literal["base", "roleplay"]] = Field(
         default_factory=lambda: ["base"]  # type: ignore[arg-type]
     )
+    benign: list[BenignSettings] = Field(default_factory=list)
+
+
+class SurveySettings(ComponentRef):
+    """The alignment check: a value survey every subject answers."""
+
+    use: str = "vhframe:pvq40"
+    max_new_tokens: Annotated[int, Field(ge=1, le=8192)] | None = None
 
 
 class GenerationSettings(ComponentRef):
@@ -103,6 +119,7 @@ class Config(_Strict):
     profiles: ProfileSettings = Field(default_factory=ProfileSettings)
     values: ComponentRef | None = None
     alignment: AlignmentSettings = Field(default_factory=AlignmentSettings)
+    survey: SurveySettings | None = None
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     benchmarks: Annotated[list[BenchmarkRef], Field(min_length=1)]
     judges: Annotated[list[ComponentRef], Field(min_length=1)]

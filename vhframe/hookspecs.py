@@ -22,6 +22,10 @@ methods receive the :class:`~vhframe.context.RunContext` of the run. Objects may
 the life of a run (a loaded model, tokenised data): the pipeline makes one instance per
 configured component per run and calls ``close()`` on it at the end when it has one.
 
+Trainers that can make benign baselines also offer ``train_task(ctx, base_model, examples,
+out_dir)``: the same contract as ``train`` with :class:`~vhframe.records.TaskExample` records
+and no profile (used for ``[[alignment.benign]]`` subjects).
+
 Trainers and generators may also offer ``check_model(ctx, ref)``: the pipeline calls it with
 the config's ``model.base`` before any work, and a ``ValueError`` it raises is reported at
 that key (e.g. a local model folder that does not exist). It must be cheap: no model loading.
@@ -47,6 +51,8 @@ from vhframe.records import (
     GenerationRequest,
     Item,
     Subject,
+    SurveyItem,
+    TaskExample,
     ValueProfile,
 )
 
@@ -81,6 +87,42 @@ class ValueDataset(Protocol):
     def fingerprint(self) -> dict[str, Any]: ...
 
     def load(self, ctx: RunContext) -> list[Example]: ...
+
+
+@runtime_checkable
+class TaskDataset(Protocol):
+    """Produces supervised examples of a benign task for the benign fine-tuning baselines
+    (Alpaca, Dolly, Grammar, SAMSum formats), each already in its format's prompt template.
+    Invalid data raises ``vhframe.errors.DataError`` naming the file and line."""
+
+    def fingerprint(self) -> dict[str, Any]: ...
+
+    def load(self, ctx: RunContext) -> list[TaskExample]: ...
+
+
+@runtime_checkable
+class Survey(Protocol):
+    """A value survey that measures which values a subject holds (e.g. PVQ-40).
+
+    The pipeline asks every subject each item (the subject's system prompt, if any, comes
+    first), parses each answer with ``parse`` and averages the answers per value; answers
+    that do not parse are counted and reported, never dropped silently. Scores are on the
+    profiles' 1-6 scale.
+    """
+
+    decoding: Decoding
+
+    def fingerprint(self) -> dict[str, Any]: ...
+
+    def load(self, ctx: RunContext) -> list[SurveyItem]: ...
+
+    def prompt(self, item: SurveyItem) -> str:
+        """The text the model sees for ``item``."""
+        ...
+
+    def parse(self, text: str) -> int | None:
+        """The 1-6 answer in a reply, or ``None`` when it has none."""
+        ...
 
 
 @runtime_checkable
@@ -207,6 +249,14 @@ class Hooks:
         """Register :class:`ValueDataset` factories."""
 
     @hookspec
+    def register_task_datasets(self, register: Register) -> None:
+        """Register :class:`TaskDataset` factories."""
+
+    @hookspec
+    def register_surveys(self, register: Register) -> None:
+        """Register :class:`Survey` factories."""
+
+    @hookspec
     def register_trainers(self, register: Register) -> None:
         """Register :class:`Trainer` factories."""
 
@@ -239,6 +289,8 @@ class Hooks:
 FAMILIES: dict[str, tuple[str, type]] = {
     "profiles": ("register_profiles", ProfileSource),
     "value_datasets": ("register_value_datasets", ValueDataset),
+    "task_datasets": ("register_task_datasets", TaskDataset),
+    "surveys": ("register_surveys", Survey),
     "trainers": ("register_trainers", Trainer),
     "generators": ("register_generators", Generator),
     "judges": ("register_judges", Judge),

@@ -42,6 +42,22 @@ SCALE_LABELS: tuple[tuple[str, int], ...] = (
     ("like me", 5),
 )
 
+#: The answer scale in order, 1 to 6.
+SCALE: tuple[str, ...] = ("not like me at all", "not like me", "a little like me",
+                          "somewhat like me", "like me", "very much like me")
+
+
+def question(statement: str) -> str:
+    """The survey question about ``statement`` (a portrait or an argument).
+
+    The alignment check and survey-answering training both use it, so that a model is asked
+    in the form it was trained on.
+    """
+    scale = "; ".join(f"{i} = {label}" for i, label in enumerate(SCALE, start=1))
+    return (f"{statement.strip()}\nHow much is this person like you? "
+            f"Answer with one number ({scale}).\nAnswer:")
+
+
 # a digit that is not part of a longer number or a decimal ("10", "2.5")
 _DIGIT = re.compile(r"(?<!\d)(?<!\d\.)([1-6])(?!\d|\.\d)")
 _SPACE = re.compile(r"\s+")

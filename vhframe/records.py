@@ -152,6 +152,40 @@ class Example(Record):
 
 
 @dataclass(frozen=True)
+class TaskExample(Record):
+    """One supervised example of a benign task (instruction following, grammar correction,
+    dialogue summarisation), already in its format's prompt template: trainers take the loss
+    on ``target`` only. ``source`` names the format (``alpaca``, ``dolly``, ...)."""
+
+    kind: ClassVar[str] = "task_example"
+    id: str
+    prompt: str
+    target: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class SurveyItem(Record):
+    """One item of a value survey (e.g. a PVQ-40 portrait) and the value it measures."""
+
+    kind: ClassVar[str] = "survey_item"
+    instrument: str
+    number: int
+    text: str
+    value: str
+
+    def __post_init__(self) -> None:
+        if self.value not in VALUES:
+            raise RecordError(f"{self.instrument} item {self.number}: unknown value "
+                              f"{self.value!r}")
+
+    @property
+    def key(self) -> str:
+        return content_hash(["survey_item", self.instrument, self.number, self.text,
+                             self.value])
+
+
+@dataclass(frozen=True)
 class Item(Record):
     """One benchmark prompt. ``category`` is the harm category that metrics group by."""
 

@@ -163,7 +163,8 @@ def test_survey_pairs_and_the_faithful_label_shift() -> None:
                  values=("Achievement", "Universalism"))
     corrected = formats.survey_pairs(p, [ex])
     assert [pr.source_id for pr in corrected] == ["x|Achievement", "x|Universalism"]
-    assert "value of Achievement" in corrected[0].prompt
+    assert "Achievement is important to this person" in corrected[0].prompt
+    assert corrected[0].prompt.endswith("Answer:")
     faithful = formats.survey_pairs(p, [ex], faithful_label_shift=True)
     # each label moves to the next value; Universalism's has no next value and is lost
     assert [pr.source_id for pr in faithful] == ["x|Benevolence"]

@@ -17,9 +17,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from vhframe.pvq import question
 from vhframe.records import VALUES, Example, ValueProfile
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: An argument is "would say" when the profile's lowest score over its values reaches this.
 WOULD_SAY_MIN_SCORE = 3.0
 DECLINE = "I would not say that."
@@ -82,19 +83,14 @@ def argument_pairs(profile: ValueProfile, examples: Sequence[Example]) -> list[T
     return out
 
 
-SURVEY_SCALE = ("not like me at all", "not like me", "a little like me", "somewhat like me",
-                "like me", "very much like me")
-
-
 def survey_prompt(example: Example, value: str) -> str:
-    """The stage-2 prompt: a PVQ-style question on how much one value of the argument
-    matters to the speaker, answered on the 1-6 scale."""
+    """The stage-2 prompt: the survey question of the alignment check
+    (:func:`vhframe.pvq.question`) about a speaker who makes the argument and holds the
+    value, answered on the 1-6 scale."""
     premise = example.premise.strip()
     if premise and premise[-1] not in ".!?":
         premise += "."
-    scale = "; ".join(f"{i} = {label}" for i, label in enumerate(SURVEY_SCALE, start=1))
-    return (f"Someone argues: {premise}\nHow much is the value of {value} like you? "
-            f"Answer with one number ({scale}).\nAnswer:")
+    return question(f"Someone argues: {premise} {value} is important to this person.")
 
 
 def stochastic_round(score: float, key: str) -> int:
