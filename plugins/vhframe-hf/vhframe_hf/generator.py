@@ -38,7 +38,12 @@ from vhframe_hf._torch import (
     quiet_hf,
 )
 from vhframe_hf.attention import check_attention, resolve_attention
-from vhframe_hf.models import check_model_in, model_identity, resolve_model_in
+from vhframe_hf.models import (
+    check_model_in,
+    model_identity,
+    model_identity_in,
+    resolve_model_in,
+)
 
 ENGINE_VERSION = 1  # bump when the decoding loop changes what it produces
 CONTEXT_MODES = ("truncate_left", "error")
@@ -106,6 +111,11 @@ class BatchedGenerator:
     def check_model(self, ctx: RunContext, ref: str) -> None:
         """Fail before any work when the model to load is neither a built-in nor a folder."""
         check_model_in(ctx, self.model or ref)
+
+    def model_identity(self, ctx: RunContext, ref: str) -> str:
+        """Names the weights this generator runs for ``ref`` (its own ``model`` when set):
+        equal names mean the same config, tokenizer and weight bytes."""
+        return model_identity_in(ctx, self.model or ref)
 
     def fingerprint(self) -> dict[str, Any]:
         # batch_size, device, attention kernel and mixed_adapters are left out: by construction

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -119,6 +120,120 @@ def model_identity(ref: str) -> dict[str, Any]:
         spec = BUILTINS.get(ref[len(BUILTIN_PREFIX):])
         return {"ref": ref, "spec": spec.hash() if spec else None}
     return {"ref": ref}
+
+
+# Files of a Hugging Face folder that decide what the model computes: the config (and the
+# generation config, which names the end-of-sequence ids decoding stops at), the tokenizer,
+# the weights (single or sharded, safetensors or pickled) and shard indexes.
+_IDENTITY_NAMES = frozenset({
+    "config.json", "generation_config.json", "special_tokens_map.json", "added_tokens.json",
+    "vocab.json", "vocab.txt", "merges.txt", "spiece.model", "chat_template.jinja",
+    "chat_template.json",
+})
+_IDENTITY_PREFIXES = ("tokenizer",)  # tokenizer.json, tokenizer_config.json, tokenizer.model
+_IDENTITY_SUFFIXES = (".safetensors", ".bin", ".index.json")
+IDENTITY_CACHE = "model-identity.json"  # under the run's cache_dir
+# A file modified this close before it was read may change again within the file system's
+# timestamp granularity (coarse on some, 2 s on FAT) without its size or mtime changing, so
+# its digest is not cached (git's "racily clean" rule).
+_RACY_NS = 2_000_000_000
+
+
+def _identity_files(model_dir: Path) -> list[Path]:
+    files = [f for f in model_dir.iterdir() if f.is_file() and (
+        f.name in _IDENTITY_NAMES or f.name.startswith(_IDENTITY_PREFIXES)
+        or f.name.endswith(_IDENTITY_SUFFIXES))]
+    return sorted(files, key=lambda f: f.name)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_identity_cache(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}  # absent or damaged: a cache, so start over rather than fail
+    return data if isinstance(data, dict) else {}
+
+
+def _write_identity_cache(path: Path, entries: dict[str, Any]) -> None:
+    # written beside and renamed, so a reader never sees half a file; two runs writing at
+    # once may lose each other's new entries, which costs a re-hash, never a wrong digest
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def folder_identity(model_dir: Path, cache_dir: Path) -> str:
+    """``sha256:<hex>`` over a model folder's config, tokenizer and weight files (name and
+    content of each); the same bytes give the same identity wherever the folder lies.
+
+    Per-file digests are cached in ``<cache_dir>/model-identity.json`` under the file's
+    resolved path and checked against its size, ``mtime_ns`` and inode, so a multi-gigabyte
+    model is read once, not on every run, and a changed file is read again.
+    """
+    model_dir = Path(model_dir).resolve()
+    files = _identity_files(model_dir)
+    if not any(f.name.endswith((".safetensors", ".bin")) for f in files):
+        raise ValueError(f"model folder {str(model_dir)!r}: no weight files "
+                         "(*.safetensors or *.bin)")
+    cache_path = Path(cache_dir) / IDENTITY_CACHE
+    entries = _read_identity_cache(cache_path)
+    changed = False
+    total = hashlib.sha256()
+    for f in files:
+        key = str(f)
+        st = f.stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        hit = entries.get(key)
+        if isinstance(hit, dict) and hit.get("stat") == stamp and isinstance(hit.get("sha256"),
+                                                                             str):
+            digest = hit["sha256"]
+        else:
+            started = time.time_ns()
+            digest = _file_sha256(f)
+            after = f.stat()
+            settled = st.st_mtime_ns < started - _RACY_NS
+            if settled and [after.st_size, after.st_mtime_ns, after.st_ino] == stamp:
+                entries[key] = {"stat": stamp, "sha256": digest}
+                changed = True
+            elif key in entries:
+                del entries[key]
+                changed = True
+        total.update(f"{f.name}\0{digest}\n".encode())
+    if changed:
+        # drop entries of files that are gone, so the cache stays small
+        entries = {k: v for k, v in entries.items() if Path(k).is_file()}
+        try:
+            _write_identity_cache(cache_path, entries)
+        except OSError as exc:  # a read-only cache costs speed, not correctness
+            log.warning("could not write %s: %s", cache_path, exc)
+    return "sha256:" + total.hexdigest()
+
+
+def model_identity_in(ctx: RunContext, ref: str) -> str:
+    """A name for the weights ``ref`` points at, for cache keys: equal names, equal model.
+
+    ``builtin:<name>`` gives ``builtin:<name>:<spec hash>`` (nothing is built: the spec
+    determines the weights). A local folder (relative paths from the run's config folder)
+    gives :func:`folder_identity`, so a model copied or moved keeps its identity and a model
+    overwritten in place gets a new one. Raises ``ValueError`` for an unknown built-in or a
+    path that is not a model folder.
+    """
+    if is_builtin(ref):
+        spec = BUILTINS.get(ref[len(BUILTIN_PREFIX):])
+        if spec is None:
+            known = ", ".join(BUILTIN_PREFIX + n for n in sorted(BUILTINS))
+            raise ValueError(f"unknown built-in model {ref!r}; known: {known}")
+        return f"{ref}:{spec.hash()}"
+    return folder_identity(resolve_model_in(ctx, ref), ctx.cache_dir)
 
 
 def weights_hash(model_dir: Path) -> str:

@@ -108,6 +108,13 @@ class LoraTrainer:
         """Fail before any work when ``ref`` is neither a built-in nor a model folder."""
         check_model_in(ctx, ref)
 
+    def model_identity(self, ctx: RunContext, ref: str) -> str:
+        """Names the weights ``ref`` points at: equal names mean the same config, tokenizer
+        and weight bytes (see :func:`vhframe_hf.models.model_identity_in`)."""
+        from vhframe_hf.models import model_identity_in
+
+        return model_identity_in(ctx, ref)
+
     def fingerprint(self) -> dict[str, Any]:
         # The device is left out on purpose, like thread counts: it changes the last bits of
         # the weights, not what the training means.
