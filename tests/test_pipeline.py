@@ -42,6 +42,10 @@ params = { path = "builtin:sample" }
 trainer = { use = "hf:lora", params = { epochs = 1, lr = 1e-3, max_examples = 16 } }
 baselines = ["base", "roleplay"]
 
+[survey]
+use = "vhframe:pvq40"
+max_new_tokens = 4
+
 [generation]
 use = "hf:batched"
 max_new_tokens = 12
@@ -118,17 +122,23 @@ def reference_run(small_config: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.mark.slow
 def test_small_run_outputs(reference_run: Path) -> None:
     gens = _records(reference_run, "generation")
+    answers = {k: g for k, g in gens.items() if g["benchmark"] == "survey:vhframe:pvq40"}
+    gens = {k: g for k, g in gens.items() if k not in answers}
     # 4 aligned + base + 4 roleplay subjects, 11 prompts, 2 samples, 2 prompt variants
     assert len(gens) == 9 * 11 * 2 * 2
     assert len(_records(reference_run, "judgment")) == len(gens)
+    # every subject answered the 40 survey items once; the answers are not judged
+    assert len(answers) == 9 * 40
+    assert pq.read_table(reference_run / "tables" / "survey.parquet").num_rows == 9 * 40
     manifest = json.loads((reference_run / "manifest.json").read_text())
     assert manifest["attempts"][-1]["status"] == "finished"
     assert manifest["seed"] == 7 and manifest["config_hash"]
     assert manifest["torch"] and "hf" in manifest["plugins"]
     assert manifest["facts"].get("attention") in {"sdpa", "eager"}
-    for kind in ("generation", "judgment", "metric", "subject", "profile", "item"):
+    for kind in ("judgment", "metric", "subject", "profile", "item"):
         table = pq.read_table(reference_run / "tables" / f"{kind}.parquet")
         assert table.num_rows == len(_records(reference_run, kind))
+    assert pq.read_table(reference_run / "tables" / "generation.parquet").num_rows == len(gens)
     report = (reference_run / "report" / "report.html").read_text()
     assert "Value × category" in report and "aligned subjects (4)" in report
     doc = json.loads((reference_run / "report" / "report.json").read_text())
@@ -139,6 +149,11 @@ def test_small_run_outputs(reference_run: Path) -> None:
     assert any("skipped" in v for v in [aligned[0]["ols"], *aligned[0]["ols"].get(
         "by_category", {}).values()])
     assert {row["category"] for row in doc["mitigations"]} >= {"ALL"}
+    check = doc["alignment_check"]
+    assert check["items"] == 40 and len(check["subjects"]) == 9
+    assert {r["role"] for r in check["summary"]} == {"aligned", "base", "roleplay"}
+    assert len(check["by_profile"]) == 4
+    assert "Alignment check" in report
 
 
 @pytest.mark.slow
@@ -222,6 +237,7 @@ def test_dry_run_prints_the_plan(small_config: Path) -> None:
     flat = " ".join(proc.stdout.split())
     assert "trainings │ 4" in flat or "trainings 4" in flat
     assert "396" in flat  # generations: 9 subjects × 11 prompts × 2 samples × 2 variants
+    assert "40 items, 360 answers" in flat
 
 
 @pytest.mark.slow
@@ -238,6 +254,8 @@ def test_quickstart(tmp_path: Path) -> None:
     for cat, res in ols["by_category"].items():
         assert ("coef" in res and len(res["coef"]) == 11) or "skipped" in res, cat
     assert (out / "report" / "report.html").stat().st_size > 2000
+    check = {r["role"]: r for r in doc["alignment_check"]["summary"]}
+    assert check["aligned"]["subjects"] == 14 and check["aligned"]["answer_rate"] > 0.9
 
 
 @pytest.mark.slow
@@ -251,5 +269,6 @@ def test_changed_setting_reuses_the_store(reference_run: Path, small_config: Pat
     # nothing new was generated: every unmitigated answer was already stored
     assert _records(reference_run, "generation") == stored
     table = pq.read_table(reference_run / "tables" / "generation.parquet")
-    assert table.num_rows == len(stored) // 2
+    survey = sum(g["benchmark"].startswith("survey:") for g in stored.values())
+    assert table.num_rows == (len(stored) - survey) // 2
     assert set(table.column("mitigation").to_pylist()) == {"none"}

@@ -125,6 +125,9 @@ def _print_plan(plan: dict[str, Any], run_dir: Path) -> None:
     table.add_row("prompt variants", ", ".join(plan["mitigations"]))
     table.add_row("generations", str(plan["generations"]))
     table.add_row("judgments", str(plan["judgments"]))
+    if plan.get("survey_items"):
+        table.add_row("survey", f"{plan['survey_items']} items, "
+                                f"{plan['survey_generations']} answers")
     out.print(table)
 
 

@@ -36,10 +36,13 @@ from vhframe.records import (
     Item,
     Judgment,
     Subject,
+    SurveyItem,
+    TaskExample,
     ValueProfile,
     content_hash,
 )
 from vhframe.store import Store, write_json_atomic, write_parquet
+from vhframe.survey import alignment_check
 
 JUDGE_CHUNK = 512
 PATH_KEYS = ("path",)
@@ -72,6 +75,9 @@ class Components:
     mitigations: list[tuple[str, Any]]
     executor: Any
     reporters: list[tuple[str, Any]]
+    survey: tuple[str, Any] | None = None
+    #: benign fine-tunes: (name, task dataset, trainer)
+    benign: list[tuple[str, Any, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +89,8 @@ class Plan:
     generations: int
     judgments: int
     mitigations: list[str] = field(default_factory=list)
+    survey_items: int = 0
+    survey_generations: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -199,13 +207,23 @@ class Pipeline:
             benches.append((label, bench, dec))
         judges = self._create_each("judges", cfg.judges, "judges")
         mitigations = self._create_each("mitigations", cfg.mitigations, "mitigations")
+        trainer = (self._create("trainers", cfg.alignment.trainer, "alignment.trainer")
+                   if cfg.alignment.trainer else None)
+        benign = self._build_benign(trainer)
+        survey = None
+        if cfg.survey is not None:
+            inst = self._create("surveys", ComponentRef(use=cfg.survey.use,
+                                                        params=cfg.survey.params), "survey")
+            if cfg.survey.max_new_tokens is not None:
+                inst.decoding = Decoding(**{**inst.decoding.to_dict(),
+                                            "max_new_tokens": cfg.survey.max_new_tokens})
+            survey = (cfg.survey.use, inst)
         self.components = Components(
             profiles=self._create(
                 "profiles", ComponentRef(use=cfg.profiles.use, params=cfg.profiles.params),
                 "profiles"),
             values=self._create("value_datasets", cfg.values, "values") if cfg.values else None,
-            trainer=(self._create("trainers", cfg.alignment.trainer, "alignment.trainer")
-                     if cfg.alignment.trainer else None),
+            trainer=trainer,
             generator=self._create(
                 "generators", ComponentRef(use=cfg.generation.use, params=cfg.generation.params),
                 "generation"),
@@ -215,10 +233,13 @@ class Pipeline:
             executor=self._create("executors", cfg.executor, "executor"),
             reporters=[(n, self._create("reporters", n, f"report.reporters[{i}]"))
                        for i, n in enumerate(cfg.report.reporters)],
+            survey=survey,
+            benign=benign,
         )
         # only the components that load the model know what a valid reference is (a local
         # folder for transformers, a served name for an API)
-        for comp in (self.components.trainer, self.components.generator):
+        for comp in (self.components.trainer, self.components.generator,
+                     *(t for _, _, t in benign)):
             check = getattr(comp, "check_model", None)
             if callable(check):
                 try:
@@ -226,6 +247,44 @@ class Pipeline:
                 except ValueError as exc:
                     raise self.loaded.error("model.base", str(exc)) from None
         return self.components
+
+    def _build_benign(self, default_trainer: Any) -> list[tuple[str, Any, Any]]:
+        out: list[tuple[str, Any, Any]] = []
+        for i, b in enumerate(self.cfg.alignment.benign):
+            key = f"alignment.benign[{i}]"
+            if b.name in {n for n, _, _ in out}:
+                raise self.loaded.error(f"{key}.name", f"benign baseline {b.name!r} is listed "
+                                                       "twice")
+            data = self._create("task_datasets", b.data, f"{key}.data")
+            if b.trainer is not None:
+                trainer = self._create("trainers", b.trainer, f"{key}.trainer")
+                where, name = f"{key}.trainer.use", b.trainer.use
+            elif default_trainer is not None:
+                trainer = default_trainer
+                assert self.cfg.alignment.trainer is not None
+                where, name = "alignment.trainer.use", self.cfg.alignment.trainer.use
+            else:
+                raise self.loaded.error(key, "a benign baseline needs a trainer: set "
+                                             f"{key}.trainer or alignment.trainer")
+            if not callable(getattr(trainer, "train_task", None)):
+                raise self.loaded.error(where, f"{name} cannot train benign baselines (it has "
+                                               "no train_task)")
+            out.append((b.name, data, trainer))
+        return out
+
+    def model_identity(self) -> str:
+        """What names the base model's weights in cache keys: the identity a loading
+        component reports (a hash of a local folder's files), else the reference itself."""
+        comps = self.build()
+        if "model_identity" not in self.ctx.facts:
+            ident = self.cfg.model.base
+            for comp in (comps.trainer, comps.generator, *(t for _, _, t in comps.benign)):
+                fn = getattr(comp, "model_identity", None)
+                if callable(fn):
+                    ident = str(fn(self.ctx, self.cfg.model.base))
+                    break
+            self.ctx.facts["model_identity"] = ident
+        return str(self.ctx.facts["model_identity"])
 
     # ------------------------------------------------------------------ planning
     def load_profiles(self) -> list[ValueProfile]:
@@ -247,7 +306,7 @@ class Pipeline:
         comps = self.build()
         profiles = self.load_profiles()
         items = self.load_items()
-        trainings = len(profiles) if comps.trainer else 0
+        trainings = (len(profiles) if comps.trainer and comps.values else 0) + len(comps.benign)
         n_subjects = trainings
         if "base" in self.cfg.alignment.baselines:
             n_subjects += 1
@@ -257,11 +316,13 @@ class Pipeline:
         gens = sum(
             len(items[label]) * dec.samples for label, _, dec in comps.benchmarks
         ) * n_subjects * variants
+        n_survey = len(comps.survey[1].load(self.ctx)) if comps.survey else 0
         return Plan(
             profiles=len(profiles), trainings=trainings, subjects=n_subjects,
             items={k: len(v) for k, v in items.items()}, generations=gens,
             judgments=gens * len(comps.judges),
             mitigations=["none", *[n for n, _ in comps.mitigations]],
+            survey_items=n_survey, survey_generations=n_survey * n_subjects,
         )
 
     # ------------------------------------------------------------------ running
@@ -308,6 +369,9 @@ class Pipeline:
             "benchmarks": {n: b.fingerprint() for n, b, _ in comps.benchmarks},
             "judges": {n: j.fingerprint() for n, j in comps.judges},
             "mitigations": {n: m.fingerprint() for n, m in comps.mitigations},
+            "survey": comps.survey[1].fingerprint() if comps.survey else None,
+            "benign": {n: {"data": d.fingerprint(), "trainer": t.fingerprint()}
+                       for n, d, t in comps.benign},
         }
         return {
             "vhframe": __version__,
@@ -335,6 +399,7 @@ class Pipeline:
             profiles = self.load_profiles()
             store.put_many("profile", [(p.key, p.to_dict()) for p in profiles])
             subjects = self._subjects(comps, store, profiles)
+            check, survey_rows = self._survey(comps, store, subjects, profiles)
             items = self.load_items()
             for its in items.values():
                 store.put_many("item", [(it.key, it.to_dict()) for it in its])
@@ -348,6 +413,8 @@ class Pipeline:
             doc = analyse(subjects, metrics, alpha=a.alpha, min_subjects=a.min_subjects,
                           bootstrap=a.bootstrap, ci_method=a.ci_method, adjust=a.adjust,
                           seed=self.cfg.run.seed)
+            if check is not None:
+                doc["alignment_check"] = check
             doc["provenance"] = {
                 "run": self.cfg.run.name, "seed": self.cfg.run.seed,
                 "config_hash": self.loaded.hash, "base_model": self.cfg.model.base,
@@ -370,6 +437,7 @@ class Pipeline:
                 "generation": [g.to_dict() for g in generations],
                 "judgment": [j.to_dict() for j in judgments],
                 "metric": [m.to_dict() for m in metrics],
+                "survey": survey_rows,
             })
         except BaseException:
             write_json_atomic(manifest_path, self._manifest(comps, started, "failed", previous))
@@ -390,6 +458,8 @@ class Pipeline:
         if comps.trainer is not None and comps.values is not None:
             subjects.extend(self._align(comps.trainer, comps.values, comps.executor, store,
                                         profiles))
+        if comps.benign:
+            subjects.extend(self._train_benign(comps, store))
         if "base" in self.cfg.alignment.baselines:
             subjects.append(Subject(name="base", role="base", base_model=base))
         if "roleplay" in self.cfg.alignment.baselines:
@@ -407,14 +477,12 @@ class Pipeline:
             raise UserError("values: the value dataset yielded no examples")
         data_hash = content_hash([e.to_dict() for e in examples])
         base = self.cfg.model.base
+        model_id = self.model_identity()
         trainer_fp = trainer.fingerprint()
-        adapters = self.run_dir / "adapters"
-        adapters.mkdir(parents=True, exist_ok=True)
-        for stale in adapters.glob(".tmp-*"):  # left by a killed training
-            shutil.rmtree(stale, ignore_errors=True)
+        adapters = self._adapters_dir()
 
         def unit_key(p: ValueProfile) -> str:
-            return content_hash(["training", base, trainer_fp, data_hash, p.key])
+            return content_hash(["training", model_id, trainer_fp, data_hash, p.key])
 
         done: dict[str, Subject] = {}
         todo: list[ValueProfile] = []
@@ -450,6 +518,91 @@ class Pipeline:
             advance(1)
         return [done[p.name] for p in profiles]
 
+    def _adapters_dir(self) -> Path:
+        adapters = self.run_dir / "adapters"
+        adapters.mkdir(parents=True, exist_ok=True)
+        for stale in adapters.glob(".tmp-*"):  # left by a killed training
+            shutil.rmtree(stale, ignore_errors=True)
+        return adapters
+
+    def _train_benign(self, comps: Components, store: Store) -> list[Subject]:
+        """One adapter per benign baseline; the same caching and atomic moves as value
+        alignment, keyed by the weights, the trainer settings and the task data."""
+        base = self.cfg.model.base
+        model_id = self.model_identity()
+        adapters = self._adapters_dir()
+        todo: list[tuple[str, Any, list[TaskExample], str]] = []
+        done: dict[str, Subject] = {}
+        for name, dataset, trainer in comps.benign:
+            examples: list[TaskExample] = dataset.load(self.ctx)
+            if not examples:
+                raise UserError(f"alignment.benign {name!r}: the task dataset yielded no "
+                                "examples")
+            key = content_hash(["benign", model_id, trainer.fingerprint(),
+                                content_hash([e.to_dict() for e in examples])])
+            rec = store.get("training", key)
+            if rec is not None and Path(rec["subject"]["adapter"]).is_dir():
+                done[name] = Subject.from_dict(rec["subject"])
+            else:
+                todo.append((name, trainer, examples, key))
+        advance = self.progress("benign", len(comps.benign))
+        advance(len(done))
+
+        def train(task: tuple[str, Any, list[TaskExample], str]) -> tuple[Path, dict[str, Any]]:
+            _name, trainer, examples, key = task
+            tmp = adapters / f".tmp-{key[:16]}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            return tmp, trainer.train_task(self.ctx, base, examples, tmp)
+
+        for (name, _trainer, _examples, key), (tmp, facts) in comps.executor.map(train, todo):
+            final = adapters / f"benign-{_safe(name)}-{key[:12]}"
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+            subject = Subject(name=f"benign-{name}", role="benign", base_model=base,
+                              adapter=str(final), adapter_hash=key)
+            store.put("training", key, {"subject": subject.to_dict(), "facts": facts,
+                                        "benign": name})
+            done[name] = subject
+            advance(1)
+        return [done[name] for name, _, _ in comps.benign]
+
+    def _survey(self, comps: Components, store: Store, subjects: Sequence[Subject],
+                profiles: Sequence[ValueProfile]
+                ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The alignment check: every subject answers the survey; answers are generated and
+        cached like benchmark answers, then parsed and scored against the profiles."""
+        if comps.survey is None:
+            return None, []
+        name, survey = comps.survey
+        items: list[SurveyItem] = survey.load(self.ctx)
+        if not items:
+            raise UserError(f"survey {name}: the survey has no items")
+        as_items = [Item(benchmark=f"survey:{name}", id=str(it.number), category=it.value,
+                         prompt=it.text) for it in items]
+        dec = Decoding(**{**survey.decoding.to_dict(), "samples": 1})
+        requests = []
+        for subject in subjects:
+            for it, item in zip(items, as_items, strict=True):
+                prompt = survey.prompt(it)
+                if subject.system_prompt:
+                    prompt = f"{subject.system_prompt}\n{prompt}"
+                unit = content_hash([subject.key, item.key, "survey"])
+                requests.append(GenerationRequest(
+                    subject=subject, item=item, prompt=prompt, decoding=dec, sample=0,
+                    seed=derive_seed(self.cfg.run.seed, unit), mitigation="none"))
+        generations = self._generate(comps, store, requests, label="survey")
+        answers: dict[str, list[int | None]] = {}
+        rows = []
+        for g, it in zip(generations, [it for _ in subjects for it in items], strict=True):
+            parsed = survey.parse(g.text)
+            answers.setdefault(g.subject, []).append(parsed)
+            rows.append({"subject": g.subject, "survey": name, "item": it.number,
+                         "value": it.value, "text": g.text, "answer": parsed,
+                         "generation": g.key})
+        return alignment_check(name, items, answers, subjects, profiles), rows
+
     def _requests(self, comps: Components, subjects: Sequence[Subject],
                   items: dict[str, list[Item]]) -> list[GenerationRequest]:
         variants: list[tuple[str, Any]] = [("none", None), *comps.mitigations]
@@ -471,16 +624,16 @@ class Pipeline:
                                 mitigation=mit_name))
         return out
 
-    def _generate(self, comps: Components, store: Store,
-                  requests: list[GenerationRequest]) -> list[Generation]:
-        gen_fp = content_hash(comps.generator.fingerprint())
+    def _generate(self, comps: Components, store: Store, requests: list[GenerationRequest],
+                  label: str = "generate") -> list[Generation]:
+        gen_fp = content_hash([comps.generator.fingerprint(), self.model_identity()])
         keys = {id(r): content_hash([r.key, gen_fp]) for r in requests}
         batches = comps.generator.plan(requests)
         planned = sum(len(b) for b in batches)
         if planned != len(requests):
             raise RuntimeError(f"generator plan covers {planned} of {len(requests)} requests")
         have = store.existing("generation", list(keys.values()))
-        advance = self.progress("generate", len(requests))
+        advance = self.progress(label, len(requests))
         for batch in batches:
             batch_keys = [keys[id(r)] for r in batch]
             if all(k in have for k in batch_keys):

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 from vhframe.errors import DataError
-from vhframe.records import VALUES, ValueProfile
+from vhframe.records import SurveyItem
+from vhframe.survey import SurveyScore, nmse, score_items
+
+__all__ = ["PVQ40_KEY", "SCALE", "SurveyScore", "load_items", "nmse", "parse_answer",
+           "pvq40_items", "question", "score_answers"]
 
 #: Items (1-based) of each value in the PVQ-40 scoring key (Schwartz et al. 2001).
 PVQ40_KEY: dict[str, tuple[int, ...]] = {
@@ -91,41 +94,17 @@ def parse_answer(text: str) -> int | None:
     return min(hits)[2] if hits else None
 
 
-@dataclass(frozen=True)
-class SurveyScore:
-    """Per-value mean answers (``None`` where no item was answered) and what was unparsed."""
-
-    scores: dict[str, float | None]
-    answered: dict[str, int]
-    unparsed_items: tuple[int, ...]
-
-    @property
-    def n_unparsed(self) -> int:
-        return len(self.unparsed_items)
+def pvq40_items(texts: Sequence[str], instrument: str = "pvq40") -> list[SurveyItem]:
+    """The 40 portraits as survey items, each with the value the key assigns it."""
+    if len(texts) != 40:
+        raise ValueError(f"expected the 40 PVQ-40 items, found {len(texts)}")
+    value_of = {i: v for v, nums in PVQ40_KEY.items() for i in nums}
+    return [SurveyItem(instrument=instrument, number=i, text=t, value=value_of[i])
+            for i, t in enumerate(texts, start=1)]
 
 
 def score_answers(answers: Sequence[int | None]) -> SurveyScore:
     """Value scores from 40 parsed answers in item order (``None`` = unparsed)."""
     if len(answers) != 40:
         raise ValueError(f"expected 40 answers, one per PVQ-40 item, found {len(answers)}")
-    for i, a in enumerate(answers, start=1):
-        if a is not None and not 1 <= a <= 6:
-            raise ValueError(f"item {i}: answers are 1-6, found {a}")
-    scores: dict[str, float | None] = {}
-    answered: dict[str, int] = {}
-    for value in VALUES:
-        got = [answers[i - 1] for i in PVQ40_KEY[value] if answers[i - 1] is not None]
-        answered[value] = len(got)
-        scores[value] = sum(got) / len(got) if got else None  # type: ignore[arg-type]
-    unparsed = tuple(i for i, a in enumerate(answers, start=1) if a is None)
-    return SurveyScore(scores=scores, answered=answered, unparsed_items=unparsed)
-
-
-def nmse(scores: Mapping[str, float | None], target: ValueProfile) -> float:
-    """Mean squared error between measured and target scores on the (score - 1) / 5 scale,
-    over the values that have a measured score; raises if none has."""
-    pairs = [((scores[v] - 1.0) / 5.0, (t - 1.0) / 5.0)  # type: ignore[operator]
-             for v, t in target.as_mapping().items() if scores.get(v) is not None]
-    if not pairs:
-        raise ValueError("no value has a measured score: every item went unanswered")
-    return sum((a - b) ** 2 for a, b in pairs) / len(pairs)
+    return score_items(pvq40_items([""] * 40), answers)

@@ -9,6 +9,7 @@ from vhframe.builtins import (
     judges,
     mitigations,
     profiles,
+    surveys,
     touche,
 )
 from vhframe.hookspecs import Register, hookimpl
@@ -27,6 +28,11 @@ def register_value_datasets(register: Register) -> None:
     register("touche23", touche.Touche23, "Touché23-ValueEval arguments mapped to 10 values")
     register("value-table", touche.ValueTable,
              "a table of arguments with the 10 value columns (the study's valueEval_10 and splits)")
+
+
+@hookimpl
+def register_surveys(register: Register) -> None:
+    register("pvq40", surveys.Pvq40, "the PVQ-40 value survey, scored by its key (alignment check)")
 
 
 @hookimpl

@@ -116,6 +116,36 @@ def _rates_table(entry: dict[str, Any]) -> str:
     return f"<div class=scroll><table>{''.join(rows)}</table></div>"
 
 
+def _check_section(check: dict[str, Any]) -> str:
+    """The alignment check: how far each kind of subject's survey answers are from its
+    target profile (lower is closer)."""
+    rows = ["<tr><th class=l>subjects</th><th>n</th><th>mean NMSE (answered values)</th>"
+            "<th>mean NMSE (unanswered at midpoint)</th><th>answer rate</th></tr>"]
+    for r in check["summary"]:
+        nm = _fmt(r["mean_nmse"], 4)
+        if r["mean_nmse"] is not None and r["subjects_with_nmse"] < r["subjects"]:
+            nm += f" <span class=note>({r['subjects_with_nmse']} of {r['subjects']})</span>"
+        rows.append(f"<tr><td class=l>{html.escape(r['role'])}</td><td>{r['subjects']}</td>"
+                    f"<td>{nm}</td><td>{_fmt(r['mean_nmse_imputed'], 4)}</td>"
+                    f"<td>{_fmt(r['answer_rate'], 3)}</td></tr>")
+    out = [f"<h2>Alignment check: {html.escape(check['instrument'])} "
+           f"({check['items']} items)</h2>",
+           f"<div class=scroll><table>{''.join(rows)}</table></div>",
+           f"<p class=note>{html.escape(check['method'])}. The study reports 0.0759 for "
+           "value-aligned models and 0.1079 for the role-play prompt.</p>"]
+    per = check.get("by_profile", [])
+    if per:
+        cols = sorted({k for e in per for k in e if k != "profile"})
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        body = [f"<tr><th class=l>profile</th>{head}</tr>"]
+        for e in per:
+            cells = "".join(f"<td>{_fmt(e.get(c), 4)}</td>" for c in cols)
+            body.append(f"<tr><td class=l>{html.escape(e['profile'])}</td>{cells}</tr>")
+        out.append("<h3>NMSE by target profile (unanswered at midpoint)</h3>")
+        out.append(f"<div class=scroll><table>{''.join(body)}</table></div>")
+    return "\n".join(out)
+
+
 def render_html(results: dict[str, Any]) -> str:
     prov = results.get("provenance", {})
     alpha = float(results.get("alpha", 0.05))
@@ -128,6 +158,9 @@ def render_html(results: dict[str, Any]) -> str:
         "relates a category's harm rate to the 10 Schwartz value scores of the subjects' "
         "target profiles.</p>",
     ]
+    check = results.get("alignment_check")
+    if check:
+        parts.append(_check_section(check))
     for entry in results.get("analyses", []):
         title = (f"{entry['benchmark']} · judge {entry['judge']} · mitigation "
                  f"{entry['mitigation']} · {entry['role']} subjects ({len(entry['subjects'])})")
