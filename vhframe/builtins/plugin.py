@@ -31,6 +31,14 @@ def register_value_datasets(register: Register) -> None:
 
 
 @hookimpl
+def register_task_datasets(register: Register) -> None:
+    from vhframe.builtins.benign import TASK_DATASETS
+
+    for name, (factory, description) in TASK_DATASETS.items():
+        register(name, factory, description)
+
+
+@hookimpl
 def register_surveys(register: Register) -> None:
     register("pvq40", surveys.Pvq40, "the PVQ-40 value survey, scored by its key (alignment check)")
 
