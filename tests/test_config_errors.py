@@ -75,6 +75,23 @@ CASES: list[tuple[str, str, str, str]] = [
     ("missing-model-folder", _replace('base = "builtin:tiny-llama"', 'base = "models/none"'),
      "model.base", "models/none': no such folder"),
     ("invalid-toml", MINIMAL + "\n[generation\n", "", "invalid TOML"),
+    ("unknown-survey", MINIMAL + '\n[survey]\nuse = "vhframe:pvq21"\n', "survey.use",
+     "unknown surveys component 'vhframe:pvq21'"),
+    ("missing-survey-file",
+     MINIMAL + '\n[survey]\nuse = "vhframe:pvq40"\nparams = { path = "pvq.csv" }\n',
+     "survey.params.path", "file not found"),
+    ("benign-without-trainer",
+     MINIMAL + '\n[[alignment.benign]]\nname = "grammar"\n'
+     'data = { use = "vhframe:grammar", params = { path = "builtin:sample" } }\n',
+     "alignment.benign[0]", "a benign baseline needs a trainer"),
+    ("benign-bad-name",
+     MINIMAL + '\n[[alignment.benign]]\nname = "a b"\n'
+     'data = { use = "vhframe:grammar", params = { path = "builtin:sample" } }\n',
+     "alignment.benign[0].name", "a b"),
+    ("benign-unknown-dataset",
+     MINIMAL + '\n[[alignment.benign]]\nname = "g"\ndata = { use = "vhframe:nope" }\n'
+     'trainer = { use = "hf:lora" }\n',
+     "alignment.benign[0].data.use", "unknown task_datasets component 'vhframe:nope'"),
 ]
 
 

@@ -58,9 +58,17 @@ class ProfileSettings(ComponentRef):
 class BenignSettings(_Strict):
     """A benign fine-tuning baseline: a task dataset trained into one adapter."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]
+    name: str
     data: ComponentRef
     trainer: ComponentRef | None = None  # alignment.trainer when absent
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        # the name becomes part of a subject name and an adapter folder name
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", v):
+            raise ValueError(f"expected letters, digits, '_', '.' or '-', found {v!r}")
+        return v
 
 
 class AlignmentSettings(_Strict):
