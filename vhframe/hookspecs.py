@@ -29,6 +29,9 @@ and no profile (used for ``[[alignment.benign]]`` subjects).
 Trainers and generators may also offer ``check_model(ctx, ref)``: the pipeline calls it with
 the config's ``model.base`` before any work, and a ``ValueError`` it raises is reported at
 that key (e.g. a local model folder that does not exist). It must be cheap: no model loading.
+They may also offer ``model_identity(ctx, ref) -> str``, a name for the weights ``ref`` points
+at (e.g. a hash of a local folder's files): the pipeline puts it in cache keys in place of
+the reference, so a model folder replaced in place is never mistaken for the old one.
 
 Everything that determines an output must be visible to the pipeline so that results can be
 cached by content: components expose ``fingerprint()``, a JSON-serialisable description of the
