@@ -281,7 +281,10 @@ class Pipeline:
             for comp in (comps.trainer, comps.generator, *(t for _, _, t in comps.benign)):
                 fn = getattr(comp, "model_identity", None)
                 if callable(fn):
-                    ident = str(fn(self.ctx, self.cfg.model.base))
+                    try:
+                        ident = str(fn(self.ctx, self.cfg.model.base))
+                    except ValueError as exc:
+                        raise self.loaded.error("model.base", str(exc)) from None
                     break
             self.ctx.facts["model_identity"] = ident
         return str(self.ctx.facts["model_identity"])
