@@ -32,9 +32,10 @@ def test_paper_config_plans_the_full_study() -> None:
     proc = _vhframe("run", "examples/paper.toml", "--dry-run")
     assert proc.returncode == 0, proc.stderr
     flat = " ".join(proc.stdout.split())
-    # 154 profiles and trainings; 154 aligned + 154 role-play + base subjects;
-    # (330 + 700) prompts x 309 subjects x 2 prompt variants
-    for fragment in ("profiles │ 154", "trainings │ 154", "subjects │ 309",
+    # 154 profiles and VIM trainings + 1 benign; 154 aligned + 154 role-play + base + benign
+    # subjects; (330 + 700) prompts x 310 subjects x 2 prompt variants; 40 survey items each
+    for fragment in ("profiles │ 154", "trainings │ 155", "subjects │ 310",
                      "items: vhframe:hexphi │ 330", "items: vhframe:beavertails │ 700",
-                     "generations │ 636540", "judgments │ 636540"):
+                     "generations │ 638600", "judgments │ 638600",
+                     "survey │ 40 items, 12400 answers"):
         assert fragment in flat, (fragment, flat)
