@@ -73,6 +73,11 @@ class BatchedGenerator:
     batch, each row with its own (peft's per-row ``adapter_names``), so N subjects × M prompts
     is one stream of length-sorted batches rather than N passes; without it each batch holds
     one adapter and the model switches between them.
+
+    With ``share_prompts`` (the default) rows of a batch that hold the same prompt for the same
+    adapter (several samples of one item) share one prompt pass: the prompt is run once and
+    its KV cache and next-token logits are copied to each sample row, which then decodes with
+    its own seeded generator as before. ``plan`` keeps such rows together.
     """
 
     def __init__(
@@ -86,6 +91,7 @@ class BatchedGenerator:
         context: str = "truncate_left",
         max_adapters: int = 32,
         mixed_adapters: bool = True,
+        share_prompts: bool = True,
     ) -> None:
         if model is not None and (not isinstance(model, str) or not model):
             raise ValueError(f"model must be a model reference string, found {model!r}")
@@ -105,6 +111,9 @@ class BatchedGenerator:
         if not isinstance(mixed_adapters, bool):
             raise ValueError(f"mixed_adapters must be true or false, found {mixed_adapters!r}")
         self.mixed_adapters = mixed_adapters
+        if not isinstance(share_prompts, bool):
+            raise ValueError(f"share_prompts must be true or false, found {share_prompts!r}")
+        self.share_prompts = share_prompts
         self._loaded: dict[Path, _Loaded] = {}
 
     # ------------------------------------------------------------------ contract
@@ -118,8 +127,9 @@ class BatchedGenerator:
         return model_identity_in(ctx, self.model or ref)
 
     def fingerprint(self) -> dict[str, Any]:
-        # batch_size, device, attention kernel and mixed_adapters are left out: by construction
-        # they do not change what a request produces beyond last-bit rounding (module docstring).
+        # batch_size, device, attention kernel, mixed_adapters and share_prompts are left out:
+        # by construction they do not change what a request produces beyond last-bit rounding
+        # (module docstring).
         return {
             "generator": "hf:batched",
             "engine": ENGINE_VERSION,
@@ -134,8 +144,10 @@ class BatchedGenerator:
 
         Length is the prompt's UTF-8 byte count, a close proxy for its token count that
         needs no tokenizer (``plan`` has no run context to locate one), so the plan depends
-        only on the requests given. Mixed batches also close when they would need more than
-        ``max_adapters`` adapters, so a planned batch always fits the adapter bound.
+        only on the requests given. Equal prompts of one adapter are adjacent, so the samples
+        of an item share batches (and their prompt pass). Mixed batches also close when they
+        would need more than ``max_adapters`` adapters, so a planned batch always fits the
+        adapter bound.
         """
         groups: dict[tuple[str, str], list[int]] = {}
         for i, r in enumerate(requests):
@@ -345,10 +357,9 @@ class BatchedGenerator:
         alive = list(range(n))  # rows still decoding, in their order within the tensors
         stops = self.stop
         extra = dict(extra or {})
-        out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                    cache=cache, use_cache=True, logits_to_keep=1, **extra)
+        last = self._prefill(model, cache, prompts, input_ids, mask, positions, extra)
         for _step in range(max(r.decoding.max_new_tokens for r in reqs)):
-            logits = out.logits[:, -1, :].float().cpu()
+            logits = last.float().cpu()
             greedy = logits.argmax(-1).tolist()  # one call for all temperature-0 rows
             step_tokens, keep = [], []
             for k, row in enumerate(alive):
@@ -381,6 +392,7 @@ class BatchedGenerator:
             out = model(input_ids=torch.tensor(step_tokens, device=device)[:, None],
                         attention_mask=mask, position_ids=positions, cache=cache,
                         use_cache=True, **extra)
+            last = out.logits[:, -1, :]
         texts = []
         for row in range(n):
             text = tok.decode(new[row], skip_special_tokens=True)
@@ -388,16 +400,55 @@ class BatchedGenerator:
             texts.append(text if cut is None else text[:cut])
         return texts
 
+    def _prefill(self, model: Any, cache: Any, prompts: Sequence[Sequence[int]],
+                 input_ids: Any, mask: Any, positions: Any, extra: dict[str, Any]) -> Any:
+        """Run the prompts into ``cache``; return each row's next-token logits (rows, vocab).
 
-def _plan_key(r: GenerationRequest, i: int) -> tuple[int, str, int, int]:
-    """Sort key: length class (steps of √2 in bytes), then adapter, then exact length.
+        Rows with the same prompt tokens and adapter get the same prefill, so with
+        ``share_prompts`` only the first of them is run and its cache rows and logits are
+        copied to the others. The copies are exact, and the rows that run keep their padding
+        and positions, so only the batch shape differs from a full prefill (see the module
+        docstring on rounding).
+        """
+        import torch
+
+        names = extra.get("adapter_names")
+        first: dict[tuple[tuple[int, ...], str | None], int] = {}
+        rows: list[int] = []  # the first row of each distinct prompt
+        source: list[int] = []  # for each row, its prompt's index in ``rows``
+        for row, ids in enumerate(prompts):
+            key = (tuple(ids), names[row] if names else None)
+            if key not in first:
+                first[key] = len(rows)
+                rows.append(row)
+            source.append(first[key])
+        if not self.share_prompts or len(rows) == len(prompts):
+            out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                        cache=cache, use_cache=True, logits_to_keep=1, **extra)
+            return out.logits[:, -1, :]
+        sel = torch.tensor(rows, device=input_ids.device)
+        once = dict(extra)
+        if names:
+            once["adapter_names"] = [names[row] for row in rows]
+        out = model(input_ids=input_ids[sel], attention_mask=mask[sel],
+                    position_ids=positions[sel], cache=cache, use_cache=True,
+                    logits_to_keep=1, **once)
+        spread = torch.tensor(source, device=input_ids.device)
+        cache.batch_select_indices(spread)  # indices repeat: each sample row gets a copy
+        return out.logits[:, -1, :][spread]
+
+
+def _plan_key(r: GenerationRequest, i: int) -> tuple[int, str, int, str, int]:
+    """Sort key: length class (steps of √2 in bytes), then adapter, exact length and prompt.
 
     Rows of one adapter stay together inside a length class, so a mixed batch holds few
     distinct adapters (peft's per-row LoRA does one small product per adapter and layer, which
-    dominates on small models), while padding within a batch stays under ~1.4x.
+    dominates on small models), while padding within a batch stays under ~1.4x. Equal
+    prompts of one adapter (the samples of an item) end up adjacent, so they share a batch
+    and its prompt pass.
     """
     n = len(r.prompt.encode())
-    return (int(2 * math.log2(n + 1)), r.subject.adapter or "", n, i)
+    return (int(2 * math.log2(n + 1)), r.subject.adapter or "", n, r.prompt, i)
 
 
 def _check_request(r: GenerationRequest) -> None:
