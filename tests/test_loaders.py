@@ -192,3 +192,70 @@ def test_value_table_errors(ctx: RunContext, tmp_path: Path) -> None:
         ValueTable(str(f)).load(ctx)
     with pytest.raises(ParamError, match="file not found"):
         ValueTable(str(tmp_path / "none.csv"))
+
+
+def test_value_table_marks_the_studys_fixed_split(ctx: RunContext) -> None:
+    from vhframe.builtins.touche import ValueTable
+
+    table = ValueTable(str(shared("value-alignment/valueEval_10.csv")),
+                       split_dir=str(shared("value-alignment/split")))
+    full = table.load(ctx)
+    assert Counter(e.split for e in full) == {"train": 5899, "valid": 738, "test": 737}
+    assert table.fingerprint()["split_dir"].endswith("split")
+    train = {e.id for e in ValueTable(str(shared("value-alignment/split/train.csv"))).load(ctx)}
+    assert {e.id for e in full if e.split == "train"} == train
+    # without split_dir nothing is marked and the fingerprint is unchanged
+    plain = ValueTable(str(shared("value-alignment/valueEval_10.csv")))
+    assert plain.fingerprint() == {"path": plain.path}
+    assert {e.split for e in plain.load(ctx)} == {""}
+
+
+def _table(path: Path, rows: list[tuple[str, str]], first: str = "") -> Path:
+    head = f"{first}\tConclusion\tStance\tPremise\t" + "\t".join(VALUES)
+    body = "".join(f"{rid}\tWe should act\tagainst\t{premise}\t" + "\t".join(["1"] + ["0"] * 9)
+                   + "\n" for rid, premise in rows)
+    path.write_text(head + "\n" + body)
+    return path
+
+
+def test_value_table_split_errors_and_unlisted_rows(ctx: RunContext, tmp_path: Path) -> None:
+    from vhframe.builtins.touche import ValueTable
+
+    table = _table(tmp_path / "t.csv", [("0", "p0"), ("1", "p1"), ("2", "p2"), ("3", "p3")])
+    d = tmp_path / "split"
+    d.mkdir()
+    _table(d / "train.csv", [("0", "p0"), ("2", "p2")], "Unnamed: 0")
+    _table(d / "valid.csv", [("1", "p1")], "Unnamed: 0")
+    _table(d / "test.csv", [], "Unnamed: 0")
+    got = {e.id: e.split for e in ValueTable(str(table), split_dir=str(d)).load(ctx)}
+    assert got == {"0": "train", "1": "valid", "2": "train", "3": ""}  # 3 is in no split file
+
+    _table(d / "test.csv", [("7", "p7")], "Unnamed: 0")
+    with pytest.raises(DataError, match=r"test\.csv:2: row id '7' is not a row of t\.csv"):
+        ValueTable(str(table), split_dir=str(d)).load(ctx)
+    _table(d / "test.csv", [("3", "other text")], "Unnamed: 0")
+    with pytest.raises(DataError, match=r"test\.csv:2: row id '3' has a different .* line 5"):
+        ValueTable(str(table), split_dir=str(d)).load(ctx)
+    _table(d / "test.csv", [("1", "p1")], "Unnamed: 0")
+    with pytest.raises(DataError, match=r"test\.csv:2: row id '1' is already in valid\.csv"):
+        ValueTable(str(table), split_dir=str(d)).load(ctx)
+    (d / "test.csv").unlink()
+    with pytest.raises(ParamError, match=r"missing test\.csv"):
+        ValueTable(str(table), split_dir=str(d))
+    with pytest.raises(ParamError, match="folder not found"):
+        ValueTable(str(table), split_dir=str(tmp_path / "nope"))
+    dup = _table(tmp_path / "dup.csv", [("0", "p0"), ("0", "p1")])
+    _table(d / "test.csv", [], "Unnamed: 0")
+    with pytest.raises(DataError, match=r"dup\.csv:3: row id '0' also on line 2"):
+        ValueTable(str(dup), split_dir=str(d)).load(ctx)
+
+
+def test_example_split_is_checked_and_round_trips() -> None:
+    from vhframe.records import Example
+
+    ex = Example(id="a", conclusion="c", stance="against", premise="p", values=("Power",),
+                 split="valid")
+    assert Example.from_dict(ex.to_dict()) == ex
+    assert Example.from_dict({k: v for k, v in ex.to_dict().items() if k != "split"}).split == ""
+    with pytest.raises(RecordError, match="split must be one of"):
+        Example(id="a", conclusion="c", stance="against", premise="p", values=(), split="dev")

@@ -133,9 +133,18 @@ class ValueProfile(Record):
         return content_hash(["profile", self.name, list(self.scores)])
 
 
+#: The fixed dataset splits an :class:`Example` can belong to; ``""`` means "no split given".
+SPLITS: tuple[str, ...] = ("train", "valid", "test")
+
+
 @dataclass(frozen=True)
 class Example(Record):
-    """One value-labelled argument (Touché23-ValueEval style)."""
+    """One value-labelled argument (Touché23-ValueEval style).
+
+    ``split`` is the dataset's fixed split the argument belongs to: ``"train"``, ``"valid"``,
+    ``"test"``, or ``""`` when the dataset has none (trainers then hold out their own
+    validation share).
+    """
 
     kind: ClassVar[str] = "example"
     id: str
@@ -143,12 +152,16 @@ class Example(Record):
     stance: str
     premise: str
     values: tuple[str, ...]
+    split: str = ""
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.values if v not in VALUES]
         if unknown:
             raise RecordError(f"example {self.id!r}: unknown value name(s) {unknown}")
         object.__setattr__(self, "values", tuple(v for v in VALUES if v in self.values))
+        if self.split and self.split not in SPLITS:
+            raise RecordError(f"example {self.id!r}: split must be one of {SPLITS} or empty, "
+                              f"found {self.split!r}")
 
 
 @dataclass(frozen=True)

@@ -186,15 +186,40 @@ class ValueTable:
 
     The file is tab-separated whatever its extension; the first column holds the row id (its
     header may be empty or ``Unnamed: 0``), then ``Conclusion``, ``Stance``, ``Premise`` and
-    the 10 values as 0/1. Rows without a value are dropped, as in the Touché23 mapping."""
+    the 10 values as 0/1. Rows without a value are dropped, as in the Touché23 mapping.
 
-    def __init__(self, path: str) -> None:
+    ``split_dir`` (optional) is a folder with ``train.csv``, ``valid.csv`` and ``test.csv`` in
+    the same layout, whose first column names rows of this table by their id (the study's
+    ``split/`` folder beside ``valueEval_10.csv``): each example then carries the split it is
+    listed in (:attr:`vhframe.records.Example.split`). An id that is not a row of the table,
+    a row whose text differs from the table's, or an id listed twice is an error naming the
+    file and line. Rows listed in no split file keep ``split = ""``; trainers that follow the
+    split neither train nor validate on them.
+    """
+
+    SPLIT_FILES: tuple[str, ...] = ("train", "valid", "test")
+
+    def __init__(self, path: str, split_dir: str | None = None) -> None:
         if not Path(path).is_file():
             raise ParamError("path", f"file not found: {path}")
         self.path = path
+        if split_dir is not None:
+            if not isinstance(split_dir, str) or not split_dir:
+                raise ParamError("split_dir", f"expected a folder path, found {split_dir!r}")
+            folder = Path(split_dir)
+            if not folder.is_dir():
+                raise ParamError("split_dir", f"folder not found: {split_dir}")
+            missing = [f"{n}.csv" for n in self.SPLIT_FILES if not (folder / f"{n}.csv").is_file()]
+            if missing:
+                raise ParamError("split_dir", f"missing {', '.join(missing)} in {split_dir}")
+        self.split_dir = split_dir
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"path": self.path}
+        # split_dir only when given, so that tables without splits keep their old fingerprint
+        fp: dict[str, Any] = {"path": self.path}
+        if self.split_dir is not None:
+            fp["split_dir"] = self.split_dir
+        return fp
 
     def load(self, ctx: RunContext) -> list[Example]:
         from vhframe.records import VALUES
@@ -202,6 +227,7 @@ class ValueTable:
         p = Path(self.path)
         header, rows = _read_tsv(p, ("Conclusion", "Stance", "Premise", *VALUES))
         col = {c: header.index(c) for c in ("Conclusion", "Stance", "Premise", *VALUES)}
+        splits = self._splits(p, header, rows) if self.split_dir is not None else {}
         out = []
         for line, row in rows:
             stance = STANCES.get(row[col["Stance"]].strip())
@@ -218,5 +244,41 @@ class ValueTable:
                     values.append(v)
             if values:
                 out.append(Example(id=row[0], conclusion=row[col["Conclusion"]], stance=stance,
-                                   premise=row[col["Premise"]], values=tuple(values)))
+                                   premise=row[col["Premise"]], values=tuple(values),
+                                   split=splits.get(row[0], "")))
+        return out
+
+    def _splits(self, table: Path, header: list[str],
+                rows: list[tuple[int, list[str]]]) -> dict[str, str]:
+        """Row id → split name, checked against the table: ids must name its rows (the first
+        column, e.g. ``3519`` is line 3521 of valueEval_10.csv) with the same text."""
+        assert self.split_dir is not None
+        text_cols = [header.index(c) for c in ("Conclusion", "Premise")]
+        by_id: dict[str, tuple[int, list[str]]] = {}
+        for line, row in rows:
+            if row[0] in by_id:
+                raise DataError(f"row id {row[0]!r} also on line {by_id[row[0]][0]}: ids must "
+                                "be unique to assign splits", file=str(table), line=line)
+            by_id[row[0]] = (line, [row[i] for i in text_cols])
+        out: dict[str, str] = {}
+        for name in self.SPLIT_FILES:
+            f = Path(self.split_dir) / f"{name}.csv"
+            s_head, s_rows = _read_tsv(f, ("Conclusion", "Premise"))
+            s_cols = [s_head.index(c) for c in ("Conclusion", "Premise")]
+            for line, row in s_rows:
+                rid = row[0]
+                if rid not in by_id:
+                    raise DataError(
+                        f"row id {rid!r} is not a row of {table.name} (the first column must "
+                        f"hold ids from the table's first column)", file=str(f), line=line)
+                t_line, text = by_id[rid]
+                if [row[i] for i in s_cols] != text:
+                    raise DataError(
+                        f"row id {rid!r} has a different conclusion or premise than line "
+                        f"{t_line} of {table.name}: this split does not belong to the table",
+                        file=str(f), line=line)
+                if rid in out:
+                    raise DataError(f"row id {rid!r} is already in {out[rid]}.csv: a row may "
+                                    "belong to one split only", file=str(f), line=line)
+                out[rid] = name
         return out
