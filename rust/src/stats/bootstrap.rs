@@ -8,8 +8,6 @@
 //! over samples (Efron & Tibshirani 1993, eq. 14.15 and 15.36). Jackknife values of these
 //! statistics are computed in closed form, O(n), instead of refitting n times.
 
-use rayon::prelude::*;
-
 use super::corr::{CorrKind, CONSTANT_MSG};
 use super::error::{check_finite, StatsError};
 use super::rankcorr::RankCorr;
@@ -442,19 +440,7 @@ pub fn rank_corr_ci(
     let ones = vec![1u32; n];
     let theta = rc.weighted(&ones, &mut rc.scratch());
     let jack: Vec<f64> = if o.method == Method::Bca {
-        // Leave-one-out values: weight 0 for the pair left out.
-        (0..n)
-            .into_par_iter()
-            .map_init(
-                || (rc.scratch(), ones.clone()),
-                |(s, w), i| {
-                    w[i] = 0;
-                    let v = rc.weighted(w, s);
-                    w[i] = 1;
-                    v
-                },
-            )
-            .collect()
+        rc.jackknife()
     } else {
         Vec::new()
     };

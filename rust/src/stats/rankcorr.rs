@@ -7,6 +7,11 @@
 //! expanding the resample and sorting it again. Both are computed in exact integer arithmetic
 //! up to the final division, so a resample that repeats the data's ranks gives the very same
 //! value as the data, which BCa's bias correction relies on.
+//!
+//! All n leave-one-out values (BCa's jackknife) come in O(n log n) together: leaving pair i
+//! out moves every other rank by -1, -1/2 or 0 according to its order relative to i, and takes
+//! i's concordant, discordant and tied pairs out of Kendall's counts, so each value follows
+//! from the full-data sums and a few per-pair counts.
 
 use super::corr::CorrKind;
 
@@ -173,6 +178,81 @@ pub fn tau_b_sorted(
         .clamp(-1.0, 1.0)
 }
 
+/// For every item, `Σ_j sign(code_i - code_j) * a_j`: the sum over items in lower groups minus
+/// the sum over items in higher groups.
+fn signed_sums(codes: &[u32], n_groups: usize, a: &[i64]) -> Vec<i128> {
+    let mut group = vec![0i128; n_groups];
+    for (&c, &v) in codes.iter().zip(a) {
+        group[c as usize] += v as i128;
+    }
+    let total: i128 = group.iter().sum();
+    let mut below = vec![0i128; n_groups];
+    let mut acc = 0i128;
+    for (b, &g) in below.iter_mut().zip(&group) {
+        *b = acc;
+        acc += g;
+    }
+    codes
+        .iter()
+        .map(|&c| {
+            let (lo, own) = (below[c as usize], group[c as usize]);
+            lo - (total - lo - own)
+        })
+        .collect()
+}
+
+/// For every pair, how many other pairs are concordant and how many discordant with it
+/// (strictly ordered the same way, or opposite ways, in both x and y).
+fn concordance_counts(x: &Groups, y_code: &[u32], k_y: usize) -> (Vec<u64>, Vec<u64>) {
+    let n = y_code.len();
+    let (mut con, mut dis) = (vec![0u64; n], vec![0u64; n]);
+    let mut buf = vec![0u64; k_y + 1];
+    let groups: Vec<&[u32]> = x
+        .bounds
+        .windows(2)
+        .map(|b| &x.order[b[0] as usize..b[1] as usize])
+        .collect();
+    // Upwards every inserted pair has a smaller x; downwards a larger one.
+    for upwards in [true, false] {
+        buf.fill(0);
+        let mut tree = Fenwick(&mut buf);
+        let mut inserted = 0u64;
+        let mut visit = |members: &[u32]| {
+            for &i in members {
+                let c = y_code[i as usize];
+                let below = if c == 0 { 0 } else { tree.upto(c - 1) };
+                let above = inserted - tree.upto(c);
+                let (same_way, opposite) = if upwards {
+                    (below, above)
+                } else {
+                    (above, below)
+                };
+                con[i as usize] += same_way;
+                dis[i as usize] += opposite;
+            }
+            for &i in members {
+                tree.add(y_code[i as usize], 1);
+            }
+            inserted += members.len() as u64;
+        };
+        if upwards {
+            groups.iter().for_each(|m| visit(m));
+        } else {
+            groups.iter().rev().for_each(|m| visit(m));
+        }
+    }
+    (con, dis)
+}
+
+/// Size of every item's group.
+fn group_sizes(codes: &[u32], n_groups: usize) -> Vec<u64> {
+    let mut size = vec![0u64; n_groups];
+    for &c in codes {
+        size[c as usize] += 1;
+    }
+    codes.iter().map(|&c| size[c as usize]).collect()
+}
+
 /// A rank correlation prepared for evaluation under many weightings of the same pairs.
 #[derive(Clone, Debug)]
 pub enum RankCorr {
@@ -230,7 +310,9 @@ impl RankCorr {
                     .zip(s.ux.iter().zip(&s.uy))
                     .map(|(&c, (&a, &b))| c as i128 * (a as i128 * b as i128))
                     .sum();
-                (sxy as f64 / ((sxx as f64).sqrt() * (syy as f64).sqrt())).clamp(-1.0, 1.0)
+                // One square root of the product: identical rankings (sxx = syy = sxy) give
+                // exactly 1.
+                (sxy as f64 / (sxx as f64 * syy as f64).sqrt()).clamp(-1.0, 1.0)
             }
             RankCorr::Kendall { x, y_code, .. } => {
                 let order = &x.order;
@@ -240,6 +322,88 @@ impl RankCorr {
                     |k| w[order[k] as usize] as u64,
                     s,
                 )
+            }
+        }
+    }
+}
+
+impl RankCorr {
+    /// The statistic with each pair left out in turn, equal to `weighted` with that pair's
+    /// weight set to 0 (to the last bit: the same integers enter the same final formula).
+    pub fn jackknife(&self) -> Vec<f64> {
+        match self {
+            RankCorr::Spearman { x, y } => {
+                let n = x.order.len();
+                let ones = vec![1u32; n];
+                let (mut u, mut v) = (vec![0i64; n], vec![0i64; n]);
+                let sxx = centred_ranks(x, &ones, n as i64, &mut u);
+                let syy = centred_ranks(y, &ones, n as i64, &mut v);
+                let sxy: i128 = u.iter().zip(&v).map(|(&a, &b)| a as i128 * b as i128).sum();
+                let (cx, cy) = (x.codes(), y.codes());
+                let (gx, gy) = (x.n_groups(), y.n_groups());
+                let (ex_u, ex_v) = (signed_sums(&cx, gx, &u), signed_sums(&cx, gx, &v));
+                let (fy_u, fy_v) = (signed_sums(&cy, gy, &u), signed_sums(&cy, gy, &v));
+                let (con, dis) = concordance_counts(x, &cy, gy);
+                let (tx, ty) = (group_sizes(&cx, gx), group_sizes(&cy, gy));
+                (0..n)
+                    .map(|i| {
+                        // Without pair i, N drops to n - 1 and every other centred doubled rank
+                        // moves by sign(x_i - x_j) (y likewise).
+                        let (ui, vi) = (u[i] as i128, v[i] as i128);
+                        let sxy_i =
+                            sxy - ui * vi + fy_u[i] + ex_v[i] + (con[i] as i128 - dis[i] as i128);
+                        let sxx_i = sxx - ui * ui + 2 * ex_u[i] + (n as u64 - tx[i]) as i128;
+                        let syy_i = syy - vi * vi + 2 * fy_v[i] + (n as u64 - ty[i]) as i128;
+                        if sxx_i == 0 || syy_i == 0 {
+                            return f64::NAN;
+                        }
+                        (sxy_i as f64 / (sxx_i as f64 * syy_i as f64).sqrt()).clamp(-1.0, 1.0)
+                    })
+                    .collect()
+            }
+            RankCorr::Kendall { x, y_code, k_y } => {
+                let n = y_code.len();
+                let cx = x.codes();
+                let tx = group_sizes(&cx, x.n_groups());
+                let ty = group_sizes(y_code, *k_y);
+                // Size of each pair's (x, y) cell.
+                let mut txy = vec![0u64; n];
+                let mut cell = vec![0u64; *k_y];
+                for b in x.bounds.windows(2) {
+                    let members = &x.order[b[0] as usize..b[1] as usize];
+                    for &i in members {
+                        cell[y_code[i as usize] as usize] += 1;
+                    }
+                    for &i in members {
+                        txy[i as usize] = cell[y_code[i as usize] as usize];
+                    }
+                    for &i in members {
+                        cell[y_code[i as usize] as usize] = 0;
+                    }
+                }
+                let (_, dis_i) = concordance_counts(x, y_code, *k_y);
+                // Each tied or discordant pair is seen from both of its members.
+                let half_sum =
+                    |v: &[u64], minus: u64| v.iter().map(|&t| t - minus).sum::<u64>() / 2;
+                let (xtie, ytie, joint) = (half_sum(&tx, 1), half_sum(&ty, 1), half_sum(&txy, 1));
+                let dis = half_sum(&dis_i, 0);
+                let m = n as u64 - 1;
+                let tot = m * m.saturating_sub(1) / 2;
+                (0..n)
+                    .map(|i| {
+                        let xt = xtie - (tx[i] - 1);
+                        let yt = ytie - (ty[i] - 1);
+                        let jt = joint - (txy[i] - 1);
+                        let d = dis - dis_i[i];
+                        if tot == xt || tot == yt {
+                            return f64::NAN;
+                        }
+                        let cmd =
+                            tot as i128 - xt as i128 - yt as i128 + jt as i128 - 2 * d as i128;
+                        (cmd as f64 / ((tot - xt) as f64).sqrt() / ((tot - yt) as f64).sqrt())
+                            .clamp(-1.0, 1.0)
+                    })
+                    .collect()
             }
         }
     }
@@ -289,6 +453,40 @@ mod tests {
                     (got - want).abs() < 1e-14,
                     "{kind:?} {w:?}: {got} vs {want}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn jackknife_equals_zero_weights() {
+        let cases: [(Vec<f64>, Vec<f64>); 3] = [
+            (
+                vec![3.0, 1.0, 2.0, 2.0, 0.0, -0.0, 5.0, 3.0, 4.0, 1.0, 2.0],
+                vec![1.0, 2.0, 2.0, 2.0, 0.5, 0.7, 4.0, 1.0, -1.0, 3.0, 2.0],
+            ),
+            (
+                (0..40).map(|i| ((i * 17) % 7) as f64).collect(),
+                (0..40)
+                    .map(|i| ((i * 5) % 11) as f64 - (i % 3) as f64)
+                    .collect(),
+            ),
+            // Leaving out the single 1 makes x constant: NaN in that place.
+            (vec![0.0, 0.0, 0.0, 1.0, 0.0], vec![1.0, 2.0, 3.0, 4.0, 5.0]),
+        ];
+        for (x, y) in &cases {
+            for kind in [CorrKind::Spearman, CorrKind::Kendall] {
+                let rc = RankCorr::new(kind, x, y);
+                let mut s = rc.scratch();
+                let jack = rc.jackknife();
+                for (i, &got) in jack.iter().enumerate() {
+                    let mut w = vec![1u32; x.len()];
+                    w[i] = 0;
+                    let want = rc.weighted(&w, &mut s);
+                    assert!(
+                        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                        "{kind:?} i={i}: {got} vs {want}"
+                    );
+                }
             }
         }
     }
