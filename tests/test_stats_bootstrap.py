@@ -268,6 +268,24 @@ def test_rank_correlation_intervals_against_scipy_bootstrap(method: str) -> None
         assert abs(ci.low - lo) < 0.25 * se and abs(ci.high - hi) < 0.25 * se, (ci, lo, hi, se)
 
 
+@pytest.mark.parametrize("method", ["percentile", "bca"])
+def test_correlation_bootstraps_share_resamples(method: str) -> None:
+    # For 0/1 data, average ranks are an affine map of the values, and tau-b of a 2x2 table is
+    # the phi coefficient: on every resample the three coefficients coincide. Equal intervals
+    # for one seed therefore show that the three draw the same rows.
+    rng = np.random.default_rng(14)
+    x = (rng.random(300) < 0.4).astype(float)
+    y = np.where(rng.random(300) < 0.7, x, 1 - x)
+    kw = {"method": method, "n_resamples": 500, "seed": 21}
+    p = stats.bootstrap_pearson(x, y, **kw)  # type: ignore[arg-type]
+    for f in (stats.bootstrap_spearman, stats.bootstrap_kendall):
+        r = f(x, y, **kw)  # type: ignore[arg-type]
+        for a, b in [(r.estimate, p.estimate), (r.low, p.low), (r.high, p.high), (r.se, p.se)]:
+            assert a == pytest.approx(b, rel=1e-12)
+    other = stats.bootstrap_spearman(x, y, method=method, n_resamples=500, seed=22)  # type: ignore[arg-type]
+    assert (other.low, other.high) != (p.low, p.high)
+
+
 def test_rank_correlation_bootstrap_of_monotone_data() -> None:
     # y a monotone transform of x: every resample ranks both alike, so rho and tau stay at 1.
     x = np.arange(30.0)
