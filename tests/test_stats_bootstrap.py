@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.special import ndtr, ndtri
@@ -178,6 +178,128 @@ def test_pearson_matches_scipy(method: str) -> None:
         _check_levels(ci, ref.bootstrap_distribution, levels)
 
 
+RANK_STAT = {"spearman": sps.spearmanr, "kendall": sps.kendalltau}
+RANK_CI = {"spearman": stats.bootstrap_spearman, "kendall": stats.bootstrap_kendall}
+
+
+def _p_constant(v: np.ndarray) -> float:
+    """Probability that a resample of v (n draws with replacement) is constant."""
+    _, counts = np.unique(v, return_counts=True)
+    return float(np.sum((counts / len(v)) ** len(v)))
+
+
+@st.composite
+def corr_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    n = draw(st.integers(5, 150))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["normal", "ties", "scores"]))
+    x = rng.normal(size=n)
+    y = draw(st.sampled_from([0.0, 0.6, -0.9])) * x + rng.standard_t(4, size=n)
+    if kind == "ties":
+        x, y = np.round(x * 2), np.round(y)
+    elif kind == "scores":
+        x, y = rng.integers(1, 6, n).astype(float), np.round(y).clip(-2, 2)
+    assume(np.ptp(x) > 0 and np.ptp(y) > 0)
+    return x, y
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    corr_pairs(),
+    st.sampled_from(["spearman", "kendall"]),
+    st.sampled_from(["percentile", "bca"]),
+)
+def test_rank_correlations_match_scipy(
+    data: tuple[np.ndarray, np.ndarray], kind: str, method: str
+) -> None:
+    x, y = data
+    f = RANK_STAT[kind]
+    try:
+        ci = RANK_CI[kind](x, y, method=method, n_resamples=B, seed=2)  # type: ignore[operator]
+    except ValueError as e:
+        # Only where a resample can plausibly be constant. (A leave-one-out sample is constant
+        # only if a variable has two values, one of them once: then most resamples are too.)
+        assert "correlation is undefined for constant input" in str(e)
+        assert B * (_p_constant(x) + _p_constant(y)) > 1e-9
+        return
+    theta = float(f(x, y).statistic)
+    assert ci.estimate == pytest.approx(theta, rel=1e-12, abs=1e-15)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = sps.bootstrap(
+            (x, y),
+            lambda a, b: f(a, b).statistic,
+            paired=True,
+            vectorized=False,
+            n_resamples=B,
+            method="percentile",
+            rng=3,
+        )
+    dist = ref.bootstrap_distribution
+    assume(not np.isnan(dist).any())  # scipy drew a constant resample: no reference
+    if method == "bca":
+        jack = np.array([f(np.delete(x, i), np.delete(y, i)).statistic for i in range(len(x))])
+        levels = _bca_levels(theta, dist, [jack], 0.95)
+    else:
+        levels = (0.025, 0.975)
+    _check_levels(ci, dist, levels)
+    assert ci.se == pytest.approx(float(np.std(dist, ddof=1)), rel=0.15, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["percentile", "bca"])
+def test_rank_correlation_intervals_against_scipy_bootstrap(method: str) -> None:
+    # scipy's own BCa and percentile intervals: endpoints agree within Monte-Carlo error,
+    # measured in bootstrap standard errors.
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=200)
+    y = np.round(0.5 * x + rng.normal(size=200), 1)
+    for kind, f in RANK_STAT.items():
+        ci = RANK_CI[kind](x, y, method=method, n_resamples=B, seed=5)  # type: ignore[operator]
+        ref = sps.bootstrap(
+            (x, y),
+            lambda a, b, f=f: f(a, b).statistic,
+            paired=True,
+            vectorized=False,
+            n_resamples=B,
+            method="BCa" if method == "bca" else "percentile",
+            rng=6,
+        )
+        lo, hi = ref.confidence_interval
+        se = float(ref.standard_error)
+        assert abs(ci.low - lo) < 0.25 * se and abs(ci.high - hi) < 0.25 * se, (ci, lo, hi, se)
+
+
+@pytest.mark.parametrize("method", ["percentile", "bca"])
+def test_correlation_bootstraps_share_resamples(method: str) -> None:
+    # For 0/1 data, average ranks are an affine map of the values, and tau-b of a 2x2 table is
+    # the phi coefficient: on every resample the three coefficients coincide. Equal intervals
+    # for one seed therefore show that the three draw the same rows.
+    rng = np.random.default_rng(14)
+    x = (rng.random(300) < 0.4).astype(float)
+    y = np.where(rng.random(300) < 0.7, x, 1 - x)
+    kw = {"method": method, "n_resamples": 500, "seed": 21}
+    p = stats.bootstrap_pearson(x, y, **kw)  # type: ignore[arg-type]
+    for f in (stats.bootstrap_spearman, stats.bootstrap_kendall):
+        r = f(x, y, **kw)  # type: ignore[arg-type]
+        for a, b in [(r.estimate, p.estimate), (r.low, p.low), (r.high, p.high), (r.se, p.se)]:
+            assert a == pytest.approx(b, rel=1e-12)
+    other = stats.bootstrap_spearman(x, y, method=method, n_resamples=500, seed=22)  # type: ignore[arg-type]
+    assert (other.low, other.high) != (p.low, p.high)
+
+
+def test_rank_correlation_bootstrap_of_monotone_data() -> None:
+    # y a monotone transform of x: every resample ranks both alike, so rho and tau stay at 1.
+    x = np.arange(30.0)
+    y = np.exp(x / 10)
+    for f in (stats.bootstrap_spearman, stats.bootstrap_kendall):
+        ci = f(x, y, n_resamples=200, method="percentile")
+        for v in (ci.estimate, ci.low, ci.high):
+            assert v == pytest.approx(1.0, abs=1e-15)
+        assert ci.se < 1e-15
+    a = stats.bootstrap_spearman(x, -np.sin(x), n_resamples=300, seed=9)
+    assert a == stats.bootstrap_spearman(x, -np.sin(x), n_resamples=300, seed=9)
+    assert a != stats.bootstrap_spearman(x, -np.sin(x), n_resamples=300, seed=10)
+
+
 @pytest.mark.slow
 def test_many_blocks_match_scipy() -> None:
     # n spans several 2048-item resampling blocks and a partial last block.
@@ -311,6 +433,8 @@ def _all_calls(threads: int | None) -> list[object]:
         stats.bootstrap_diff_means(x, y[:3000], **kw),  # type: ignore[arg-type]
         stats.bootstrap_diff_means(x, y, paired=True, **kw),  # type: ignore[arg-type]
         stats.bootstrap_pearson(x, y, **kw),  # type: ignore[arg-type]
+        stats.bootstrap_spearman(x[:800], np.round(y[:800]), **kw),  # type: ignore[arg-type]
+        stats.bootstrap_kendall(x[:800], np.round(y[:800]), **kw),  # type: ignore[arg-type]
         stats.bootstrap_ols(X, Y, **kw).low.tolist(),  # type: ignore[arg-type]
         stats.bootstrap_groups(x, x > 0.5, **kw).high.tolist(),  # type: ignore[arg-type]
         stats.rtp_toxicity(np.abs(x).reshape(500, 10) / 4, **kw),  # type: ignore[arg-type]
@@ -370,6 +494,21 @@ def test_errors() -> None:
     with pytest.raises(ValueError, match="correlation is undefined for constant input"):
         # Three points: some resamples repeat one point, so r is undefined for them.
         stats.bootstrap_pearson([1.0, 2.0, 3.0], [1.0, 3.0, 2.0])
+    for f in (stats.bootstrap_spearman, stats.bootstrap_kendall):
+        with pytest.raises(ValueError, match="at least 3"):
+            f([1.0, 2.0], [2.0, 1.0])
+        with pytest.raises(ValueError, match=r"lengths differ \(10 != 9\)"):
+            f(x, x[:9])
+        with pytest.raises(ValueError, match="y contains a NaN"):
+            f(x, np.r_[x[:9], np.nan])
+        with pytest.raises(ValueError, match="correlation is undefined for constant input"):
+            f(x, np.ones(10))
+        with pytest.raises(ValueError, match="correlation is undefined for constant input"):
+            f([1.0, 2.0, 3.0], [1.0, 3.0, 2.0])
+        with pytest.raises(ValueError, match="method must be"):
+            f(x, x, method="basic")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="confidence level"):
+            f(x, x, level=0.0)
     with pytest.raises(ValueError, match="0/1"):
         stats.bootstrap_proportion([0.0, 0.5, 1.0])
     with pytest.raises(ValueError, match="confidence level"):

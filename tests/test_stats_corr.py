@@ -37,15 +37,20 @@ def _same(got: float, want: float, rtol: float = 1e-9) -> None:
     assert got == pytest.approx(want, rel=rtol, abs=1e-300), (got, want)
 
 
+ALTERNATIVES = ("two-sided", "less", "greater")
+
+
 @settings(max_examples=150, deadline=None)
-@given(pairs())
-def test_correlations_match_scipy(data: tuple[np.ndarray, np.ndarray]) -> None:
+@given(pairs(), st.sampled_from(ALTERNATIVES))
+def test_correlations_match_scipy(data: tuple[np.ndarray, np.ndarray], alternative: str) -> None:
     x, y = data
+    alt = alternative
     for ours, ref in [
-        (stats.pearson(x, y), sps.pearsonr(x, y)),
-        (stats.spearman(x, y), sps.spearmanr(x, y)),
-        (stats.kendall(x, y), sps.kendalltau(x, y)),
+        (stats.pearson(x, y, alternative=alt), sps.pearsonr(x, y, alternative=alt)),  # type: ignore[arg-type]
+        (stats.spearman(x, y, alternative=alt), sps.spearmanr(x, y, alternative=alt)),  # type: ignore[arg-type]
+        (stats.kendall(x, y, alternative=alt), sps.kendalltau(x, y, alternative=alt)),  # type: ignore[arg-type]
     ]:
+        assert ours.alternative == alt
         assert ours.statistic == pytest.approx(float(ref.statistic), rel=1e-12, abs=1e-14)
         # p-values agree relatively, except where the statistic is at rounding level of 0 or
         # ±1 (there p is ill-conditioned: both sides then give a p-value at 1 or near 0).
@@ -80,6 +85,46 @@ def test_large_n_and_tiny_n() -> None:
     _same(stats.kendall(a, b).pvalue, float(sps.kendalltau(a, b).pvalue))
 
 
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+def test_one_sided_exact_and_edge_cases(alternative: str) -> None:
+    alt = alternative
+    rng = np.random.default_rng(1)
+    # Kendall's exact null, both tails, including the median count (4c = n(n - 1)) where the
+    # one-sided p-value needs the mass at c.
+    cases = [
+        (rng.permutation(n).astype(float), rng.permutation(n).astype(float))
+        for n in (3, 5, 9, 20, 33)
+    ]
+    cases.append((np.arange(4.0), np.array([1.0, 0.0, 3.0, 2.0])))  # tau = 1/3, c = 4 of 6
+    cases.append((np.arange(5.0), np.array([2.0, 4.0, 0.0, 3.0, 1.0])))  # c = 5 of 10
+    for a, b in cases:
+        ours = stats.kendall(a, b, alternative=alt)  # type: ignore[arg-type]
+        _same(ours.pvalue, float(sps.kendalltau(a, b, alternative=alt).pvalue), 1e-12)  # type: ignore[arg-type]
+    # Perfect correlation either way, n = 3 and larger: p is 0 or 1 on the respective side. r
+    # lands within rounding of ±1, where p is ill-conditioned (for n = 3, p ~ sqrt(1 - |r|)).
+    for n in (3, 10):
+        a = np.arange(float(n))
+        for b in (2 * a + 1, -a):
+            for f, g in [
+                (stats.pearson, sps.pearsonr),
+                (stats.spearman, sps.spearmanr),
+                (stats.kendall, sps.kendalltau),
+            ]:
+                ours = f(a, b, alternative=alt).pvalue  # type: ignore[operator]
+                assert ours == pytest.approx(float(g(a, b, alternative=alt).pvalue), abs=1e-6)
+
+
+@pytest.mark.parametrize("f", [stats.pearson, stats.spearman, stats.kendall])
+def test_one_sided_tails(f) -> None:  # type: ignore[no-untyped-def]
+    # The side the data point to gets half the two-sided p-value.
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=60)
+    y = 0.4 * x + rng.normal(size=60)
+    two, less, greater = (f(x, y, alternative=a).pvalue for a in ALTERNATIVES)
+    assert greater < less
+    assert greater == pytest.approx(two / 2, rel=1e-12)
+
+
 @pytest.mark.parametrize("f", [stats.pearson, stats.spearman, stats.kendall])
 def test_correlation_errors(f) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="correlation is undefined for constant input"):
@@ -93,6 +138,11 @@ def test_correlation_errors(f) -> None:  # type: ignore[no-untyped-def]
     for bad in (np.nan, np.inf):
         with pytest.raises(ValueError, match="y contains a NaN or infinite value"):
             f([1.0, 2.0, 3.0], [1.0, bad, 3.0])
+    for alt in ("two_sided", "Greater", "both", ""):
+        with pytest.raises(
+            ValueError, match="alternative must be 'two-sided', 'less' or 'greater'"
+        ):
+            f([1.0, 2.0, 3.0], [1.0, 3.0, 2.0], alternative=alt)
 
 
 def _scipy_perm_corr(x: np.ndarray, y: np.ndarray, b: int):  # type: ignore[no-untyped-def]

@@ -22,9 +22,9 @@ def bootstrap_ols(
     seed: int,
     threads: int | None = None,
 ) -> tuple[_OLS, _F64, _F64, _F64, int]: ...
-def pearson(x: _F64, y: _F64) -> tuple[float, float]: ...
-def spearman(x: _F64, y: _F64) -> tuple[float, float]: ...
-def kendall(x: _F64, y: _F64) -> tuple[float, float]: ...
+def pearson(x: _F64, y: _F64, alternative: str = "two-sided") -> tuple[float, float]: ...
+def spearman(x: _F64, y: _F64, alternative: str = "two-sided") -> tuple[float, float]: ...
+def kendall(x: _F64, y: _F64, alternative: str = "two-sided") -> tuple[float, float]: ...
 def adjust_pvalues(p: _F64, method: str) -> _F64: ...
 def bootstrap_mean(
     x: _F64, n_resamples: int, level: float, method: str, seed: int, threads: int | None = None
@@ -81,11 +81,33 @@ def toxicity_groups(
     seed: int,
     threads: int | None = None,
 ) -> tuple[_CI, _CI, int]: ...
-def permutation_pearson(
-    x: _F64, y: _F64, n_resamples: int, seed: int, threads: int | None = None
+def bootstrap_corr(
+    x: _F64,
+    y: _F64,
+    kind: str,
+    n_resamples: int,
+    level: float,
+    method: str,
+    seed: int,
+    threads: int | None = None,
+) -> _CI: ...
+def permutation_corr(
+    x: _F64,
+    y: _F64,
+    kind: str,
+    n_resamples: int,
+    seed: int,
+    alternative: str = "two-sided",
+    threads: int | None = None,
 ) -> tuple[float, float, int, bool]: ...
 def permutation_diff_means(
-    x: _F64, y: _F64, n_resamples: int, seed: int, threads: int | None = None
+    x: _F64,
+    y: _F64,
+    n_resamples: int,
+    seed: int,
+    paired: bool = False,
+    alternative: str = "two-sided",
+    threads: int | None = None,
 ) -> tuple[float, float, int, bool]: ...
 
 # --- scan

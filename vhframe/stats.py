@@ -3,6 +3,8 @@
 Arrays go in as numpy (converted to contiguous float64 without a copy when they already are),
 results come out as frozen dataclasses. Invalid input (NaN/inf, mismatched lengths, too few
 observations, singular designs, constant input) raises ``ValueError`` with a specific message.
+Correlation p-values and permutation tests take scipy's ``alternative`` ("two-sided", "less",
+"greater"); every resampling result is identical for a seed whatever the number of threads.
 """
 
 from __future__ import annotations
@@ -29,20 +31,27 @@ __all__ = [
     "adjust_pvalues",
     "bootstrap_diff_means",
     "bootstrap_groups",
+    "bootstrap_kendall",
     "bootstrap_mean",
     "bootstrap_ols",
     "bootstrap_pearson",
     "bootstrap_proportion",
+    "bootstrap_spearman",
     "kendall",
     "ols",
     "pearson",
     "permutation_diff_means",
+    "permutation_kendall",
     "permutation_pearson",
+    "permutation_spearman",
     "rtp_toxicity",
     "spearman",
 ]
 
 CIMethod = Literal["percentile", "bca"]
+#: The alternative hypothesis, with scipy's names: "less" / "greater" test whether the statistic
+#: is smaller / larger than under the null, "two-sided" whether it differs either way.
+Alternative = Literal["two-sided", "less", "greater"]
 
 #: scipy's defaults, so that numbers are comparable with ``scipy.stats.bootstrap``.
 DEFAULT_RESAMPLES = 9999
@@ -242,6 +251,58 @@ def bootstrap_pearson(
     return _ci(raw, level, m, n_resamples, s)
 
 
+def _bootstrap_rank(
+    kind: str,
+    x: ArrayLike,
+    y: ArrayLike,
+    method: str,
+    level: float,
+    n_resamples: int,
+    seed: int,
+    threads: int | None,
+) -> BootstrapCI:
+    m, s = _check_method(method), _check_seed(seed)
+    raw = _core.bootstrap_corr(
+        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), kind, n_resamples, level, m, s, threads
+    )
+    return _ci(raw, level, m, n_resamples, s)
+
+
+def bootstrap_spearman(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    method: CIMethod = "bca",
+    level: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> BootstrapCI:
+    """Bootstrap CI of Spearman's rho, resampling (x, y) pairs together.
+
+    Each resample is ranked afresh (its repeated pairs are ties), as ``scipy.stats.bootstrap``
+    with ``spearmanr`` as the statistic does. For a seed the resampled rows are those of
+    :func:`bootstrap_pearson` and :func:`bootstrap_kendall`, so the three intervals describe
+    the same resamples.
+    """
+    return _bootstrap_rank("spearman", x, y, method, level, n_resamples, seed, threads)
+
+
+def bootstrap_kendall(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    method: CIMethod = "bca",
+    level: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> BootstrapCI:
+    """Bootstrap CI of Kendall's tau-b, resampling (x, y) pairs together (repeated pairs are
+    ties, which tau-b corrects for), as ``scipy.stats.bootstrap`` with ``kendalltau``."""
+    return _bootstrap_rank("kendall", x, y, method, level, n_resamples, seed, threads)
+
+
 @dataclass(frozen=True)
 class OLSBootstrapResult:
     """The OLS fit plus a row-bootstrap CI of every coefficient (arrays shaped like
@@ -386,82 +447,145 @@ def rtp_toxicity(
 # --- correlation, permutation tests, multiple testing
 
 
+def _check_alternative(alternative: str) -> str:
+    if alternative not in ("two-sided", "less", "greater"):
+        raise ValueError(
+            f"alternative must be 'two-sided', 'less' or 'greater', got {alternative!r}"
+        )
+    return alternative
+
+
 @dataclass(frozen=True)
 class CorrResult:
-    """A correlation coefficient with its two-sided p-value (as scipy computes it)."""
+    """A correlation coefficient with its p-value (as scipy computes it) for ``alternative``:
+    "greater" tests for a positive association, "less" for a negative one."""
 
     statistic: float
     pvalue: float
     n: int
     method: str
+    alternative: str = "two-sided"
 
 
-def _corr(kind: str, x: ArrayLike, y: ArrayLike) -> CorrResult:
+def _corr(kind: str, x: ArrayLike, y: ArrayLike, alternative: str) -> CorrResult:
+    alt = _check_alternative(alternative)
     xa, ya = _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,))
     fn = {"pearson": _core.pearson, "spearman": _core.spearman, "kendall": _core.kendall}[kind]
-    r, p = fn(xa, ya)
-    return CorrResult(float(r), float(p), len(xa), kind)
+    r, p = fn(xa, ya, alt)
+    return CorrResult(float(r), float(p), len(xa), kind, alt)
 
 
-def pearson(x: ArrayLike, y: ArrayLike) -> CorrResult:
-    """Pearson r with the two-sided t-test p-value (``scipy.stats.pearsonr``)."""
-    return _corr("pearson", x, y)
+def pearson(x: ArrayLike, y: ArrayLike, *, alternative: Alternative = "two-sided") -> CorrResult:
+    """Pearson r with its t-test p-value (``scipy.stats.pearsonr``)."""
+    return _corr("pearson", x, y, alternative)
 
 
-def spearman(x: ArrayLike, y: ArrayLike) -> CorrResult:
-    """Spearman rho (ties get average ranks) with its two-sided p-value
+def spearman(x: ArrayLike, y: ArrayLike, *, alternative: Alternative = "two-sided") -> CorrResult:
+    """Spearman rho (ties get average ranks) with its t-approximation p-value
     (``scipy.stats.spearmanr``)."""
-    return _corr("spearman", x, y)
+    return _corr("spearman", x, y, alternative)
 
 
-def kendall(x: ArrayLike, y: ArrayLike) -> CorrResult:
-    """Kendall tau-b with its two-sided p-value (``scipy.stats.kendalltau``: exact for small
-    samples without ties, tie-corrected normal approximation otherwise)."""
-    return _corr("kendall", x, y)
+def kendall(x: ArrayLike, y: ArrayLike, *, alternative: Alternative = "two-sided") -> CorrResult:
+    """Kendall tau-b with its p-value (``scipy.stats.kendalltau``: exact for small samples
+    without ties, tie-corrected normal approximation otherwise)."""
+    return _corr("kendall", x, y, alternative)
 
 
 @dataclass(frozen=True)
 class PermutationResult:
-    """A two-sided permutation test. ``exact`` is true when every rearrangement was enumerated
-    (then ``n_resamples`` is their number), as ``scipy.stats.permutation_test`` does."""
+    """A permutation test. ``exact`` is true when every rearrangement was enumerated (then
+    ``n_resamples`` is their number), as ``scipy.stats.permutation_test`` does; otherwise the
+    p-value is ``(count + 1) / (n_resamples + 1)``."""
 
     statistic: float
     pvalue: float
     n_resamples: int
     exact: bool
     seed: int
+    alternative: str = "two-sided"
+
+
+def _permutation_corr(
+    kind: str,
+    x: ArrayLike,
+    y: ArrayLike,
+    alternative: str,
+    n_resamples: int,
+    seed: int,
+    threads: int | None,
+) -> PermutationResult:
+    s, alt = _check_seed(seed), _check_alternative(alternative)
+    r, p, b, exact = _core.permutation_corr(
+        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), kind, n_resamples, s, alt, threads
+    )
+    return PermutationResult(float(r), float(p), int(b), bool(exact), s, alt)
 
 
 def permutation_pearson(
     x: ArrayLike,
     y: ArrayLike,
     *,
+    alternative: Alternative = "two-sided",
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     threads: int | None = None,
 ) -> PermutationResult:
-    """Permutation test of Pearson's r (the pairing of y with x is shuffled)."""
-    s = _check_seed(seed)
-    r, p, b, exact = _core.permutation_pearson(
-        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), n_resamples, s, threads
-    )
-    return PermutationResult(float(r), float(p), int(b), bool(exact), s)
+    """Permutation test of Pearson's r (the pairing of y with x is shuffled); free of the
+    normality the t-test p-value of :func:`pearson` assumes."""
+    return _permutation_corr("pearson", x, y, alternative, n_resamples, seed, threads)
+
+
+def permutation_spearman(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    alternative: Alternative = "two-sided",
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> PermutationResult:
+    """Permutation test of Spearman's rho (pairings shuffled): exact for small samples, where
+    the t approximation of :func:`spearman` is poor, and valid with ties."""
+    return _permutation_corr("spearman", x, y, alternative, n_resamples, seed, threads)
+
+
+def permutation_kendall(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    alternative: Alternative = "two-sided",
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> PermutationResult:
+    """Permutation test of Kendall's tau-b (pairings shuffled): the conditional null given
+    the ties, where :func:`kendall` falls back to a normal approximation."""
+    return _permutation_corr("kendall", x, y, alternative, n_resamples, seed, threads)
 
 
 def permutation_diff_means(
     x: ArrayLike,
     y: ArrayLike,
     *,
+    paired: bool = False,
+    alternative: Alternative = "two-sided",
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     threads: int | None = None,
 ) -> PermutationResult:
-    """Permutation test of ``mean(x) - mean(y)`` for independent samples."""
-    s = _check_seed(seed)
+    """Permutation test of ``mean(x) - mean(y)``.
+
+    Independent samples (default): the pooled values are re-split into groups of the original
+    sizes. ``paired``: ``x[i]`` and ``y[i]`` are exchangeable under the null, so the sign of each
+    difference is flipped at random (a test of the mean of the paired differences;
+    ``scipy.stats.permutation_test`` with ``permutation_type="samples"``).
+    """
+    s, alt = _check_seed(seed), _check_alternative(alternative)
     d, p, b, exact = _core.permutation_diff_means(
-        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), n_resamples, s, threads
+        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), n_resamples, s, bool(paired), alt, threads
     )
-    return PermutationResult(float(d), float(p), int(b), bool(exact), s)
+    return PermutationResult(float(d), float(p), int(b), bool(exact), s, alt)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ use numpy::{
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::stats::alternative::Alternative;
 use crate::stats::bootstrap::{self, Interval, Method, Options};
+use crate::stats::corr::CorrKind;
 use crate::stats::multitest::{self, Adjust};
 use crate::stats::{corr, ols_boot, permutation, StatsError};
 
@@ -204,14 +206,17 @@ macro_rules! corr_fn {
     ($name:ident, $kernel:path, $doc:literal) => {
         #[doc = $doc]
         #[pyfunction]
+        #[pyo3(signature = (x, y, alternative="two-sided"))]
         fn $name(
             py: Python<'_>,
             x: PyReadonlyArray1<'_, f64>,
             y: PyReadonlyArray1<'_, f64>,
+            alternative: &str,
         ) -> PyResult<(f64, f64)> {
+            let alt = Alternative::parse(alternative).map_err(value_error)?;
             let (xs, ys) = (flat1(&x), flat1(&y));
             let (xs, ys) = (&*xs, &*ys);
-            let c = py.detach(|| $kernel(xs, ys)).map_err(value_error)?;
+            let c = py.detach(|| $kernel(xs, ys, alt)).map_err(value_error)?;
             Ok((c.r, c.p))
         }
     };
@@ -220,17 +225,17 @@ macro_rules! corr_fn {
 corr_fn!(
     pearson,
     corr::pearson,
-    "Pearson r and its two-sided p-value."
+    "Pearson r and its p-value for `alternative`."
 );
 corr_fn!(
     spearman,
     corr::spearman,
-    "Spearman rho (average ranks for ties) and its two-sided p-value."
+    "Spearman rho (average ranks for ties) and its p-value for `alternative`."
 );
 corr_fn!(
     kendall,
     corr::kendall_tau_b,
-    "Kendall tau-b and its two-sided p-value."
+    "Kendall tau-b and its p-value for `alternative`."
 );
 
 /// Adjusted p-values: method "bh" (Benjamini–Hochberg), "holm" or "bonferroni".
@@ -440,41 +445,82 @@ fn toxicity_groups(
     Ok((ci(t.expected_max), ci(t.probability), t.n_prompts))
 }
 
-/// Permutation test of Pearson r: (r, p, null size, exact).
+/// Bootstrap interval of a correlation ("pearson", "spearman" or "kendall"), pairs resampled
+/// together: (estimate, lo, hi, se).
 #[pyfunction]
-#[pyo3(signature = (x, y, n_resamples, seed, threads=None))]
-fn permutation_pearson(
+#[pyo3(signature = (x, y, kind, n_resamples, level, method, seed, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn bootstrap_corr(
     py: Python<'_>,
     x: PyReadonlyArray1<'_, f64>,
     y: PyReadonlyArray1<'_, f64>,
+    kind: &str,
     n_resamples: usize,
+    level: f64,
+    method: &str,
     seed: u64,
     threads: Option<usize>,
+) -> PyResult<Ci> {
+    let o = options(n_resamples, level, method, seed)?;
+    let kind = CorrKind::parse(kind).map_err(value_error)?;
+    let (xs, ys) = (flat1(&x), flat1(&y));
+    let (xs, ys) = (&*xs, &*ys);
+    Ok(ci(run(py, threads, || {
+        bootstrap::rank_corr_ci(xs, ys, kind, &o)
+    })?
+    .map_err(value_error)?))
+}
+
+/// Permutation test of a correlation ("pearson", "spearman" or "kendall"):
+/// (statistic, p, null size, exact).
+#[pyfunction]
+#[pyo3(signature = (x, y, kind, n_resamples, seed, alternative="two-sided", threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn permutation_corr(
+    py: Python<'_>,
+    x: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    kind: &str,
+    n_resamples: usize,
+    seed: u64,
+    alternative: &str,
+    threads: Option<usize>,
 ) -> PyResult<(f64, f64, usize, bool)> {
+    let kind = CorrKind::parse(kind).map_err(value_error)?;
+    let alt = Alternative::parse(alternative).map_err(value_error)?;
     let (xs, ys) = (flat1(&x), flat1(&y));
     let (xs, ys) = (&*xs, &*ys);
     let t = run(py, threads, || {
-        permutation::corr_test(xs, ys, n_resamples, seed)
+        permutation::corr_test(xs, ys, kind, n_resamples, seed, alt)
     })?
     .map_err(value_error)?;
     Ok((t.statistic, t.p, t.n_resamples, t.exact))
 }
 
-/// Permutation test of mean(x) - mean(y), independent samples: (diff, p, null size, exact).
+/// Permutation test of mean(x) - mean(y): labels permuted between independent samples, or
+/// signs of the differences flipped when `paired`: (diff, p, null size, exact).
 #[pyfunction]
-#[pyo3(signature = (x, y, n_resamples, seed, threads=None))]
+#[pyo3(signature = (x, y, n_resamples, seed, paired=false, alternative="two-sided", threads=None))]
+#[allow(clippy::too_many_arguments)]
 fn permutation_diff_means(
     py: Python<'_>,
     x: PyReadonlyArray1<'_, f64>,
     y: PyReadonlyArray1<'_, f64>,
     n_resamples: usize,
     seed: u64,
+    paired: bool,
+    alternative: &str,
     threads: Option<usize>,
 ) -> PyResult<(f64, f64, usize, bool)> {
+    let alt = Alternative::parse(alternative).map_err(value_error)?;
     let (xs, ys) = (flat1(&x), flat1(&y));
     let (xs, ys) = (&*xs, &*ys);
     let t = run(py, threads, || {
-        permutation::diff_means_test(xs, ys, n_resamples, seed)
+        if paired {
+            permutation::paired_test(xs, ys, n_resamples, seed, alt)
+        } else {
+            permutation::diff_means_test(xs, ys, n_resamples, seed, alt)
+        }
     })?
     .map_err(value_error)?;
     Ok((t.statistic, t.p, t.n_resamples, t.exact))
@@ -494,7 +540,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bootstrap_groups, m)?)?;
     m.add_function(wrap_pyfunction!(toxicity_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(toxicity_groups, m)?)?;
-    m.add_function(wrap_pyfunction!(permutation_pearson, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_corr, m)?)?;
+    m.add_function(wrap_pyfunction!(permutation_corr, m)?)?;
     m.add_function(wrap_pyfunction!(permutation_diff_means, m)?)?;
     Ok(())
 }

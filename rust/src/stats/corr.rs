@@ -1,11 +1,34 @@
-//! Pearson, Spearman and Kendall tau-b correlations with two-sided p-values computed the way
-//! scipy computes them (t distribution for Pearson and Spearman; Kendall's exact null
-//! distribution for small untied samples, else the tie-corrected normal approximation).
+//! Pearson, Spearman and Kendall tau-b correlations with p-values computed the way scipy
+//! computes them (t distribution for Pearson and Spearman; Kendall's exact null distribution
+//! for small untied samples, else the tie-corrected normal approximation), for a two-sided or
+//! one-sided alternative.
 
+use super::alternative::Alternative;
 use super::error::{check_finite, StatsError};
 use super::special::{norm_sf, t_two_sided_p};
 
-/// A correlation coefficient with its two-sided p-value.
+/// Which correlation coefficient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CorrKind {
+    Pearson,
+    Spearman,
+    Kendall,
+}
+
+impl CorrKind {
+    pub fn parse(s: &str) -> Result<Self, StatsError> {
+        match s {
+            "pearson" => Ok(CorrKind::Pearson),
+            "spearman" => Ok(CorrKind::Spearman),
+            "kendall" => Ok(CorrKind::Kendall),
+            other => Err(StatsError::invalid(format!(
+                "correlation must be 'pearson', 'spearman' or 'kendall', got {other:?}"
+            ))),
+        }
+    }
+}
+
+/// A correlation coefficient with its p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Corr {
     pub r: f64,
@@ -82,22 +105,25 @@ fn corrcoef(x: &[f64], y: &[f64]) -> f64 {
     (sxy / d / (sxx / d).sqrt() / (syy / d).sqrt()).clamp(-1.0, 1.0)
 }
 
-/// Two-sided p-value of a correlation under the t approximation with `n - 2` df.
-pub fn r_p_value(r: f64, n: usize) -> f64 {
-    if r.abs() >= 1.0 {
-        return 0.0;
-    }
-    let df = (n - 2) as f64;
-    let t = r * (df / ((1.0 - r) * (1.0 + r))).sqrt();
-    t_two_sided_p(t, df)
+/// P-value of a correlation under the t approximation with `n - 2` df (for Pearson this is the
+/// exact null distribution of r for normal data, which scipy writes as a beta distribution).
+pub fn r_p_value(r: f64, n: usize, alt: Alternative) -> f64 {
+    let p2 = if r.abs() >= 1.0 {
+        0.0
+    } else {
+        let df = (n - 2) as f64;
+        let t = r * (df / ((1.0 - r) * (1.0 + r))).sqrt();
+        t_two_sided_p(t, df)
+    };
+    alt.from_symmetric(p2, r)
 }
 
-pub fn pearson(x: &[f64], y: &[f64]) -> Result<Corr, StatsError> {
+pub fn pearson(x: &[f64], y: &[f64], alt: Alternative) -> Result<Corr, StatsError> {
     check_pair(x, y)?;
     let r = pearson_r(x, y);
     Ok(Corr {
         r,
-        p: r_p_value(r, x.len()),
+        p: r_p_value(r, x.len(), alt),
     })
 }
 
@@ -122,13 +148,13 @@ pub fn average_ranks(v: &[f64]) -> Vec<f64> {
     ranks
 }
 
-pub fn spearman(x: &[f64], y: &[f64]) -> Result<Corr, StatsError> {
+pub fn spearman(x: &[f64], y: &[f64], alt: Alternative) -> Result<Corr, StatsError> {
     check_pair(x, y)?;
     let (rx, ry) = (average_ranks(x), average_ranks(y));
     let r = corrcoef(&rx, &ry);
     Ok(Corr {
         r,
-        p: r_p_value(r, x.len()),
+        p: r_p_value(r, x.len(), alt),
     })
 }
 
@@ -181,28 +207,25 @@ fn count_inversions(v: &mut [f64], buf: &mut Vec<f64>) -> u64 {
     inv
 }
 
-/// Kendall's exact two-sided p-value for `n` untied pairs with `c` concordant pairs, from the
+/// Kendall's exact p-value for `n` untied pairs with `c` concordant pairs, from the
 /// distribution of the number of inversions of a random permutation (scipy's recurrence).
-fn kendall_exact_p(n: u64, concordant: u64) -> f64 {
+/// Callers use it for n <= 33 or c within 1 of either end, where the factorials stay finite.
+fn kendall_exact_p(n: u64, concordant: u64, alt: Alternative) -> f64 {
     let tot = n * (n - 1) / 2;
+    let in_right_tail = concordant >= tot - concordant;
     let c = concordant.min(tot - concordant);
     let fact = |k: u64| (1..=k).fold(1.0f64, |a, b| a * b as f64);
-    let prob = if n <= 2 {
-        1.0
+    // Two-sided probability (twice the lower tail up to c) and the probability of exactly c.
+    let (prob, mass_at_c) = if n <= 2 {
+        (1.0, 0.5)
     } else if c == 0 {
-        if n < 171 {
-            2.0 / fact(n)
-        } else {
-            0.0
-        }
+        let p = if n < 171 { 2.0 / fact(n) } else { 0.0 };
+        (p, p / 2.0)
     } else if c == 1 {
-        if n < 172 {
-            2.0 / fact(n - 1)
-        } else {
-            0.0
-        }
-    } else if 4 * c == n * (n - 1) {
-        1.0
+        let p = if n < 172 { 2.0 / fact(n - 1) } else { 0.0 };
+        (p, (n - 1) as f64 / fact(n))
+    } else if 4 * c == n * (n - 1) && alt == Alternative::TwoSided {
+        (1.0, 0.0)
     } else {
         let c = c as usize;
         // new[k] = number of permutations of j items with k inversions, truncated at c.
@@ -219,12 +242,19 @@ fn kendall_exact_p(n: u64, concordant: u64) -> f64 {
                 }
             }
         }
-        2.0 * new.iter().sum::<f64>() / fact(n)
+        (2.0 * new.iter().sum::<f64>() / fact(n), new[c] / fact(n))
     };
-    prob.clamp(0.0, 1.0)
+    let p = match alt {
+        Alternative::TwoSided => prob,
+        // The tail the alternative points to is the lower tail seen from c: half the
+        // two-sided value; the other tail is its complement plus the mass at c itself.
+        _ if in_right_tail == (alt == Alternative::Greater) => prob / 2.0,
+        _ => 1.0 - prob / 2.0 + mass_at_c,
+    };
+    p.clamp(0.0, 1.0)
 }
 
-pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Result<Corr, StatsError> {
+pub fn kendall_tau_b(x: &[f64], y: &[f64], alt: Alternative) -> Result<Corr, StatsError> {
     check_pair(x, y)?;
     let n = x.len();
     let mut order: Vec<usize> = (0..n).collect();
@@ -256,14 +286,18 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Result<Corr, StatsError> {
     let tau = (con_minus_dis / ((tot - xtie) as f64).sqrt() / ((tot - ytie) as f64).sqrt())
         .clamp(-1.0, 1.0);
     let p = if xtie == 0 && ytie == 0 && (n <= 33 || dis.min(tot - dis) <= 1) {
-        kendall_exact_p(nn, tot - dis)
+        kendall_exact_p(nn, tot - dis, alt)
     } else {
         let nf = n as f64;
         let m = nf * (nf - 1.0);
         let var = (m * (2.0 * nf + 5.0) - x1 - y1) / 18.0
             + 2.0 * xtie as f64 * ytie as f64 / m
             + x0 * y0 / (9.0 * m * (nf - 2.0));
-        2.0 * norm_sf(con_minus_dis.abs() / var.sqrt())
+        let z = con_minus_dis / var.sqrt();
+        match alt {
+            Alternative::TwoSided => 2.0 * norm_sf(z.abs()),
+            _ => alt.from_tails(norm_sf(-z), norm_sf(z)),
+        }
     };
     Ok(Corr { r: tau, p })
 }
@@ -284,23 +318,57 @@ mod tests {
     fn known_values_match_scipy() {
         let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
         let y = [2.0, 1.0, 4.0, 3.0, 7.0, 5.0, 6.0];
+        let two = Alternative::TwoSided;
         // scipy.stats.pearsonr / spearmanr / kendalltau
-        let p = pearson(&x, &y).unwrap();
+        let p = pearson(&x, &y, two).unwrap();
         assert!((p.r - 0.821_428_571_428_571_5).abs() < 1e-14);
         assert!((p.p - 0.023_448_808_345_691_453).abs() < 1e-12);
-        let k = kendall_tau_b(&x, &y).unwrap();
+        let k = kendall_tau_b(&x, &y, two).unwrap();
         assert!((k.r - 0.619_047_619_047_619_1).abs() < 1e-14);
         assert!((k.p - 0.069_047_619_047_619_05).abs() < 1e-12, "{}", k.p);
+        // One-sided, scipy's `alternative=`: Kendall exact, both tails.
+        let g = kendall_tau_b(&x, &y, Alternative::Greater).unwrap().p;
+        let l = kendall_tau_b(&x, &y, Alternative::Less).unwrap().p;
+        assert!((g - 0.034_523_809_523_809_526).abs() < 1e-14, "{g}");
+        assert!((l - 0.984_920_634_920_635).abs() < 1e-14, "{l}");
+        let g = pearson(&x, &y, Alternative::Greater).unwrap().p;
+        assert!((g - 0.011_724_404_172_845_726).abs() < 1e-13, "{g}");
+        // With a tie in y: the normal approximation.
+        let y2 = [2.0, 1.0, 4.0, 3.0, 7.0, 5.0, 5.0];
+        let g = kendall_tau_b(&x, &y2, Alternative::Greater).unwrap().p;
+        assert!((g - 0.034_156_931_575_449_37).abs() < 1e-13, "{g}");
+    }
+
+    #[test]
+    fn one_sided_tails_add_up() {
+        let x = [0.3, -1.2, 2.5, 0.7, 1.1, -0.4, 0.9, 1.6];
+        let y = [0.1, -0.2, 1.9, 0.2, 1.5, 0.3, -0.8, 2.2];
+        for f in [pearson, spearman, kendall_tau_b] {
+            let g = f(&x, &y, Alternative::Greater).unwrap();
+            let l = f(&x, &y, Alternative::Less).unwrap();
+            let t = f(&x, &y, Alternative::TwoSided).unwrap();
+            assert!(g.r > 0.0 && g.p < l.p);
+            assert!((t.p - 2.0 * g.p).abs() < 1e-12, "{t:?} {g:?}");
+        }
+        // Continuous null: the tails sum to 1. Kendall's exact null is discrete: the two tails
+        // overlap by the probability of the observed count.
+        let g = pearson(&x, &y, Alternative::Greater).unwrap().p;
+        let l = pearson(&x, &y, Alternative::Less).unwrap().p;
+        assert!((g + l - 1.0).abs() < 1e-12);
+        let g = kendall_tau_b(&x, &y, Alternative::Greater).unwrap().p;
+        let l = kendall_tau_b(&x, &y, Alternative::Less).unwrap().p;
+        assert!(g + l > 1.0);
     }
 
     #[test]
     fn errors() {
-        let e = pearson(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0])
+        let two = Alternative::TwoSided;
+        let e = pearson(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0], two)
             .unwrap_err()
             .to_string();
         assert!(e.contains(CONSTANT_MSG), "{e}");
-        assert!(spearman(&[1.0, 2.0], &[1.0, 2.0]).is_err());
-        assert!(kendall_tau_b(&[1.0, 2.0, f64::NAN], &[1.0, 2.0, 3.0]).is_err());
-        assert!(pearson(&[1.0, 2.0, 3.0], &[1.0, 2.0]).is_err());
+        assert!(spearman(&[1.0, 2.0], &[1.0, 2.0], two).is_err());
+        assert!(kendall_tau_b(&[1.0, 2.0, f64::NAN], &[1.0, 2.0, 3.0], two).is_err());
+        assert!(pearson(&[1.0, 2.0, 3.0], &[1.0, 2.0], two).is_err());
     }
 }

@@ -12,7 +12,9 @@ pub mod rng;
 pub mod special;
 
 pub use error::StatsError;
+pub mod alternative;
 pub mod bootstrap;
 pub mod ols_boot;
 pub mod permutation;
+pub mod rankcorr;
 pub mod resample;
