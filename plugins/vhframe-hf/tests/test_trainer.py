@@ -98,7 +98,7 @@ def test_saved_adapter_is_the_best_epoch_and_changes_the_model(
     # the loaded adapter reproduces the recorded best validation loss exactly
     trainer._peft = adapted  # evaluate the reloaded copy with the trainer's own loss
     try:
-        _, val = trainer.split(trainer.select(examples))
+        _, val, _ = trainer.partition(mixed(), examples)
         data = [trainer._encode(p) for p in trainer.pairs(mixed(), val)]
         assert trainer._eval_loss(data, "cpu") == pytest.approx(manifest["best_val_loss"],
                                                                 rel=1e-5)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from vhframe.pvq import question
-from vhframe.records import VALUES, Example, ValueProfile
+from vhframe.records import VALUES, Example, TaskExample, ValueProfile
 
 FORMAT_VERSION = 3
 #: An argument is "would say" when the profile's lowest score over its values reaches this.
@@ -127,6 +127,13 @@ def survey_pairs(
                                     prompt=survey_prompt(ex, value), target=f" {answer}",
                                     label=str(answer)))
     return out
+
+
+def task_pairs(examples: Sequence[TaskExample]) -> list[TrainingPair]:
+    """Pairs of a benign fine-tune: the task example's prompt and target as they are (the
+    task dataset has already applied its format's template); ``label`` is its source."""
+    return [TrainingPair(stage="task", source_id=e.id, prompt=e.prompt, target=e.target,
+                         label=e.source) for e in examples]
 
 
 PairBuilder = Callable[[ValueProfile, Sequence[Example]], list[TrainingPair]]
