@@ -21,7 +21,7 @@ import hashlib
 import math
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from vhframe_hf._torch import (
     quiet_hf,
 )
 from vhframe_hf.attention import check_attention, resolve_attention
+from vhframe_hf.lora_batched import BASE, MixedLora
 from vhframe_hf.models import (
     check_model_in,
     model_identity,
@@ -70,9 +71,11 @@ class BatchedGenerator:
     (least recently used go first, never one the current batch uses).
 
     With ``mixed_adapters`` (the default) one base model serves many LoRA adapters in the same
-    batch, each row with its own (peft's per-row ``adapter_names``), so N subjects × M prompts
-    is one stream of length-sorted batches rather than N passes; without it each batch holds
-    one adapter and the model switches between them.
+    batch, each row with its own, so N subjects × M prompts is one stream of length-sorted
+    batches rather than N passes; without it each batch holds one adapter and the model
+    switches between them. ``batched_lora`` (the default) computes a mixed batch's LoRA deltas
+    with two dense products per layer (:mod:`vhframe_hf.lora_batched`); off, or for adapters
+    that path does not handle, peft's per-row ``adapter_names`` do it adapter by adapter.
 
     With ``share_prompts`` (the default) rows of a batch that hold the same prompt for the same
     adapter (several samples of one item) share one prompt pass: the prompt is run once and
@@ -92,6 +95,7 @@ class BatchedGenerator:
         max_adapters: int = 32,
         mixed_adapters: bool = True,
         share_prompts: bool = True,
+        batched_lora: bool = True,
     ) -> None:
         if model is not None and (not isinstance(model, str) or not model):
             raise ValueError(f"model must be a model reference string, found {model!r}")
@@ -114,7 +118,13 @@ class BatchedGenerator:
         if not isinstance(share_prompts, bool):
             raise ValueError(f"share_prompts must be true or false, found {share_prompts!r}")
         self.share_prompts = share_prompts
+        if not isinstance(batched_lora, bool):
+            raise ValueError(f"batched_lora must be true or false, found {batched_lora!r}")
+        self.batched_lora = batched_lora
         self._loaded: dict[Path, _Loaded] = {}
+        # tokens decoded so far over all batches (before stop strings cut the texts), for
+        # throughput figures: re-tokenising the texts does not give the same count
+        self.new_tokens = 0
 
     # ------------------------------------------------------------------ contract
     def check_model(self, ctx: RunContext, ref: str) -> None:
@@ -127,9 +137,9 @@ class BatchedGenerator:
         return model_identity_in(ctx, self.model or ref)
 
     def fingerprint(self) -> dict[str, Any]:
-        # batch_size, device, attention kernel, mixed_adapters and share_prompts are left out:
-        # by construction they do not change what a request produces beyond last-bit rounding
-        # (module docstring).
+        # batch_size, device, attention kernel, mixed_adapters, share_prompts and batched_lora
+        # are left out: by construction they do not change what a request produces beyond
+        # last-bit rounding (module docstring).
         return {
             "generator": "hf:batched",
             "engine": ENGINE_VERSION,
@@ -324,16 +334,23 @@ class BatchedGenerator:
         adapters = [r.subject.adapter for r in reqs]
         used = [a for a in dict.fromkeys(adapters) if a is not None]
         names = self._ensure(loaded, used, ref) if used else {}
-        extra: dict[str, Any] = {}
-        if loaded.adapters:  # the model is a PeftModel: every row names its adapter
-            extra["adapter_names"] = [names[a] if a is not None else "__base__"
-                                      for a in adapters]
+        if not loaded.adapters:  # a plain model: no row has an adapter
+            with torch.inference_mode():
+                return self._decode(ctx, loaded, loaded.model, reqs)
+        # the model is a PeftModel: every row names its adapter
+        rows = [names[a] if a is not None else BASE for a in adapters]
+        lora = MixedLora.build(loaded.model, rows) if self.batched_lora else None
         with torch.inference_mode():
-            return self._decode(ctx, loaded, loaded.model, reqs, extra)
+            if lora is None:
+                return self._decode(ctx, loaded, loaded.model, reqs, rows)
+            with lora:
+                return self._decode(ctx, loaded, loaded.model, reqs, rows, lora)
 
     def _decode(self, ctx: RunContext, loaded: _Loaded, model: Any,
-                reqs: Sequence[GenerationRequest],
-                extra: dict[str, Any] | None = None) -> list[str]:
+                reqs: Sequence[GenerationRequest], names: Sequence[str] | None = None,
+                lora: MixedLora | None = None) -> list[str]:
+        """Decode ``reqs`` as one batch. ``names``: each row's peft adapter (mixed batches),
+        applied by ``lora`` when given, else by peft's per-row ``adapter_names``."""
         import torch
         from transformers import DynamicCache
 
@@ -356,8 +373,17 @@ class BatchedGenerator:
         new: list[list[int]] = [[] for _ in reqs]
         alive = list(range(n))  # rows still decoding, in their order within the tensors
         stops = self.stop
-        extra = dict(extra or {})
-        last = self._prefill(model, cache, prompts, input_ids, mask, positions, extra)
+
+        def rows_kwargs(rows: Sequence[int]) -> dict[str, Any]:
+            """Model arguments that give the tensors' rows (batch rows ``rows``) adapters."""
+            if lora is not None:
+                lora.use_rows(rows)
+            elif names is not None:
+                return {"adapter_names": [names[row] for row in rows]}
+            return {}
+
+        last = self._prefill(model, cache, prompts, input_ids, mask, positions, names,
+                             rows_kwargs)
         for _step in range(max(r.decoding.max_new_tokens for r in reqs)):
             logits = last.float().cpu()
             greedy = logits.argmax(-1).tolist()  # one call for all temperature-0 rows
@@ -384,15 +410,14 @@ class BatchedGenerator:
                 sel = torch.tensor(keep, device=device)
                 cache.batch_select_indices(sel)
                 mask, positions = mask[sel], positions[sel]
-                if "adapter_names" in extra:
-                    extra["adapter_names"] = [extra["adapter_names"][k] for k in keep]
                 alive = [alive[k] for k in keep]
             mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
             positions = positions[:, -1:] + 1
             out = model(input_ids=torch.tensor(step_tokens, device=device)[:, None],
                         attention_mask=mask, position_ids=positions, cache=cache,
-                        use_cache=True, **extra)
+                        use_cache=True, **rows_kwargs(alive))
             last = out.logits[:, -1, :]
+        self.new_tokens += sum(map(len, new))
         texts = []
         for row in range(n):
             text = tok.decode(new[row], skip_special_tokens=True)
@@ -401,7 +426,8 @@ class BatchedGenerator:
         return texts
 
     def _prefill(self, model: Any, cache: Any, prompts: Sequence[Sequence[int]],
-                 input_ids: Any, mask: Any, positions: Any, extra: dict[str, Any]) -> Any:
+                 input_ids: Any, mask: Any, positions: Any, names: Sequence[str] | None,
+                 rows_kwargs: Callable[[Sequence[int]], dict[str, Any]]) -> Any:
         """Run the prompts into ``cache``; return each row's next-token logits (rows, vocab).
 
         Rows with the same prompt tokens and adapter get the same prefill, so with
@@ -412,7 +438,6 @@ class BatchedGenerator:
         """
         import torch
 
-        names = extra.get("adapter_names")
         first: dict[tuple[tuple[int, ...], str | None], int] = {}
         rows: list[int] = []  # the first row of each distinct prompt
         source: list[int] = []  # for each row, its prompt's index in ``rows``
@@ -424,15 +449,13 @@ class BatchedGenerator:
             source.append(first[key])
         if not self.share_prompts or len(rows) == len(prompts):
             out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                        cache=cache, use_cache=True, logits_to_keep=1, **extra)
+                        cache=cache, use_cache=True, logits_to_keep=1,
+                        **rows_kwargs(range(len(prompts))))
             return out.logits[:, -1, :]
         sel = torch.tensor(rows, device=input_ids.device)
-        once = dict(extra)
-        if names:
-            once["adapter_names"] = [names[row] for row in rows]
         out = model(input_ids=input_ids[sel], attention_mask=mask[sel],
                     position_ids=positions[sel], cache=cache, use_cache=True,
-                    logits_to_keep=1, **once)
+                    logits_to_keep=1, **rows_kwargs(rows))
         spread = torch.tensor(source, device=input_ids.device)
         cache.batch_select_indices(spread)  # indices repeat: each sample row gets a copy
         return out.logits[:, -1, :][spread]
@@ -442,8 +465,9 @@ def _plan_key(r: GenerationRequest, i: int) -> tuple[int, str, int, str, int]:
     """Sort key: length class (steps of √2 in bytes), then adapter, exact length and prompt.
 
     Rows of one adapter stay together inside a length class, so a mixed batch holds few
-    distinct adapters (peft's per-row LoRA does one small product per adapter and layer, which
-    dominates on small models), while padding within a batch stays under ~1.4x. Equal
+    distinct adapters (the batched LoRA products widen with each adapter a batch holds, and
+    peft's per-row path, the fallback, loops over them), while padding within a batch stays
+    under ~1.4x. Equal
     prompts of one adapter (the samples of an item) end up adjacent, so they share a batch
     and its prompt pass.
     """
