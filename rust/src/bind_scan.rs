@@ -5,7 +5,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use crate::scan::{self, ArrowTexts, Matcher, Offset, Scores, Texts};
+use crate::scan::{self, ArrowTexts, Matcher, Offset, Pattern, Scores, Texts};
 
 /// Compiled lexicons: built once, then shared by every scan call.
 #[pyclass(frozen, module = "vhframe._core", name = "ScanMatcher")]
@@ -15,9 +15,20 @@ pub struct PyScanMatcher {
 
 #[pymethods]
 impl PyScanMatcher {
+    /// `skip_weak[l]`: leave out lexicon `l`'s weak phrases (bare numbers and single
+    /// characters, see `scan_pattern`); default false for every lexicon.
     #[new]
-    fn new(lexicons: Vec<Vec<String>>) -> PyResult<Self> {
-        Matcher::new(&lexicons)
+    #[pyo3(signature = (lexicons, skip_weak = None))]
+    fn new(lexicons: Vec<Vec<String>>, skip_weak: Option<Vec<bool>>) -> PyResult<Self> {
+        let skip = skip_weak.unwrap_or_default();
+        if skip.len() > lexicons.len() {
+            return Err(PyValueError::new_err(format!(
+                "skip_weak has {} entries for {} lexicons",
+                skip.len(),
+                lexicons.len()
+            )));
+        }
+        Matcher::with_options(&lexicons, &skip)
             .map(|inner| PyScanMatcher { inner })
             .map_err(|e| PyValueError::new_err(e.to_string()))
     }
@@ -160,11 +171,27 @@ fn scan_tokenize(text: &str) -> Vec<String> {
     scan::tokenize(text)
 }
 
+/// How a phrase matches: its tokens; its gaps (before the first token, between tokens,
+/// after the last), each None for any boundary or the folded symbols the text must have
+/// there; and whether it is weak (no literal gap, only numbers or single characters).
+#[pyfunction]
+fn scan_pattern(phrase: &str) -> (Vec<String>, Vec<Option<String>>, bool) {
+    let p = Pattern::new(phrase.as_bytes());
+    let weak = p.is_weak();
+    let tokens = p
+        .tokens
+        .iter()
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect();
+    (tokens, p.gaps, weak)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyScanMatcher>()?;
     m.add_function(wrap_pyfunction!(scan_texts, m)?)?;
     m.add_function(wrap_pyfunction!(scan_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(scan_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_pattern, m)?)?;
     m.add("SCAN_UNICODE_VERSION", scan::UNICODE_VERSION)?;
     Ok(())
 }
