@@ -88,6 +88,8 @@ pub struct Matcher {
     unknown: u32,
     /// per state: its transitions that differ from the root's and its outputs
     states: Vec<State>,
+    /// states from this number on have outputs, those below have none
+    first_output: u32,
     /// transitions of states with more than `INLINE` of them, beyond the inline ones
     more_token: Vec<u32>,
     more_to: Vec<u32>,
@@ -269,18 +271,35 @@ impl Matcher {
             row.sort_unstable();
             next[s as usize] = row;
         }
+        // states numbered anew, those with outputs last: whether a state has any is then a
+        // compare of its number, with no load on the scanner's critical path
+        let mut order: Vec<usize> = (0..n_states).collect();
+        order.sort_by_key(|&s| !all[s].is_empty());
+        let mut renum = vec![0u32; n_states];
+        for (new, &old) in order.iter().enumerate() {
+            renum[old] = new as u32;
+        }
+        debug_assert!(renum[ROOT as usize] == ROOT && all[ROOT as usize].is_empty());
+        let first_output = order
+            .iter()
+            .position(|&s| !all[s].is_empty())
+            .unwrap_or(n_states) as u32;
+        let root_next = root_next.iter().map(|&s| renum[s as usize]).collect();
         let mut m = Matcher {
             n_lexicons: lexicons.len(),
             vocab: Vocab::new(&by_id),
             root_next,
             unknown: vocab.len() as u32,
             states: Vec::with_capacity(n_states),
+            first_output,
             more_token: Vec::new(),
             more_to: Vec::new(),
             outs: Vec::new(),
             literals,
         };
-        for (o, row) in all.iter().zip(&next) {
+        for &old in &order {
+            let (o, row) = (&all[old], &next[old]);
+            let row: Vec<(u32, u32)> = row.iter().map(|&(t, to)| (t, renum[to as usize])).collect();
             let mut st = State {
                 token: [NO_TOKEN; INLINE],
                 to: [ROOT; INLINE],
@@ -324,7 +343,9 @@ impl Matcher {
         let mut i = 0;
         // start of a token that runs past the current block
         let mut open: Option<usize> = None;
-        // the last, partial block is copied here, padded with spaces, to take the same path
+        // the last, partial block is copied here, padded with spaces, to take the same path;
+        // so is a full block that ends less than 8 bytes before the text does, so that the
+        // 8-byte load of a short token from `src` never needs a bounds check
         let mut pad = [b' '; BLOCK + 8];
         loop {
             let last = i + BLOCK > n;
@@ -336,7 +357,12 @@ impl Matcher {
                     return;
                 }
                 pad[..n - from].copy_from_slice(&text[from..]);
+                pad[n - from..].fill(b' ');
                 i = from;
+                (&pad[..], 0)
+            } else if i + BLOCK + 8 > n {
+                pad[..n - i].copy_from_slice(&text[i..]);
+                pad[n - i..].fill(b' ');
                 (&pad[..], 0)
             } else {
                 (text, i)
@@ -364,17 +390,23 @@ impl Matcher {
                 open = None;
                 w &= !0u64 << run;
             }
-            while w != 0 {
-                let s = w.trailing_zeros() as usize;
-                let len = (!(w >> s)).trailing_zeros() as usize;
-                if s + len == BLOCK {
-                    // only possible for a full block: the padding ends every token
-                    open = Some(i + s);
-                    break;
-                }
-                f(self.ascii_id(src, base + s, base + s + len));
-                // clear the run just reported
-                w &= w.wrapping_add(1 << s);
+            if w >> (BLOCK - 1) != 0 {
+                // a token runs to the end of the block (only possible for a full block: the
+                // padding ends every token): it is reported once its end is known
+                let run = (!w).leading_zeros() as usize;
+                open = Some(i + BLOCK - run);
+                w &= !(u64::MAX << (BLOCK - run));
+            }
+            // first and last byte of every run: the k-th start pairs with the k-th end, so
+            // each token costs two bit scans and two bit clears, and no branch of its own
+            let mut starts = w & !(w << 1);
+            let mut ends = w & !(w >> 1);
+            while starts != 0 {
+                let s = starts.trailing_zeros() as usize;
+                let e = ends.trailing_zeros() as usize + 1;
+                f(self.block_id(src, base + s, base + e));
+                starts &= starts - 1;
+                ends &= ends - 1;
             }
             if last {
                 return;
@@ -397,6 +429,21 @@ impl Matcher {
             i = self.token_at(text, i, buf, f);
         }
         i
+    }
+
+    /// `ascii_id` of a token inside a block, where 8 bytes from `a` are always in `src`.
+    #[inline(always)]
+    fn block_id(&self, src: &[u8], a: usize, b: usize) -> u32 {
+        let len = b - a;
+        debug_assert!(a + 8 <= src.len());
+        if len <= SHORT {
+            // SAFETY: a block is read from `src` only when 8 bytes past its end are in
+            // `src` too (`for_each_token_id` copies blocks near the end into padding)
+            let x = unsafe { (src.as_ptr().add(a) as *const u64).read_unaligned() };
+            self.vocab.find_ascii_word(u64::from_le(x), len)
+        } else {
+            self.vocab.find_ascii(&src[a..b])
+        }
     }
 
     /// Id of the ASCII token `src[a..b]` (letters, digits, joining apostrophes).
@@ -517,9 +564,20 @@ impl Matcher {
         // loop calling back from several places (which defeats inlining)
         let ids = &mut sc.ids;
         ids.clear();
-        // at most one token per two bytes, plus one: no reallocation while pushing
-        ids.reserve(text.len() / 2 + 1);
-        self.for_each_token_id(text, &mut sc.buf, |id| ids.push(id));
+        // at most one token per two bytes, plus one: written without a capacity check each
+        let cap = text.len() / 2 + 1;
+        ids.reserve(cap);
+        let out = ids.spare_capacity_mut().as_mut_ptr();
+        let mut len = 0;
+        self.for_each_token_id(text, &mut sc.buf, |id| {
+            debug_assert!(len < cap);
+            // SAFETY: a token takes at least one byte and is followed by a boundary byte
+            // or the end, so there are at most `cap` of them
+            unsafe { (*out.add(len)).write(id) };
+            len += 1;
+        });
+        // SAFETY: the first `len` entries were written just above
+        unsafe { ids.set_len(len) };
         let hits = &mut sc.hits;
         let mut literal = false;
         let mut state = ROOT;
@@ -527,9 +585,9 @@ impl Matcher {
             // UNKNOWN becomes the extra token id whose every transition leads to the root: no
             // phrase contains it, so every partial match dies here (and no branch is taken)
             state = self.step(state, id.min(self.unknown));
-            let (a, b) = self.states[state as usize].outs;
-            let (a, b) = (a as usize, b as usize);
-            if a != b {
+            if state >= self.first_output {
+                let (a, b) = self.states[state as usize].outs;
+                let (a, b) = (a as usize, b as usize);
                 for o in &self.outs[a..b] {
                     literal |= o.literal != ANY;
                     hits.push(Hit {
@@ -1011,17 +1069,6 @@ mod tests {
     }
 
     #[test]
-    fn match_slots_finds_equal_keys() {
-        let keys = [1u64, 2 << 32 | 7, 7, u64::MAX];
-        assert_eq!(match_slots(&keys, 1), 0b0001);
-        assert_eq!(match_slots(&keys, 2 << 32 | 7), 0b0010);
-        assert_eq!(match_slots(&keys, 7), 0b0100);
-        assert_eq!(match_slots(&keys, u64::MAX), 0b1000);
-        assert_eq!(match_slots(&keys, 3 << 32 | 7), 0);
-        assert_eq!(match_slots(&[5; SLOTS], 5), 0b1111);
-    }
-
-    #[test]
     fn ascii_lookup_equals_normalised_lookup() {
         let words = [
             "a",
@@ -1049,6 +1096,37 @@ mod tests {
         }
         assert_eq!(m.vocab.find(b"zzz"), UNKNOWN);
         assert_eq!(m.vocab.find_ascii(b"EIGHT889"), UNKNOWN);
+    }
+
+    #[test]
+    fn perfect_hash_holds_many_short_tokens() {
+        // every 2- and 3-letter token over a-z from a few letters: dense keys that differ
+        // only in their low bytes; half of them in the vocabulary, the other half not
+        let letters = b"abcdefghijklmnopqrstuvwxyz";
+        let mut all: Vec<String> = Vec::new();
+        for &a in letters {
+            for &b in letters {
+                all.push(format!("{}{}", a as char, b as char));
+                for &c in &letters[..8] {
+                    all.push(format!("{}{}{}", a as char, b as char, c as char));
+                }
+            }
+        }
+        let (inside, outside): (Vec<_>, Vec<_>) =
+            all.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let inside: Vec<String> = inside.into_iter().map(|(_, t)| t.clone()).collect();
+        let m = Matcher::new(std::slice::from_ref(&inside)).unwrap();
+        for (i, t) in inside.iter().enumerate() {
+            assert_eq!(m.vocab.find(t.as_bytes()), i as u32, "{t}");
+            assert_eq!(
+                m.vocab.find_ascii(t.to_uppercase().as_bytes()),
+                i as u32,
+                "{t}"
+            );
+        }
+        for (_, t) in outside {
+            assert_eq!(m.vocab.find(t.as_bytes()), UNKNOWN, "{t}");
+        }
     }
 
     #[test]
