@@ -35,13 +35,13 @@ there); :meth:`Lexicon.patterns` shows which. Per phrase:
   before it, closing ones and sentence marks after it, so "Fuck!" matches "fuck" and
   "s.o.b." needs only its inner dots.
 
-Gaps compare after folding: a run of whitespace is one space, fullwidth forms are ASCII
-("b！tch" is "b!tch"), dashes are ``-``, apostrophes ``'``, and zero-width characters and
-soft hyphens are dropped. A phrase with no literal gap whose tokens are all numbers or
-single characters ("69", "s o b") is *weak*: it cannot be told from an ordinary number or
-letter. Lexicons built with ``skip_weak=True`` (as :meth:`Lexicon.profanity` is) leave weak
-phrases out (:attr:`Lexicon.skipped` lists them); other lexicons match them like any phrase,
-so a word list may still count "i".
+Gaps compare after folding: a run of whitespace (Unicode White_Space) is one space,
+fullwidth forms are ASCII ("b！tch" is "b!tch"), dashes are ``-``, apostrophes ``'``, and
+zero-width characters and soft hyphens are dropped. A phrase with no literal gap whose tokens
+are all numbers or single characters ("69", "s o b") is *weak*: it cannot be told from an
+ordinary number or letter. Lexicons built with ``skip_weak=True`` (as
+:meth:`Lexicon.profanity` is) leave weak phrases out (:attr:`Lexicon.skipped` lists them);
+other lexicons match them like any phrase, so a word list may still count "i".
 
 Per text and lexicon, :func:`scan` reports whether a phrase matched, how many non-overlapping
 occurrences there are (chosen leftmost-longest: "son of a bitch" counts once even when
