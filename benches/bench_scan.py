@@ -9,7 +9,8 @@ IGNORECASE), ``findall`` for counts, and a single combined alternation for a yes
 ``re`` needs minutes per 10,000 texts on the profanity list, so it runs on a random sample
 of the texts and its time is scaled to N (stated in the output). Agreement of the two on the
 sample is reported too: they differ by design where ``\\b`` and vhframe's tokenizer disagree
-(apostrophes, underscores, symbols inside leetspeak entries).
+(apostrophes, underscores, punctuation between words, entries that start or end with a symbol,
+the weak entry "69" that vhframe's profanity lexicon leaves out).
 
     python benches/bench_scan.py [--n 1000000] [--re-sample 5000] [--write]
 
@@ -149,7 +150,8 @@ def main() -> None:
     if not prof_path.exists():
         sys.exit(f"needs the profanity list: {prof_path} is absent (set VHFRAME_SHARED_DATA)")
     refusal = Lexicon.refusal()
-    profanity = Lexicon.from_csv(prof_path, name="profanity")
+    # as a user loads it: weak entries ("69") left out, entries with symbols need them
+    profanity = Lexicon.profanity(prof_path)
     lexicons = [refusal, profanity]
 
     t0 = time.perf_counter()
@@ -237,11 +239,12 @@ def main() -> None:
     if args.write:
         n_tokens = sum(len(tokenize(t)) for t in texts[:10_000]) * args.n // min(args.n, 10_000)
         write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw, peak_mb,
-                      len(sample), mbps1, mbps_a1, cores, n_tokens, scan_mb)  # fmt: skip
+                      len(sample), mbps1, mbps_a1, cores, n_tokens, scan_mb,
+                      profanity.skipped)  # fmt: skip
 
 
 def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw, peak_mb,  # type: ignore[no-untyped-def]
-                  n_sample, mbps1, mbps_a1, cores, n_tokens, scan_mb) -> None:  # fmt: skip
+                  n_sample, mbps1, mbps_a1, cores, n_tokens, scan_mb, skipped) -> None:  # fmt: skip
     cpu = platform.processor() or platform.machine()
     ghz = 0.0
     try:
@@ -267,7 +270,10 @@ def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw,
         f"{n_bytes / args.n:.0f} B per text, the length of a 64-token generation) against the "
         f"built-in refusal lexicon ({len(Lexicon.refusal())} phrases) and the profanity list "
         f"of ../shared/data (1,598 phrases): per text and lexicon, matched, count and first "
-        f"match. Match rates: refusal {rates['refusal']:.1%}, profanity "
+        "match. The profanity list is loaded with `Lexicon.profanity`: entries written with "
+        "symbols match only where the symbols are, and weak entries (bare numbers, single "
+        f"characters) are left out: {len(skipped)} of them ({', '.join(map(repr, skipped))}). "
+        f"Match rates: refusal {rates['refusal']:.1%}, profanity "
         f"{rates['profanity']:.1%}. vhframe: best of {args.repeat} interleaved runs of each "
         "variant, all giving identical results.",
         "",
@@ -294,9 +300,9 @@ def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw,
         f"profanity {agree['profanity']:.2%}. The differences are by design (the bench "
         "prints examples): vhframe reads `can’t` like `can't` and lets punctuation separate "
         'the words of a phrase, so "Sorry, I can’t assist" matches the phrase '
-        "`sorry i can't`, which the `re` pattern misses; and symbols split tokens, so a "
-        "profanity entry such as `f@ck` is the phrase `f ck` and matches `f@ck` or `f*ck` in "
-        "a text, while `\\b` cannot match around a leading or trailing symbol.",
+        "`sorry i can't`, which the `re` pattern misses; an entry that starts or ends with a "
+        "symbol (`@55`, `sh!+`) matches where it stands alone, which `\\b` around a symbol "
+        "cannot; and the weak entry `69` is left out.",
         "",
         f"Physical limit: one core streams this machine's memory at about {bw / 1e9:.1f} GB/s "
         f"(numpy sum over the Arrow data buffer), so reading the {n_bytes / 1e6:.0f} MB once "
@@ -304,10 +310,27 @@ def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw,
         f"that. The scanner is compute-bound, not memory-bound: at {ghz:.1f} GHz it spends "
         f"about {ghz * 1e9 / (mbps_a1 * 1e6):.0f} cycles per byte, about "
         f"{ghz * 1e9 / (mbps_a1 * 1e6) * n_bytes / n_tokens:.0f} per token "
-        f"({n_tokens / args.n:.0f} tokens per text): 64 bytes are classified at once (SSE2), "
-        "but every token still "
-        "costs a hash-table probe, an automaton step and, at token and block ends, "
-        f"mispredicted branches. The {cores}-thread rows ran while other jobs shared the "
+        f"({n_tokens / args.n:.0f} tokens per text): 64 bytes are classified at once (SSE2) "
+        "and every token costs two bit scans, a perfect-hash lookup (one multiply, two loads, "
+        "a conditional move) and a branch-free automaton step; the branches left are the ends "
+        "of the token and block loops, and a test of the state number for phrase ends. "
+        "Profile of the kernel (valgrind callgrind, instructions counted in "
+        "`Matcher::score`, 20,000 of these texts, both lexicons; measured 2026-11-29): "
+        "110.8 M instructions before this round of work, 80.8 M after (-27%). Token starts "
+        "and ends taken from two bit masks instead of a run-length scan per token, blocks "
+        "near the end of a text copied into padding so that every 8-byte token load is in "
+        "bounds without a check, and states with outputs numbered last so that the output "
+        "test reads no memory: -15.1 M; a perfect hash (hash and displace) instead of a "
+        "4-slot bucket probe for short tokens: -8.6 M; token ids written without a capacity "
+        "check: -5.7 M. The perfect-hash hit test must stay a conditional move "
+        "(`std::hint::select_unpredictable`): compiled as a branch it was mispredicted on "
+        "about a third of the tokens and the kernel ran slower than before. "
+        "Before and after on the same shared machine (2026-11-29; a small Rust driver, not in "
+        "this repository, scoring 200,000 of these texts on one thread with the kernel of "
+        "commit abcfcd7 and with this one, run alternately 10 times, best of 3 each): best "
+        "269.7 MB/s before, 308.0 MB/s after; the ratio of a pair ranged from 0.75 to 1.71 "
+        "(mean 1.26), which shows how far the other jobs on the VM move single timings. "
+        f"The {cores}-thread rows ran while other jobs shared the "
         "cores, so they understate scaling; each text is scored independently and the work is "
         "split in chunks of 256 texts. From a list of `str` the extra cost is reading "
         f"{args.n:,} Python objects under the GIL (a pointer and a length each, no copy) and their "

@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 from tests.conftest import shared
 from vhframe.errors import UserError
+from vhframe.records import VALUES
 from vhframe.scan import (
     UNICODE_VERSION,
     Lexicon,
     LexiconError,
+    Pattern,
     ScanResult,
     scan,
     scan_many,
@@ -33,31 +35,125 @@ def ref_is_word(c: str) -> bool:
     return c not in APOSTROPHES and unicodedata.category(c)[0] in "LMN"
 
 
-def ref_tokens(text: str) -> list[str]:
-    """Word characters case folded; an apostrophe between two word characters joins them."""
-    out: list[str] = []
+def ref_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, token) by character index. Word characters are case folded; an
+    apostrophe between two word characters joins them."""
+    out: list[tuple[int, int, str]] = []
     cur: list[str] = []
+    start = 0
     for i, c in enumerate(text):
         if ref_is_word(c):
+            if not cur:
+                start = i
             cur.append("".join("'" if f in APOSTROPHES else f for f in c.casefold()))
         elif c in APOSTROPHES and cur and i + 1 < len(text) and ref_is_word(text[i + 1]):
             cur.append("'")
         elif cur:
-            out.append("".join(cur))
+            out.append((start, i, "".join(cur)))
             cur = []
     if cur:
-        out.append("".join(cur))
+        out.append((start, len(text), "".join(cur)))
     return out
 
 
-def ref_scan(text: str | None, phrases: list[str]) -> tuple[int, int]:
-    """(count, first): leftmost-longest non-overlapping whole-token matches."""
-    pats = {tuple(ref_tokens(p)) for p in phrases}
-    toks = ref_tokens(text or "")
+def ref_tokens(text: str) -> list[str]:
+    return [t for _, _, t in ref_spans(text)]
+
+
+# the symbol rule, as documented in vhframe.scan
+WHITE_SPACE = set(
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)  # Unicode White_Space
+INVISIBLE = set("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+DASHES = set("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63")
+OPENING = "\"'([{“„«‹‚¿¡「『"
+CLOSING = "\"')]}”»›」』.,;:!?…"
+
+
+def ref_fold(gap: str) -> str:
+    out = ""
+    for c in gap:
+        if c in WHITE_SPACE:
+            c = " "
+        elif c in INVISIBLE:
+            continue
+        elif "\uff01" <= c <= "\uff5e":
+            c = chr(ord(c) - 0xFEE0)
+        elif c in DASHES:
+            c = "-"
+        elif c in APOSTROPHES:
+            c = "'"
+        if not (c == " " and out.endswith(" ")):
+            out += c
+    return out
+
+
+def ref_pattern(phrase: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    spans = ref_spans(phrase)
+    n = len(spans)
+    gaps: list[str | None] = []
+    for k in range(n + 1):
+        g = ref_fold(
+            phrase[0 if k == 0 else spans[k - 1][1] : len(phrase) if k == n else spans[k][0]]
+        )
+        if k == 0:
+            gaps.append(g.lstrip(" " + OPENING) or None)
+        elif k == n:
+            gaps.append(g.rstrip(" " + CLOSING) or None)
+        elif " " in g and all(c in " -" + OPENING + CLOSING for c in g):
+            gaps.append(None)
+        else:
+            gaps.append(g)
+    return tuple(t for _, _, t in spans), tuple(gaps)
+
+
+def ref_weak(phrase: str) -> bool:
+    toks, gaps = ref_pattern(phrase)
+    numeric = lambda t: all(unicodedata.category(c)[0] == "N" for c in t)  # noqa: E731
+    return all(g is None for g in gaps) and all(len(t) == 1 or numeric(t) for t in toks)
+
+
+def ref_gap_ok(text: str, spans: list[tuple[int, int, str]], i: int, n: int, k: int,
+               lit: str) -> bool:  # fmt: skip
+    t = i + k
+    g = ref_fold(text[spans[t - 1][1] if t else 0 : spans[t][0] if t < len(spans) else len(text)])
+    if k == 0:
+        if not g.endswith(lit):
+            return False
+        rest = g[: len(g) - len(lit)].rstrip(OPENING)
+        return rest.endswith(" ") if rest else t == 0
+    if k == n:
+        if not g.startswith(lit):
+            return False
+        rest = g[len(lit) :].lstrip(CLOSING)
+        return rest.startswith(" ") if rest else t == len(spans)
+    return g == lit
+
+
+def ref_scan(text: str | None, phrases: list[str], skip_weak: bool = False) -> tuple[int, int]:
+    """(count, first): leftmost-longest non-overlapping whole-token matches whose literal
+    gaps hold in the text."""
+    pats: dict[tuple[str, ...], set[tuple[str | None, ...]]] = {}
+    for p in phrases:
+        if skip_weak and ref_weak(p):
+            continue
+        toks, gaps = ref_pattern(p)
+        pats.setdefault(toks, set()).add(gaps)
+    text = text or ""
+    spans = ref_spans(text)
+    toks = [t for _, _, t in spans]
     lens = sorted({len(p) for p in pats}, reverse=True)
+
+    def ok(i: int, n: int) -> bool:
+        return any(
+            all(g is None or ref_gap_ok(text, spans, i, n, k, g) for k, g in enumerate(gaps))
+            for gaps in pats.get(tuple(toks[i : i + n]), ())
+        )
+
     count, first, i = 0, -1, 0
     while i < len(toks):
-        hit = next((n for n in lens if tuple(toks[i : i + n]) in pats), 0)
+        hit = next((n for n in lens if ok(i, n)), 0)
         if hit:
             count += 1
             first = i if first < 0 else first
@@ -67,12 +163,15 @@ def ref_scan(text: str | None, phrases: list[str]) -> tuple[int, int]:
     return count, first
 
 
-def check(texts: list[str | None], lexicons: list[list[str]]) -> None:
-    lex = [Lexicon.from_phrases(f"l{j}", p) for j, p in enumerate(lexicons)]
+def check(
+    texts: list[str | None], lexicons: list[list[str]], skip_weak: bool | list[bool] = False
+) -> None:
+    skips = skip_weak if isinstance(skip_weak, list) else [skip_weak] * len(lexicons)
+    lex = [Lexicon.from_phrases(f"l{j}", p, skip_weak=skips[j]) for j, p in enumerate(lexicons)]
     got = scan_many(texts, lex)
     for j, phrases in enumerate(lexicons):
         r = got[f"l{j}"]
-        exp = [ref_scan(t, phrases) for t in texts]
+        exp = [ref_scan(t, phrases, skips[j]) for t in texts]
         assert r.count.tolist() == [c for c, _ in exp], (texts, phrases)
         assert r.first.tolist() == [f for _, f in exp], (texts, phrases)
         assert r.matched.tolist() == [c > 0 for c, _ in exp]
@@ -87,7 +186,8 @@ WORDS = [
 ]  # fmt: skip
 SEPARATORS = [
     " ", "  ", ",", "'", "’", "‘", "´", "-", "_", "\n", "\r\n", "\t", "!?", "ʼ", "''",
-    "\u0301", "\u00a0", "\u3000", "@", "*",
+    "\u0301", "\u00a0", "\u3000", "@", "*", " + ", "+", ".", "(", ")", "＠", "–", "\u200b",
+    "!", "\x1c",
 ]  # fmt: skip
 
 pieces = st.one_of(
@@ -96,17 +196,30 @@ pieces = st.one_of(
     st.characters(codec="utf-8"),
 )
 texts_st = st.lists(pieces, max_size=25).map("".join)
-phrase_st = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).flatmap(
-    lambda ws: st.lists(
-        st.sampled_from([" ", "-", " , ", "  "]), min_size=len(ws) - 1, max_size=len(ws) - 1
-    ).map(lambda seps: ws[0] + "".join(s + w for s, w in zip(seps, ws[1:], strict=True)))
+# phrases with free gaps (spaces, spaced punctuation) and literal ones (glued symbols,
+# spaced symbols, symbols before or after the words), and sometimes weak ones
+PHRASE_SEPS = [" ", "-", " , ", "  ", "@", "*", "_", ".", " + ", "–", "＠", " - ", "'"]
+phrase_st = st.tuples(
+    st.lists(st.sampled_from([*WORDS, "1", "55", "x"]), min_size=1, max_size=3),
+    st.sampled_from(["", "", "@", "(", '"@', "$", "- "]),
+    st.sampled_from(["", "", "!", "!+", ".", "+", "@", "+)", " +"]),
+).flatmap(
+    lambda t: st.lists(
+        st.sampled_from(PHRASE_SEPS), min_size=len(t[0]) - 1, max_size=len(t[0]) - 1
+    ).map(
+        lambda seps: (
+            t[1] + t[0][0] + "".join(s + w for s, w in zip(seps, t[0][1:], strict=True)) + t[2]
+        )
+    )
 )
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # long texts cross the scanner's 64-byte blocks: tokens running over a block edge, blocks
 # that are pure ASCII and blocks that need the Unicode path
-ascii_pieces = st.sampled_from([w for w in WORDS if w.isascii()] + [" ", ", ", "'", "-", "  "])
+ascii_pieces = st.sampled_from(
+    [w for w in WORDS if w.isascii()] + [" ", ", ", "'", "-", "  ", "@", "!+", "_", " + "]
+)
 long_texts_st = st.one_of(
     st.lists(ascii_pieces, min_size=20, max_size=120).map("".join),
     st.lists(st.one_of(ascii_pieces, pieces), min_size=20, max_size=120).map("".join),
@@ -134,9 +247,32 @@ def test_tokenize_any_unicode(text: str) -> None:
 @given(
     st.lists(st.one_of(texts_st, st.none()), max_size=12),
     st.lists(st.lists(phrase_st, max_size=6), min_size=1, max_size=3),
+    st.booleans(),
 )
-def test_scan_matches_reference(texts: list[str | None], lexicons: list[list[str]]) -> None:
-    check(texts, lexicons)
+def test_scan_matches_reference(
+    texts: list[str | None], lexicons: list[list[str]], skip_weak: bool
+) -> None:
+    check(texts, lexicons, skip_weak)
+
+
+# texts built from a phrase's own pieces, so that literal candidates are frequent
+@SETTINGS
+@given(st.lists(phrase_st, min_size=1, max_size=4), st.data())
+def test_scan_phrases_in_context(phrases: list[str], data: st.DataObject) -> None:
+    glue = st.sampled_from(["", " ", ", ", "x", "-", "@", "(", ")", ".", " + ", "\u3000"])
+    texts = [
+        "".join(data.draw(st.lists(st.one_of(st.sampled_from(phrases), glue), max_size=8)))
+        for _ in range(6)
+    ]
+    check(texts, [phrases], skip_weak=data.draw(st.booleans()))
+
+
+@SETTINGS
+@given(phrase_st)
+def test_pattern_matches_reference(phrase: str) -> None:
+    p = Pattern.of(phrase)
+    toks, gaps = ref_pattern(phrase)
+    assert (p.tokens, p.gaps, p.weak) == (toks, gaps, ref_weak(phrase))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -187,6 +323,70 @@ def test_unicode_case_folding() -> None:
     r = scan(["İstanbul", "ıstanbul", "ISTANBUL"], Lexicon.from_phrases("x", ["istanbul"]))
     assert r.matched.tolist() == [False, False, True]
     assert tokenize("ﬁne 𐐀 e\u0301 ǅ") == ["fine", "𐐨", "e\u0301", "ǆ"]
+
+
+def test_symbols_in_a_phrase_must_be_in_the_text() -> None:
+    lex = Lexicon.from_phrases("p", ["@55", "f@ck", "f@g", "sh!+", "s.o.b.", "S&M", "a_s_s"])
+    hits = [
+        "send it @55",
+        "(@55)",
+        "F@CK this",
+        "what the f@ck!",
+        "a f@g joke",
+        "oh sh!+.",
+        "you s.o.b.",
+        "an S.O.B, really",
+        "S&M scene",
+        "a_s_s",
+    ]
+    ordinary = [
+        "take route 55 north",
+        "mail me@55 or x@55",
+        "55@ the corner",
+        "let f and g be functions: f g",
+        "f*ck and f ck and f @ ck",  # other symbols are other entries
+        "sh, sh+ and sh!",
+        "sh!+x",
+        "the s o b notation",
+        "Mr S M Smith, S & M",
+        "a s s",
+    ]
+    r = scan(hits + ordinary, lex)
+    assert r.matched.tolist() == [True] * len(hits) + [False] * len(ordinary)
+    check(hits + ordinary, [list(lex.phrases)])
+    # the whole-token guarantee holds for phrases with symbols too
+    r = scan(["dumb@ssery", "xdumb@ss", "dumb@ss"], Lexicon.from_phrases("p", ["dumb@ss"]))
+    assert r.matched.tolist() == [False, False, True]
+    # spelling variants of the same symbols
+    r = scan(["b！tch", "b!tch", "arse—bandit", "arse-bandit", "arse bandit", "b\u200b!tch"],
+             Lexicon.from_phrases("p", ["b!tch", "arse-bandit"]))  # fmt: skip
+    assert r.matched.tolist() == [True, True, True, True, False, True]
+
+
+def test_patterns_explain_the_rule() -> None:
+    lex = Lexicon.from_phrases("p", ["I cannot", "@55", "bi + ch", "Fuck!", "69", "sorry, but"])
+    pats = {p.phrase: p for p in lex.patterns()}
+    assert pats["I cannot"] == Pattern("I cannot", ("i", "cannot"), (None, None, None), False)
+    assert pats["@55"].gaps == ("@", None) and pats["@55"].literal
+    assert pats["bi + ch"].gaps == (None, " + ", None)
+    assert not pats["Fuck!"].literal and not pats["sorry, but"].literal
+    assert pats["69"].weak and not pats["@55"].weak
+
+
+def test_weak_phrases_are_skipped_only_when_asked() -> None:
+    phrases = ["69", "s o b", "x", "@69", "bj", "sixty nine"]
+    texts = ["page 69", "the s o b notation", "x marks", "@69", "a bj", "sixty nine"]
+    keep = Lexicon.from_phrases("p", phrases)
+    skip = Lexicon.from_phrases("p", phrases, skip_weak=True)
+    assert keep != skip and keep.skipped == () and skip.skipped == ("69", "s o b", "x")
+    assert scan(texts, keep).matched.tolist() == [True] * 6
+    assert scan(texts, skip).matched.tolist() == [False, False, False, True, True, True]
+    # one pass over lexicons with different settings keeps each one's
+    both = scan_many(texts, [keep, Lexicon.from_phrases("q", phrases, skip_weak=True)])
+    assert both["p"].count.sum() == 6 and both["q"].count.sum() == 3
+    assert pickle.loads(pickle.dumps(skip)) == skip and "skip_weak=True" in repr(skip)
+    with pytest.raises(TypeError, match="skip_weak"):
+        Lexicon.from_phrases("p", ["a"], skip_weak="yes")  # type: ignore[arg-type]
 
 
 def test_first_is_token_index_and_count_is_leftmost_longest() -> None:
@@ -445,6 +645,8 @@ def test_profanity_lexicon_loads_and_matches() -> None:
     assert lex.name == "profanity_en" and len(lex) == 1598
     assert not any("\r" in p or "\n" in p for p in lex.phrases)  # CRLF handled
     assert lex.phrases[:2] == ("69", "@55")
+    prof = Lexicon.profanity(path)
+    assert prof.name == "profanity" and prof.phrases == lex.phrases and prof.skip_weak
     texts = [
         "you son-of-a-bitch",
         "What a dumb@ss move",
@@ -452,9 +654,101 @@ def test_profanity_lexicon_loads_and_matches() -> None:
         "Please assess the class.",  # 'ass' inside words must not match
         "F@CK this",
         "",
+        "Take route 55 north, then exit 69.",  # "@55" and the weak "69"
+        "Let f and g be functions; f g is their composition.",  # "f@g"
+        "See pages 4 and 5, the s o b notation and S M Smith.",
     ]
-    r = scan(texts, lex)
-    assert r.matched.tolist() == [True, True, False, False, True, False]
+    r = scan(texts, prof)
+    assert r.matched.tolist() == [True, True, False, False, True, False, False, False, False]
     assert r.count.tolist()[0] == 1  # leftmost-longest: one phrase, not "son" + "bitch"
-    exp = [ref_scan(t, list(lex.phrases)) for t in texts]
+    exp = [ref_scan(t, list(lex.phrases), skip_weak=True) for t in texts]
     assert r.count.tolist() == [c for c, _ in exp] and r.first.tolist() == [f for _, f in exp]
+    # without skip_weak the bare number entry matches ordinary numbers, as documented
+    assert scan(texts[6:7], lex).matched.tolist() == [True]
+
+
+@pytest.mark.data
+def test_profanity_entries_with_symbols_need_their_symbols() -> None:
+    prof = Lexicon.profanity(shared("lexicons/profanity_en.csv"))
+    assert "69" in prof.skipped
+    assert all(Pattern.of(p).weak for p in prof.skipped)
+    literal = [p for p in prof.patterns() if p.literal]
+    assert len(literal) > 50  # the list writes many entries with @, !, +, *, -, _ ...
+    lit_lex = Lexicon.from_phrases("lit", [p.phrase for p in literal])
+    # each entry is found where it is written, inside a sentence
+    written = [f"You said {p.phrase}, right?" for p in literal]
+    assert scan(written, lit_lex).matched.all()
+    # and never in its bare words, the symbols replaced by spaces
+    bare = [f"You said {' '.join(p.tokens)}, right?" for p in literal]
+    r = scan(bare, lit_lex)
+    assert not r.matched.any(), [b for b, m in zip(bare, r.matched, strict=True) if m][:5]
+    # glued to other words, an entry is another word
+    glued = [f"x{p.phrase}x" for p in literal if p.gaps[0] or p.gaps[-1]]
+    assert glued and not scan(glued, lit_lex).matched.any()
+    exp = [ref_scan(t, list(lit_lex.phrases))[0] for t in written[:40] + bare[:40]]
+    assert scan(written[:40] + bare[:40], lit_lex).count.tolist() == exp
+
+
+# ---------------------------------------------------------------- value lexicons
+
+VALUE_SENTENCES = {
+    "Achievement": "She worked hard and succeeded; it was her greatest accomplishment.",
+    "Benevolence": "He is always there for his close friends and tries to be helpful.",
+    "Conformity": "Children should obey their teachers and follow the rules politely.",
+    "Hedonism": "I just want to enjoy life and treat myself to delicious food.",
+    "Power": "He wants wealth and authority, and to be in control of others.",
+    "Security": "Living in a safe neighbourhood with law and order matters most to me.",
+    "Self-direction": "I like to think for myself and make my own decisions with creativity.",
+    "Stimulation": "She craves adventure and excitement and loves to try new things.",
+    "Tradition": "They keep the customs of their ancestors and pray at the church.",
+    "Universalism": "Everyone deserves equal rights, and we must protect the environment.",
+}
+UNRELATED = [
+    "The function returns a list of integers sorted in ascending order.",
+    "Preheat the oven to 200 degrees and bake the bread for forty minutes.",
+    "The train to Leeds leaves from platform four at noon.",
+    "Photosynthesis converts light into chemical energy in the leaves.",
+    "Add two cups of flour, one egg and a pinch of salt.",
+    "",
+]
+
+
+def test_value_lexicons_load_in_values_order() -> None:
+    lex = Lexicon.values()
+    assert tuple(x.name for x in lex) == VALUES
+    for x in lex:
+        assert len(x) >= 20, x
+        stem = "value_" + x.name.lower().replace("-", "_") + "_en"
+        assert stem in Lexicon.builtin_names()
+        assert Lexicon.builtin(stem).phrases == x.phrases
+        assert not x.skipped and not any(p.weak for p in x.patterns())
+    assert Lexicon.value("self_direction") == Lexicon.value("Self-direction") == lex[6]
+    assert Lexicon.value(" POWER ") == lex[4]
+    with pytest.raises(ValueError, match="Schwartz value"):
+        Lexicon.value("Face")
+
+
+def test_value_lexicons_have_no_duplicates() -> None:
+    owner: dict[tuple[tuple[str, ...], tuple[str | None, ...]], str] = {}
+    for x in Lexicon.values():
+        pats = [(p.tokens, p.gaps) for p in x.patterns()]
+        # no phrase twice, not even in another spelling that normalises the same
+        assert len(set(pats)) == len(pats), x.name
+        for p in pats:
+            # and no phrase in two values: a match is evidence for one value
+            assert owner.setdefault(p, x.name) == x.name, (p, owner[p], x.name)
+
+
+def test_value_lexicons_match_expected_sentences() -> None:
+    texts = list(VALUE_SENTENCES.values()) + UNRELATED
+    res = scan_many(texts, Lexicon.values())
+    assert list(res) == list(VALUES)
+    for j, value in enumerate(VALUES):
+        got = res[value].matched.tolist()
+        # the value's own sentence matches; unrelated sentences match no value
+        assert got[j], (value, texts[j])
+        stray = [t for t, m in zip(texts, got, strict=True) if m][1:]
+        assert not any(got[len(VALUES) :]), (value, stray)
+        # and each value sentence is scored highest by its own value
+        counts = {v: int(res[v].count[j]) for v in VALUES}
+        assert max(counts, key=lambda v: counts[v]) == value, (value, counts)

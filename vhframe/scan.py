@@ -15,8 +15,33 @@ Normalisation, the same for texts and phrases:
   them in one token and is read as ``'``: "I can’t" and "I can't" both match "i can't", but
   "cant" does not. Elsewhere an apostrophe is a boundary, so quotes around words drop out.
 
-Consequences for leetspeak entries of a profanity list: symbols split tokens, so "f@ck"
-is the two tokens "f ck" and matches "f@ck" or "f*ck" in a text, and "@55" reads "55".
+Symbols in a phrase. Text tokens are cut at every symbol, so a profanity entry "@55" has
+the single token "55" and "f@g" the tokens "f g". So that such entries match only where their
+symbols are, each phrase also keeps the *gaps* before, between and after its tokens, and a
+gap is either free (any token boundary) or literal (the text must have those characters
+there); :meth:`Lexicon.patterns` shows which. Per phrase:
+
+- whitespace is a free boundary: "i cannot" matches "i  CANNOT,";
+- symbols or punctuation glued to a word (no whitespace between) are literal: "f@ck",
+  "c*nt", "a_s_s", "s.o.b", "arse-bandit", "S&M", and at the ends "@55" or "sh!+". So "@55"
+  matches "call @55" and "(@55)" but neither "route 55" nor "me@55" (a literal at the start
+  must follow whitespace or the start of the text, one at the end must precede whitespace or
+  the end, soft punctuation allowed in between); "f@ck" matches "F@CK" but not "f ck",
+  "f*ck" or "f @ ck" (list those forms as entries if they should count);
+- between two words, a run holding whitespace is free when the rest of it is soft
+  punctuation (quotes, brackets, ``. , ; : ! ? …``, dashes): "sorry, but" matches "sorry
+  but"; otherwise it is literal: "bi + ch" needs the ``+``;
+- soft punctuation at the ends of a phrase is dropped first: opening quotes and brackets
+  before it, closing ones and sentence marks after it, so "Fuck!" matches "fuck" and
+  "s.o.b." needs only its inner dots.
+
+Gaps compare after folding: a run of whitespace (Unicode White_Space) is one space,
+fullwidth forms are ASCII ("b！tch" is "b!tch"), dashes are ``-``, apostrophes ``'``, and
+zero-width characters and soft hyphens are dropped. A phrase with no literal gap whose tokens
+are all numbers or single characters ("69", "s o b") is *weak*: it cannot be told from an
+ordinary number or letter. Lexicons built with ``skip_weak=True`` (as
+:meth:`Lexicon.profanity` is) leave weak phrases out (:attr:`Lexicon.skipped` lists them);
+other lexicons match them like any phrase, so a word list may still count "i".
 
 Per text and lexicon, :func:`scan` reports whether a phrase matched, how many non-overlapping
 occurrences there are (chosen leftmost-longest: "son of a bitch" counts once even when
@@ -43,11 +68,13 @@ import numpy.typing as npt
 
 from vhframe import _core
 from vhframe.errors import DataError
+from vhframe.records import VALUES
 
 __all__ = [
     "UNICODE_VERSION",
     "Lexicon",
     "LexiconError",
+    "Pattern",
     "ScanResult",
     "scan",
     "scan_many",
@@ -69,32 +96,63 @@ def tokenize(text: str) -> list[str]:
     return _core.scan_tokenize(text)
 
 
+@dataclass(frozen=True)
+class Pattern:
+    """How one phrase matches (see the module notes on symbols)."""
+
+    phrase: str
+    #: the normalised tokens
+    tokens: tuple[str, ...]
+    #: ``len(tokens) + 1`` gaps: before the first token, between tokens, after the last;
+    #: None where any token boundary will do, else the (folded) characters the text must
+    #: have there
+    gaps: tuple[str | None, ...]
+    #: no literal gap, and only numbers or single characters as tokens
+    weak: bool
+
+    @property
+    def literal(self) -> bool:
+        """Whether some gap is literal, i.e. the phrase needs symbols in the text."""
+        return any(g is not None for g in self.gaps)
+
+    @classmethod
+    def of(cls, phrase: str) -> Pattern:
+        """The pattern of ``phrase``."""
+        tokens, gaps, weak = _core.scan_pattern(phrase)
+        return cls(phrase, tuple(tokens), tuple(gaps), weak)
+
+
 class Lexicon:
     """An immutable, named set of phrases: ``Lexicon(name, phrases)`` is
-    :meth:`from_phrases`; see also :meth:`from_csv`, :meth:`from_txt`, :meth:`builtin` and
-    :meth:`refusal`."""
+    :meth:`from_phrases`; see also :meth:`from_csv`, :meth:`from_txt`, :meth:`builtin`,
+    :meth:`refusal`, :meth:`profanity` and :meth:`values`.
 
-    __slots__ = ("_hash", "_matcher", "_name", "_phrases")
+    ``skip_weak``: leave out weak phrases (bare numbers and single characters, see
+    :attr:`skipped`), as a profanity list wants and a word list that counts "i" does not."""
+
+    __slots__ = ("_hash", "_matcher", "_name", "_phrases", "_skip_weak")
 
     _name: str
     _phrases: tuple[str, ...]
+    _skip_weak: bool
     _hash: int
     _matcher: _core.ScanMatcher | None
 
-    def __init__(self, name: str, phrases: Iterable[str]) -> None:
-        self._set(name, _checked(name, phrases))
+    def __init__(self, name: str, phrases: Iterable[str], *, skip_weak: bool = False) -> None:
+        self._set(name, _checked(name, phrases), _flag(skip_weak))
 
     @classmethod
-    def _trusted(cls, name: str, phrases: tuple[str, ...]) -> Lexicon:
+    def _trusted(cls, name: str, phrases: tuple[str, ...], skip_weak: bool = False) -> Lexicon:
         # for loaders that checked every phrase already, naming the file and line
         obj = cls.__new__(cls)
-        obj._set(name, phrases)
+        obj._set(name, phrases, _flag(skip_weak))
         return obj
 
-    def _set(self, name: str, phrases: tuple[str, ...]) -> None:
+    def _set(self, name: str, phrases: tuple[str, ...], skip_weak: bool) -> None:
         object.__setattr__(self, "_name", name)
         object.__setattr__(self, "_phrases", phrases)
-        object.__setattr__(self, "_hash", hash((name, phrases)))
+        object.__setattr__(self, "_skip_weak", skip_weak)
+        object.__setattr__(self, "_hash", hash((name, phrases, skip_weak)))
         object.__setattr__(self, "_matcher", None)
 
     def __setattr__(self, key: str, value: object) -> None:
@@ -113,9 +171,27 @@ class Lexicon:
         """The phrases as given (before normalisation)."""
         return self._phrases
 
+    @property
+    def skip_weak(self) -> bool:
+        """Whether weak phrases are left out."""
+        return self._skip_weak
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """The phrases that never match because they are weak and ``skip_weak`` is set:
+        no symbol required of the text, and only numbers or single characters as tokens
+        ("69", "s o b"). Empty when ``skip_weak`` is false."""
+        if not self._skip_weak:
+            return ()
+        return tuple(p.phrase for p in self.patterns() if p.weak)
+
     def tokens(self) -> tuple[tuple[str, ...], ...]:
         """Each phrase as the token sequence it matches."""
         return tuple(tuple(_core.scan_tokenize(p)) for p in self._phrases)
+
+    def patterns(self) -> tuple[Pattern, ...]:
+        """Each phrase's tokens and gaps: which symbols it needs in a text."""
+        return tuple(Pattern.of(p) for p in self._phrases)
 
     def __len__(self) -> int:
         return len(self._phrases)
@@ -126,32 +202,43 @@ class Lexicon:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Lexicon):
             return NotImplemented
-        return self._name == other._name and self._phrases == other._phrases
+        return (
+            self._name == other._name
+            and self._phrases == other._phrases
+            and self._skip_weak == other._skip_weak
+        )
 
     def __hash__(self) -> int:
         return self._hash
 
     def __repr__(self) -> str:
-        return f"Lexicon({self._name!r}, {len(self._phrases)} phrases)"
+        weak = ", skip_weak=True" if self._skip_weak else ""
+        return f"Lexicon({self._name!r}, {len(self._phrases)} phrases{weak})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Lexicon, (self._name, self._phrases))
+        return (_restore, (self._name, self._phrases, self._skip_weak))
 
     def _compiled(self) -> _core.ScanMatcher:
         if self._matcher is None:
-            object.__setattr__(self, "_matcher", _core.ScanMatcher([list(self._phrases)]))
+            m = _core.ScanMatcher([list(self._phrases)], [self._skip_weak])
+            object.__setattr__(self, "_matcher", m)
         assert self._matcher is not None
         return self._matcher
 
     @classmethod
-    def from_phrases(cls, name: str, phrases: Iterable[str]) -> Lexicon:
+    def from_phrases(cls, name: str, phrases: Iterable[str], *, skip_weak: bool = False) -> Lexicon:
         """A lexicon of the given phrases. Every phrase must contain a word character
         (a phrase of punctuation only could never match); duplicates are harmless."""
-        return cls(name, phrases)
+        return cls(name, phrases, skip_weak=skip_weak)
 
     @classmethod
     def from_csv(
-        cls, path: str | PathLike[str], column: str = "text", name: str | None = None
+        cls,
+        path: str | PathLike[str],
+        column: str = "text",
+        name: str | None = None,
+        *,
+        skip_weak: bool = False,
     ) -> Lexicon:
         """The phrases in ``column`` of a CSV file with a header row (UTF-8, optional BOM,
         any line endings), e.g. the profanity list's ``text`` column. ``name`` defaults to
@@ -198,14 +285,27 @@ class Lexicon:
                 phrases.append(phrase)
         except csv.Error as exc:
             raise LexiconError(f"malformed CSV: {exc}", file=where, line=reader.line_num) from exc
-        return cls._trusted(name or p.stem, tuple(phrases))
+        return cls._trusted(name or p.stem, tuple(phrases), skip_weak)
 
     @classmethod
-    def from_txt(cls, path: str | PathLike[str], name: str | None = None) -> Lexicon:
+    def from_txt(
+        cls, path: str | PathLike[str], name: str | None = None, *, skip_weak: bool = False
+    ) -> Lexicon:
         """One phrase per line (UTF-8); blank lines and lines starting with ``#`` are
         skipped. ``name`` defaults to the file's stem."""
         p = Path(path)
-        return cls._parse_lines(_read_utf8(p), name or p.stem, str(p))
+        lex = cls._parse_lines(_read_utf8(p), name or p.stem, str(p))
+        return cls._trusted(lex.name, lex.phrases, skip_weak)
+
+    @classmethod
+    def profanity(
+        cls, path: str | PathLike[str], column: str = "text", name: str = "profanity"
+    ) -> Lexicon:
+        """A profanity list in CSV (such as the study's ``profanity_en.csv``, whose
+        ``text`` column holds the entries), with weak entries left out: "69" would
+        otherwise match every "page 69". Entries written with symbols match only where
+        the symbols are (module notes)."""
+        return cls.from_csv(path, column=column, name=name, skip_weak=True)
 
     @classmethod
     def builtin(cls, name: str) -> Lexicon:
@@ -229,6 +329,26 @@ class Lexicon:
         return cls._trusted("refusal", base.phrases)
 
     @classmethod
+    def value(cls, value: str) -> Lexicon:
+        """The built-in English words and phrases that express one Schwartz value, named
+        after it (``"Self-direction"``; any case, ``_`` or space for the hyphen). Written
+        from the published definitions of the values; sources, choices and limits:
+        ``vhframe/lexicons/README.md``."""
+        key = value.strip().lower().replace("_", "-").replace(" ", "-")
+        names = {v.lower(): v for v in VALUES}
+        if key not in names:
+            raise ValueError(f"no Schwartz value {value!r}; values: {', '.join(VALUES)}")
+        canonical = names[key]
+        base = _builtin(_value_stem(canonical))
+        return cls._trusted(canonical, base.phrases)
+
+    @classmethod
+    def values(cls) -> tuple[Lexicon, ...]:
+        """The ten value lexicons of :meth:`value`, in ``vhframe.records.VALUES`` order,
+        ready for :func:`scan_many` (results keyed by value name)."""
+        return tuple(cls.value(v) for v in VALUES)
+
+    @classmethod
     def _parse_lines(cls, text: str, name: str, where: str) -> Lexicon:
         phrases: list[str] = []
         for i, raw in enumerate(text.splitlines(), start=1):
@@ -243,6 +363,20 @@ class Lexicon:
                 )
             phrases.append(line)
         return cls._trusted(name, tuple(phrases))
+
+
+def _value_stem(value: str) -> str:
+    return "value_" + value.lower().replace("-", "_") + "_en"
+
+
+def _flag(skip_weak: object) -> bool:
+    if not isinstance(skip_weak, bool):
+        raise TypeError(f"skip_weak must be a bool, not {type(skip_weak).__name__}")
+    return skip_weak
+
+
+def _restore(name: str, phrases: tuple[str, ...], skip_weak: bool) -> Lexicon:
+    return Lexicon(name, phrases, skip_weak=skip_weak)
 
 
 def _checked(name: str, phrases: Iterable[str]) -> tuple[str, ...]:
@@ -349,7 +483,7 @@ def scan_many(
 
 @functools.lru_cache(maxsize=16)
 def _compile_many(lexicons: tuple[Lexicon, ...]) -> _core.ScanMatcher:
-    return _core.ScanMatcher([list(x.phrases) for x in lexicons])
+    return _core.ScanMatcher([list(x.phrases) for x in lexicons], [x.skip_weak for x in lexicons])
 
 
 def _result(name: str, count: _I64, first: _I64) -> ScanResult:

@@ -5,7 +5,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use crate::scan::{self, ArrowTexts, Matcher, Offset, Scores, Texts};
+use crate::scan::{self, ArrowTexts, Matcher, Offset, Pattern, Scores, Texts};
 
 /// Compiled lexicons: built once, then shared by every scan call.
 #[pyclass(frozen, module = "vhframe._core", name = "ScanMatcher")]
@@ -15,9 +15,20 @@ pub struct PyScanMatcher {
 
 #[pymethods]
 impl PyScanMatcher {
+    /// `skip_weak[l]`: leave out lexicon `l`'s weak phrases (bare numbers and single
+    /// characters, see `scan_pattern`); default false for every lexicon.
     #[new]
-    fn new(lexicons: Vec<Vec<String>>) -> PyResult<Self> {
-        Matcher::new(&lexicons)
+    #[pyo3(signature = (lexicons, skip_weak = None))]
+    fn new(lexicons: Vec<Vec<String>>, skip_weak: Option<Vec<bool>>) -> PyResult<Self> {
+        let skip = skip_weak.unwrap_or_default();
+        if skip.len() > lexicons.len() {
+            return Err(PyValueError::new_err(format!(
+                "skip_weak has {} entries for {} lexicons",
+                skip.len(),
+                lexicons.len()
+            )));
+        }
+        Matcher::with_options(&lexicons, &skip)
             .map(|inner| PyScanMatcher { inner })
             .map_err(|e| PyValueError::new_err(e.to_string()))
     }
@@ -67,6 +78,24 @@ fn score<'py, T: Texts + ?Sized>(
     to_arrays(py, scores)
 }
 
+type ItemFn = unsafe extern "C" fn(*mut pyo3::ffi::PyObject, isize) -> *mut pyo3::ffi::PyObject;
+
+/// How many items ahead `scan_texts` prefetches string headers.
+const AHEAD: usize = 8;
+
+/// Hints the header of a Python object into the cache; a no-op off x86_64.
+#[inline(always)]
+fn prefetch_object(p: *mut pyo3::ffi::PyObject) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // a prefetch never faults, whatever the address
+        unsafe { _mm_prefetch(p as *const i8, _MM_HINT_T0) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Scores a list or tuple of `str` (None counts as an empty text). Returns `(count, first)`,
 /// int64 arrays of shape (lexicons, texts). The strings' UTF-8 is read in place.
 #[pyfunction]
@@ -79,31 +108,48 @@ fn scan_texts<'py>(
 ) -> PyResult<ScoreArrays<'py>> {
     // owned references keep every string alive (and its UTF-8 in place) while the GIL is
     // released, even if another thread mutates the list meanwhile
-    let items: Vec<Bound<'py, PyAny>> = if let Ok(list) = texts.cast::<PyList>() {
-        list.iter().collect()
+    let (n, get): (usize, ItemFn) = if let Ok(list) = texts.cast::<PyList>() {
+        (list.len(), pyo3::ffi::PyList_GetItem)
     } else if let Ok(tuple) = texts.cast::<PyTuple>() {
-        tuple.iter().collect()
+        (tuple.len(), pyo3::ffi::PyTuple_GetItem)
     } else {
         return Err(PyTypeError::new_err(format!(
             "texts must be a list or tuple of str, not {}",
             texts.get_type().name()?
         )));
     };
-    let mut bytes: Vec<&[u8]> = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(n);
+    let mut bytes: Vec<&[u8]> = Vec::with_capacity(n);
+    // one pass over the strings, asking for each object's header a few items ahead: the
+    // strings of a large list lie scattered in memory, and reading their headers one by
+    // one, each a cache miss, would otherwise cost about as much as scoring them
+    for i in 0..n {
+        if i + AHEAD < n {
+            // SAFETY: a borrowed reference from the list or tuple, which `texts` keeps
+            // alive; it is only prefetched, never dereferenced here
+            prefetch_object(unsafe { get(texts.as_ptr(), (i + AHEAD) as isize) });
+        }
+        // SAFETY: `i` is below the length read above and the GIL is held; a null (the
+        // container shrank meanwhile through another thread's code) is an error, not UB
+        let item = unsafe { Bound::from_borrowed_ptr_or_err(py, get(texts.as_ptr(), i as isize)) }?;
         if item.is_none() {
             bytes.push(&[]);
-            continue;
+        } else {
+            let s = item.cast::<PyString>().map_err(|_| {
+                let ty = item
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|_| "?".into());
+                PyTypeError::new_err(format!("texts[{i}] is {ty}, expected str or None"))
+            })?;
+            let utf8 = s.to_str()?.as_bytes();
+            // SAFETY: the UTF-8 of a str lives as long as the str, which `items` holds until
+            // this function returns, after scoring; detaching the slice's lifetime from the
+            // borrow of `item` lets the conversion happen in the same pass as the prefetch
+            bytes.push(unsafe { std::slice::from_raw_parts(utf8.as_ptr(), utf8.len()) });
         }
-        let s = item.cast::<PyString>().map_err(|_| {
-            let ty = item
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_else(|_| "?".into());
-            PyTypeError::new_err(format!("texts[{i}] is {ty}, expected str or None"))
-        })?;
-        bytes.push(s.to_str()?.as_bytes());
+        items.push(item);
     }
     score(py, matcher, bytes.as_slice(), threads)
 }
@@ -160,11 +206,27 @@ fn scan_tokenize(text: &str) -> Vec<String> {
     scan::tokenize(text)
 }
 
+/// How a phrase matches: its tokens; its gaps (before the first token, between tokens,
+/// after the last), each None for any boundary or the folded symbols the text must have
+/// there; and whether it is weak (no literal gap, only numbers or single characters).
+#[pyfunction]
+fn scan_pattern(phrase: &str) -> (Vec<String>, Vec<Option<String>>, bool) {
+    let p = Pattern::new(phrase.as_bytes());
+    let weak = p.is_weak();
+    let tokens = p
+        .tokens
+        .iter()
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect();
+    (tokens, p.gaps, weak)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyScanMatcher>()?;
     m.add_function(wrap_pyfunction!(scan_texts, m)?)?;
     m.add_function(wrap_pyfunction!(scan_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(scan_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_pattern, m)?)?;
     m.add("SCAN_UNICODE_VERSION", scan::UNICODE_VERSION)?;
     Ok(())
 }

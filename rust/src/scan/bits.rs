@@ -84,32 +84,3 @@ pub(super) fn block_masks_swar(b: &[u8]) -> (u64, u64, u64) {
     }
     (word, apos, high)
 }
-
-pub(super) const SLOTS: usize = 4;
-
-/// Bit `k` set where `keys[k] == key`.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-pub(super) fn match_slots(keys: &[u64; SLOTS], key: u64) -> u32 {
-    use std::arch::x86_64::*;
-    // SSE2 (part of x86_64) has no 64-bit compare: compare 32-bit halves, and a 64-bit lane
-    // is equal when both of its halves are
-    unsafe {
-        let k = _mm_set1_epi64x(key as i64);
-        let lo = _mm_cmpeq_epi32(_mm_loadu_si128(keys.as_ptr() as *const __m128i), k);
-        let hi = _mm_cmpeq_epi32(_mm_loadu_si128(keys.as_ptr().add(2) as *const __m128i), k);
-        let lo = _mm_and_si128(lo, _mm_shuffle_epi32(lo, 0b10_11_00_01));
-        let hi = _mm_and_si128(hi, _mm_shuffle_epi32(hi, 0b10_11_00_01));
-        (_mm_movemask_pd(_mm_castsi128_pd(lo)) | _mm_movemask_pd(_mm_castsi128_pd(hi)) << 2) as u32
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-pub(super) fn match_slots(keys: &[u64; SLOTS], key: u64) -> u32 {
-    let mut found = 0u32;
-    for (k, &x) in keys.iter().enumerate() {
-        found |= ((x == key) as u32) << k;
-    }
-    found
-}

@@ -27,6 +27,7 @@
 
 mod bits;
 mod normalize;
+mod pattern;
 mod tables;
 mod vocab;
 
@@ -36,9 +37,11 @@ use std::fmt;
 
 use bits::*;
 use normalize::*;
+use pattern::{fold_gap, leading_ok, trailing_ok};
 use vocab::*;
 
-pub use normalize::{tokenize, tokenize_with};
+pub use normalize::{tokenize, tokenize_spans, tokenize_with};
+pub use pattern::Pattern;
 pub use tables::UNICODE_VERSION;
 
 /// A phrase that normalises to no token at all (only punctuation or spaces).
@@ -60,11 +63,16 @@ impl fmt::Display for EmptyPhrase {
 
 impl std::error::Error for EmptyPhrase {}
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Out {
     lexicon: u32,
     len: u32,
+    /// index into `Matcher::literals` of the gaps the text must have, or `ANY`
+    literal: u32,
 }
+
+/// `Out::literal` of a phrase that any token boundaries match.
+const ANY: u32 = u32::MAX;
 
 const ROOT: u32 = 0;
 
@@ -80,11 +88,15 @@ pub struct Matcher {
     unknown: u32,
     /// per state: its transitions that differ from the root's and its outputs
     states: Vec<State>,
+    /// states from this number on have outputs, those below have none
+    first_output: u32,
     /// transitions of states with more than `INLINE` of them, beyond the inline ones
     more_token: Vec<u32>,
     more_to: Vec<u32>,
     /// every phrase ending at a state, including those reached through failure links
     outs: Vec<Out>,
+    /// the gaps of phrases with literal symbols (see `pattern`), checked after the fact
+    literals: Vec<Vec<Option<String>>>,
 }
 
 /// Transitions kept in the state itself, checked without branches.
@@ -108,25 +120,49 @@ impl Matcher {
     /// Compiles the lexicons, each a list of phrases. Phrases equal after normalisation
     /// count once per lexicon.
     pub fn new<S: AsRef<str>>(lexicons: &[Vec<S>]) -> Result<Matcher, EmptyPhrase> {
+        Matcher::with_options(lexicons, &[])
+    }
+
+    /// Like `new`; where `skip_weak[l]` is true, lexicon `l` leaves out its weak phrases
+    /// (`Pattern::is_weak`: bare numbers and single characters), which then never match.
+    pub fn with_options<S: AsRef<str>>(
+        lexicons: &[Vec<S>],
+        skip_weak: &[bool],
+    ) -> Result<Matcher, EmptyPhrase> {
         let mut vocab: FxHashMap<Box<[u8]>, u32> = FxHashMap::default();
+        let mut literal_ids: FxHashMap<Vec<Option<String>>, u32> = FxHashMap::default();
+        let mut literals: Vec<Vec<Option<String>>> = Vec::new();
         // trie under construction: children per state, phrase ends per state
         let mut children: Vec<FxHashMap<u32, u32>> = vec![FxHashMap::default()];
         let mut ends: Vec<Vec<Out>> = vec![Vec::new()];
-        let mut buf = Vec::new();
         let mut ids: Vec<u32> = Vec::new();
         for (li, phrases) in lexicons.iter().enumerate() {
+            let skip = skip_weak.get(li).copied().unwrap_or(false);
             for (pi, phrase) in phrases.iter().enumerate() {
-                ids.clear();
-                tokenize_with(phrase.as_ref().as_bytes(), &mut buf, |t| {
-                    let next = vocab.len() as u32;
-                    ids.push(*vocab.entry(t.into()).or_insert(next));
-                });
-                if ids.is_empty() {
+                let pat = Pattern::new(phrase.as_ref().as_bytes());
+                if pat.tokens.is_empty() {
                     return Err(EmptyPhrase {
                         lexicon: li,
                         phrase: pi,
                     });
                 }
+                if skip && pat.is_weak() {
+                    continue;
+                }
+                ids.clear();
+                for t in &pat.tokens {
+                    let next = vocab.len() as u32;
+                    ids.push(*vocab.entry(t.as_slice().into()).or_insert(next));
+                }
+                let literal = if pat.is_literal() {
+                    let next = literals.len() as u32;
+                    *literal_ids.entry(pat.gaps.clone()).or_insert_with(|| {
+                        literals.push(pat.gaps);
+                        next
+                    })
+                } else {
+                    ANY
+                };
                 let mut s = ROOT;
                 for &t in &ids {
                     s = match children[s as usize].get(&t) {
@@ -140,13 +176,22 @@ impl Matcher {
                         }
                     };
                 }
+                let out = Out {
+                    lexicon: li as u32,
+                    len: ids.len() as u32,
+                    literal,
+                };
+                // one output per lexicon and state, unless the phrases ending there all need
+                // their own (different) literal gaps: any one of them may hold in a text
                 let e = &mut ends[s as usize];
-                if !e.iter().any(|o| o.lexicon == li as u32) {
-                    e.push(Out {
-                        lexicon: li as u32,
-                        len: ids.len() as u32,
-                    });
+                let free = |o: &Out| o.lexicon == out.lexicon && o.literal == ANY;
+                if e.iter().any(free) || e.contains(&out) {
+                    continue;
                 }
+                if literal == ANY {
+                    e.retain(|o| o.lexicon != out.lexicon);
+                }
+                e.push(out);
             }
         }
         let n_states = children.len();
@@ -226,17 +271,35 @@ impl Matcher {
             row.sort_unstable();
             next[s as usize] = row;
         }
+        // states numbered anew, those with outputs last: whether a state has any is then a
+        // compare of its number, with no load on the scanner's critical path
+        let mut order: Vec<usize> = (0..n_states).collect();
+        order.sort_by_key(|&s| !all[s].is_empty());
+        let mut renum = vec![0u32; n_states];
+        for (new, &old) in order.iter().enumerate() {
+            renum[old] = new as u32;
+        }
+        debug_assert!(renum[ROOT as usize] == ROOT && all[ROOT as usize].is_empty());
+        let first_output = order
+            .iter()
+            .position(|&s| !all[s].is_empty())
+            .unwrap_or(n_states) as u32;
+        let root_next = root_next.iter().map(|&s| renum[s as usize]).collect();
         let mut m = Matcher {
             n_lexicons: lexicons.len(),
             vocab: Vocab::new(&by_id),
             root_next,
             unknown: vocab.len() as u32,
             states: Vec::with_capacity(n_states),
+            first_output,
             more_token: Vec::new(),
             more_to: Vec::new(),
             outs: Vec::new(),
+            literals,
         };
-        for (o, row) in all.iter().zip(&next) {
+        for &old in &order {
+            let (o, row) = (&all[old], &next[old]);
+            let row: Vec<(u32, u32)> = row.iter().map(|&(t, to)| (t, renum[to as usize])).collect();
             let mut st = State {
                 token: [NO_TOKEN; INLINE],
                 to: [ROOT; INLINE],
@@ -280,7 +343,9 @@ impl Matcher {
         let mut i = 0;
         // start of a token that runs past the current block
         let mut open: Option<usize> = None;
-        // the last, partial block is copied here, padded with spaces, to take the same path
+        // the last, partial block is copied here, padded with spaces, to take the same path;
+        // so is a full block that ends less than 8 bytes before the text does, so that the
+        // 8-byte load of a short token from `src` never needs a bounds check
         let mut pad = [b' '; BLOCK + 8];
         loop {
             let last = i + BLOCK > n;
@@ -292,7 +357,12 @@ impl Matcher {
                     return;
                 }
                 pad[..n - from].copy_from_slice(&text[from..]);
+                pad[n - from..].fill(b' ');
                 i = from;
+                (&pad[..], 0)
+            } else if i + BLOCK + 8 > n {
+                pad[..n - i].copy_from_slice(&text[i..]);
+                pad[n - i..].fill(b' ');
                 (&pad[..], 0)
             } else {
                 (text, i)
@@ -320,17 +390,23 @@ impl Matcher {
                 open = None;
                 w &= !0u64 << run;
             }
-            while w != 0 {
-                let s = w.trailing_zeros() as usize;
-                let len = (!(w >> s)).trailing_zeros() as usize;
-                if s + len == BLOCK {
-                    // only possible for a full block: the padding ends every token
-                    open = Some(i + s);
-                    break;
-                }
-                f(self.ascii_id(src, base + s, base + s + len));
-                // clear the run just reported
-                w &= w.wrapping_add(1 << s);
+            if w >> (BLOCK - 1) != 0 {
+                // a token runs to the end of the block (only possible for a full block: the
+                // padding ends every token): it is reported once its end is known
+                let run = (!w).leading_zeros() as usize;
+                open = Some(i + BLOCK - run);
+                w &= !(u64::MAX << (BLOCK - run));
+            }
+            // first and last byte of every run: the k-th start pairs with the k-th end, so
+            // each token costs two bit scans and two bit clears, and no branch of its own
+            let mut starts = w & !(w << 1);
+            let mut ends = w & !(w >> 1);
+            while starts != 0 {
+                let s = starts.trailing_zeros() as usize;
+                let e = ends.trailing_zeros() as usize + 1;
+                f(self.block_id(src, base + s, base + e));
+                starts &= starts - 1;
+                ends &= ends - 1;
             }
             if last {
                 return;
@@ -353,6 +429,21 @@ impl Matcher {
             i = self.token_at(text, i, buf, f);
         }
         i
+    }
+
+    /// `ascii_id` of a token inside a block, where 8 bytes from `a` are always in `src`.
+    #[inline(always)]
+    fn block_id(&self, src: &[u8], a: usize, b: usize) -> u32 {
+        let len = b - a;
+        debug_assert!(a + 8 <= src.len());
+        if len <= SHORT {
+            // SAFETY: a block is read from `src` only when 8 bytes past its end are in
+            // `src` too (`for_each_token_id` copies blocks near the end into padding)
+            let x = unsafe { (src.as_ptr().add(a) as *const u64).read_unaligned() };
+            self.vocab.find_ascii_word(u64::from_le(x), len)
+        } else {
+            self.vocab.find_ascii(&src[a..b])
+        }
     }
 
     /// Id of the ASCII token `src[a..b]` (letters, digits, joining apostrophes).
@@ -427,6 +518,43 @@ impl Matcher {
         next
     }
 
+    /// Whether the text has the literal gaps `self.literals[literal]` around and between
+    /// its tokens `start..start + len` (byte ranges in `spans`).
+    fn literal_ok(
+        &self,
+        literal: u32,
+        text: &[u8],
+        spans: &[(usize, usize)],
+        start: usize,
+        len: u32,
+        folded: &mut String,
+    ) -> bool {
+        let len = len as usize;
+        for (k, lit) in self.literals[literal as usize].iter().enumerate() {
+            let Some(lit) = lit else { continue };
+            // token index of the token after gap k
+            let t = start + k;
+            let a = if t == 0 { 0 } else { spans[t - 1].1 };
+            let b = if t < spans.len() {
+                spans[t].0
+            } else {
+                text.len()
+            };
+            fold_gap(&text[a..b], folded);
+            let ok = if k == 0 {
+                leading_ok(folded, lit, t > 0)
+            } else if k == len {
+                trailing_ok(folded, lit, t < spans.len())
+            } else {
+                folded == lit
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Scores one text into `count` and `first` (one slot per lexicon).
     fn score(&self, text: &[u8], sc: &mut Scratch, count: &mut [i64], first: &mut [i64]) {
         count.fill(0);
@@ -436,26 +564,53 @@ impl Matcher {
         // loop calling back from several places (which defeats inlining)
         let ids = &mut sc.ids;
         ids.clear();
-        // at most one token per two bytes, plus one: no reallocation while pushing
-        ids.reserve(text.len() / 2 + 1);
-        self.for_each_token_id(text, &mut sc.buf, |id| ids.push(id));
+        // at most one token per two bytes, plus one: written without a capacity check each
+        let cap = text.len() / 2 + 1;
+        ids.reserve(cap);
+        let out = ids.spare_capacity_mut().as_mut_ptr();
+        let mut len = 0;
+        self.for_each_token_id(text, &mut sc.buf, |id| {
+            debug_assert!(len < cap);
+            // SAFETY: a token takes at least one byte and is followed by a boundary byte
+            // or the end, so there are at most `cap` of them
+            unsafe { (*out.add(len)).write(id) };
+            len += 1;
+        });
+        // SAFETY: the first `len` entries were written just above
+        unsafe { ids.set_len(len) };
         let hits = &mut sc.hits;
+        let mut literal = false;
         let mut state = ROOT;
         for (pos, &id) in ids.iter().enumerate() {
             // UNKNOWN becomes the extra token id whose every transition leads to the root: no
             // phrase contains it, so every partial match dies here (and no branch is taken)
             state = self.step(state, id.min(self.unknown));
-            let (a, b) = self.states[state as usize].outs;
-            let (a, b) = (a as usize, b as usize);
-            if a != b {
+            if state >= self.first_output {
+                let (a, b) = self.states[state as usize].outs;
+                let (a, b) = (a as usize, b as usize);
                 for o in &self.outs[a..b] {
+                    literal |= o.literal != ANY;
                     hits.push(Hit {
                         lexicon: o.lexicon,
                         start: (pos + 1) as u64 - o.len as u64,
                         len: o.len,
+                        literal: o.literal,
                     });
                 }
             }
+        }
+        if literal {
+            // rare (a candidate for a phrase with symbols): find where the tokens lie in
+            // the text, once, and drop the candidates whose symbols are not there
+            let spans = &mut sc.spans;
+            spans.clear();
+            tokenize_spans(text, &mut sc.buf, |a, b, _| spans.push((a, b)));
+            debug_assert_eq!(spans.len(), ids.len());
+            let gap = &mut sc.gap;
+            hits.retain(|h| {
+                h.literal == ANY
+                    || self.literal_ok(h.literal, text, spans, h.start as usize, h.len, gap)
+            });
         }
         if hits.is_empty() {
             return;
@@ -484,6 +639,7 @@ struct Hit {
     lexicon: u32,
     start: u64,
     len: u32,
+    literal: u32,
 }
 
 #[derive(Default)]
@@ -491,6 +647,9 @@ struct Scratch {
     buf: Vec<u8>,
     ids: Vec<u32>,
     hits: Vec<Hit>,
+    /// byte ranges of the text's tokens, filled only when a phrase's symbols need checking
+    spans: Vec<(usize, usize)>,
+    gap: String,
 }
 
 /// A column of texts the kernel can read from any thread.
@@ -899,18 +1058,14 @@ mod tests {
             let mut fast = Vec::new();
             m.for_each_token_id(text.as_bytes(), &mut b2, |id| fast.push(id));
             assert_eq!(fast, slow, "{text:?}");
+            // the spans that literal gaps are checked on cover the same tokens
+            let mut spans = Vec::new();
+            tokenize_spans(text.as_bytes(), &mut b1, |a, b, t| {
+                spans.push(m.vocab.find(t));
+                assert_eq!(tokenize(&text[a..b]).len(), 1, "{text:?} {a}..{b}");
+            });
+            assert_eq!(spans, slow, "{text:?}");
         }
-    }
-
-    #[test]
-    fn match_slots_finds_equal_keys() {
-        let keys = [1u64, 2 << 32 | 7, 7, u64::MAX];
-        assert_eq!(match_slots(&keys, 1), 0b0001);
-        assert_eq!(match_slots(&keys, 2 << 32 | 7), 0b0010);
-        assert_eq!(match_slots(&keys, 7), 0b0100);
-        assert_eq!(match_slots(&keys, u64::MAX), 0b1000);
-        assert_eq!(match_slots(&keys, 3 << 32 | 7), 0);
-        assert_eq!(match_slots(&[5; SLOTS], 5), 0b1111);
     }
 
     #[test]
@@ -941,6 +1096,37 @@ mod tests {
         }
         assert_eq!(m.vocab.find(b"zzz"), UNKNOWN);
         assert_eq!(m.vocab.find_ascii(b"EIGHT889"), UNKNOWN);
+    }
+
+    #[test]
+    fn perfect_hash_holds_many_short_tokens() {
+        // every 2- and 3-letter token over a-z from a few letters: dense keys that differ
+        // only in their low bytes; half of them in the vocabulary, the other half not
+        let letters = b"abcdefghijklmnopqrstuvwxyz";
+        let mut all: Vec<String> = Vec::new();
+        for &a in letters {
+            for &b in letters {
+                all.push(format!("{}{}", a as char, b as char));
+                for &c in &letters[..8] {
+                    all.push(format!("{}{}{}", a as char, b as char, c as char));
+                }
+            }
+        }
+        let (inside, outside): (Vec<_>, Vec<_>) =
+            all.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let inside: Vec<String> = inside.into_iter().map(|(_, t)| t.clone()).collect();
+        let m = Matcher::new(std::slice::from_ref(&inside)).unwrap();
+        for (i, t) in inside.iter().enumerate() {
+            assert_eq!(m.vocab.find(t.as_bytes()), i as u32, "{t}");
+            assert_eq!(
+                m.vocab.find_ascii(t.to_uppercase().as_bytes()),
+                i as u32,
+                "{t}"
+            );
+        }
+        for (_, t) in outside {
+            assert_eq!(m.vocab.find(t.as_bytes()), UNKNOWN, "{t}");
+        }
     }
 
     #[test]
@@ -981,6 +1167,46 @@ mod tests {
         // repeated occurrences and duplicates in the lexicon
         let (c, f) = one(&["fuck", "FUCK", "Fuck!"], &["fuck fuck, FUCK"]);
         assert_eq!((c, f), (vec![3], vec![0]));
+    }
+
+    #[test]
+    fn symbols_in_a_phrase_must_be_in_the_text() {
+        let lex = ["@55", "f@ck", "sh!+", "s.o.b.", "bi + ch", "a_s_s"];
+        let (c, f) = one(
+            &lex,
+            &[
+                "route 55, then @55 and (@55)",
+                "me@55 #@55 55@",
+                "F@CK it. f ck, f*ck, f @ ck",
+                "sh!+! sh!+x sh! sh",
+                "you s.o.b. S.O.B s o b s.o.b.s",
+                "bi + ch bi  +  ch bi+ch bi ch",
+                "a_s_s a s s a-s-s",
+            ],
+        );
+        // "s.o.b.s" holds "s.o.b" followed by a free boundary: its dropped final dot
+        // asks nothing of the text
+        assert_eq!(c, vec![2, 0, 1, 1, 3, 2, 1]);
+        assert_eq!(f, vec![3, -1, 0, 0, 1, 0, 0]);
+        // a free phrase and a literal one with the same tokens: either may match
+        let (c, _) = one(&["f@ck", "f ck"], &["f ck f#ck"]);
+        assert_eq!(c, vec![2]);
+        // a failed literal candidate leaves room for a shorter free phrase inside it
+        let (c, f) = one(&["dumb@ss", "ss"], &["dumb ss dumb@ss"]);
+        assert_eq!((c, f), (vec![2], vec![1]));
+        // fullwidth, dashes and invisible characters fold; many lexicons keep their own
+        let m = Matcher::new(&[vec!["b！tch", "arse-bandit"], vec!["b!tch"]]).unwrap();
+        let s = scan(&m, ["b!tch arse\u{2014}bandit b\u{200b}!tch"].as_slice());
+        assert_eq!(s.count, vec![3, 2]);
+    }
+
+    #[test]
+    fn weak_phrases_are_skipped_only_when_asked() {
+        let lex = vec!["69", "s o b", "@69", "bj"];
+        let texts = ["page 69, s o b", "@69 bj"];
+        let m = Matcher::with_options(&[lex.clone(), lex], &[true]).unwrap();
+        let s = scan(&m, texts.as_slice());
+        assert_eq!(s.count, vec![0, 2, 2, 2]);
     }
 
     #[test]

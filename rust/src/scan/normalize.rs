@@ -128,14 +128,25 @@ pub(super) fn word_at(text: &[u8], i: usize) -> bool {
 /// scratch space, reused across calls to avoid an allocation per text.
 #[inline]
 pub fn tokenize_with<F: FnMut(&[u8])>(text: &[u8], buf: &mut Vec<u8>, mut emit: F) {
+    tokenize_spans(text, buf, |_, _, t| emit(t));
+}
+
+/// Like `tokenize_with`, also giving each token's byte range `start..end` in `text`: the
+/// symbols between tokens are what a phrase's literal gaps are checked against.
+#[inline]
+pub fn tokenize_spans<F: FnMut(usize, usize, &[u8])>(text: &[u8], buf: &mut Vec<u8>, mut emit: F) {
     buf.clear();
     let n = text.len();
     let mut i = 0;
+    let mut start = 0;
     while i < n {
         let b = text[i];
         let (class, width) = if b < 128 {
             match ASCII_CLASS[b as usize] {
                 A_WORD => {
+                    if buf.is_empty() {
+                        start = i;
+                    }
                     buf.push(b.to_ascii_lowercase());
                     i += 1;
                     continue;
@@ -149,6 +160,9 @@ pub fn tokenize_with<F: FnMut(&[u8])>(text: &[u8], buf: &mut Vec<u8>, mut emit: 
                 Some((c, w)) => {
                     let class = class_of(c);
                     if class == Class::Word {
+                        if buf.is_empty() {
+                            start = i;
+                        }
                         push_folded(c, buf);
                         i += w;
                         continue;
@@ -162,14 +176,14 @@ pub fn tokenize_with<F: FnMut(&[u8])>(text: &[u8], buf: &mut Vec<u8>, mut emit: 
             if class == Class::Apostrophe && word_at(text, i + width) {
                 buf.push(b'\'');
             } else {
-                emit(buf);
+                emit(start, i, buf);
                 buf.clear();
             }
         }
         i += width;
     }
     if !buf.is_empty() {
-        emit(buf);
+        emit(start, n, buf);
         buf.clear();
     }
 }

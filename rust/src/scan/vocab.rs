@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::bits::{match_slots, LOWERS, SLOTS};
+use super::bits::LOWERS;
 use super::normalize::LOWER;
 
 /// The first `n` (≤ 8) bytes of `s` as a little-endian word, zero padded.
@@ -16,41 +16,52 @@ pub(super) fn load_prefix(s: &[u8], n: usize) -> u64 {
 /// Tokens of up to this many bytes are keyed by one machine word.
 pub(super) const SHORT: usize = 7;
 
-/// The key of a short normalised token: its bytes, with its length in the top byte (which
-/// the bytes never reach), so distinct tokens have distinct keys and no key is 0.
-#[inline]
-pub(super) fn short_key(word: u64, n: usize) -> u64 {
-    word | (n as u64) << 56
+/// The key of a short normalised token: its bytes, zero padded. No token holds a zero byte
+/// (NUL is a boundary), so distinct tokens have distinct keys and no key is 0.
+#[inline(always)]
+pub(super) fn short_key(word: u64) -> u64 {
+    word
 }
 
-/// One cache line: four keys compared without branches, their ids, then `UNKNOWN` for
-/// "none of them".
-#[derive(Clone, Copy, Debug)]
-#[repr(C, align(64))]
-pub(super) struct Bucket {
-    keys: [u64; SLOTS],
-    ids: [u32; SLOTS + 1],
-    /// a key hashed to this bucket was stored further on: keep probing
-    overflow: bool,
-}
-
-impl Default for Bucket {
-    fn default() -> Self {
-        Bucket {
-            keys: [0; SLOTS],
-            ids: [UNKNOWN; SLOTS + 1],
-            overflow: false,
-        }
+/// `LEN_MASK[n]` keeps the low `n` bytes of a word.
+static LEN_MASK: [u64; 8] = {
+    let mut t = [0u64; 8];
+    let mut n = 1;
+    while n < 8 {
+        t[n] = u64::MAX >> (64 - 8 * n);
+        n += 1;
     }
+    t
+};
+
+/// One slot of the short-token table: a key and its id (`UNKNOWN` in an empty slot).
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(16))]
+struct Slot {
+    key: u64,
+    id: u32,
 }
 
-/// The interned tokens of all phrases. Short tokens live in a bucketed hash table keyed by
-/// `short_key`, so a short ASCII token is looked up from one masked load of the text, with
-/// no copy and no branch on hit or miss; longer tokens, rare in text, go to a hash map.
+const EMPTY: Slot = Slot {
+    key: 0,
+    id: UNKNOWN,
+};
+
+/// The interned tokens of all phrases. Short tokens live in a perfect hash table (hash and
+/// displace): a key's bucket gives a displacement that sends it to a slot no other key
+/// has, so a lookup is one multiply, two loads and one compare, with no branch on hit or
+/// miss and no probing. A short ASCII token is looked up straight from one masked load of
+/// the text. Longer tokens, rare in text, go to a hash map.
 #[derive(Debug)]
 pub(super) struct Vocab {
-    buckets: Vec<Bucket>,
-    shift: u32,
+    slots: Vec<Slot>,
+    /// displacement per bucket
+    disp: Vec<u32>,
+    /// odd multiplier of the hash, the first of a fixed sequence that gives a perfect table
+    mul: u64,
+    /// the bucket is the top bits of the hash
+    bucket_shift: u32,
+    slot_mask: u64,
     long: FxHashMap<Box<[u8]>, u32>,
     len: usize,
     max_len: usize,
@@ -59,85 +70,72 @@ pub(super) struct Vocab {
 /// Vocabulary id of every token outside the vocabulary.
 pub(super) const UNKNOWN: u32 = u32::MAX;
 
+/// Bits of the hash below the slot index, so that slot and bucket bits do not overlap.
+const SLOT_SHIFT: u32 = 16;
+
 impl Vocab {
     pub(super) fn new(tokens: &[&[u8]]) -> Vocab {
-        let n_short = tokens.iter().filter(|t| t.len() <= SHORT).count();
-        let n_buckets = n_short.next_power_of_two().max(4);
-        let mut v = Vocab {
-            buckets: vec![Bucket::default(); n_buckets],
-            shift: 64 - n_buckets.trailing_zeros(),
-            long: FxHashMap::default(),
-            len: tokens.len(),
-            max_len: tokens.iter().map(|t| t.len()).max().unwrap_or(0),
-        };
+        let mut long = FxHashMap::default();
+        let mut keys: Vec<(u64, u32)> = Vec::new();
         for (id, t) in tokens.iter().enumerate() {
             if t.len() > SHORT {
-                v.long.insert((*t).into(), id as u32);
-                continue;
-            }
-            let key = short_key(load_prefix(t, t.len()), t.len());
-            let mut b = v.bucket_of(key);
-            loop {
-                let bk = &mut v.buckets[b];
-                if let Some(k) = bk.keys.iter().position(|&x| x == 0) {
-                    bk.keys[k] = key;
-                    bk.ids[k] = id as u32;
-                    break;
-                }
-                bk.overflow = true;
-                b = (b + 1) & (n_buckets - 1);
+                long.insert((*t).into(), id as u32);
+            } else {
+                keys.push((short_key(load_prefix(t, t.len())), id as u32));
             }
         }
-        v
+        // a load factor of at most one half leaves room for every bucket to be placed
+        let n_slots = (2 * keys.len()).next_power_of_two().max(8);
+        let n_buckets = keys.len().div_ceil(2).next_power_of_two().max(2);
+        let bucket_shift = 64 - n_buckets.trailing_zeros();
+        let mut seed: u64 = 0x243F_6A88_85A3_08D3;
+        loop {
+            // splitmix64: a fixed sequence of odd multipliers, so the table is deterministic
+            seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            let mul = (z ^ (z >> 31)) | 1;
+            if let Some((slots, disp)) = place(&keys, mul, bucket_shift, n_buckets, n_slots) {
+                return Vocab {
+                    slots,
+                    disp,
+                    mul,
+                    bucket_shift,
+                    slot_mask: (n_slots - 1) as u64,
+                    long,
+                    len: tokens.len(),
+                    max_len: tokens.iter().map(|t| t.len()).max().unwrap_or(0),
+                };
+            }
+        }
     }
 
     pub(super) fn len(&self) -> usize {
         self.len
     }
 
-    #[inline(always)]
-    pub(super) fn bucket_of(&self, key: u64) -> usize {
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
-    }
-
     /// Id of a short token's key.
     #[inline(always)]
     pub(super) fn find_short(&self, key: u64) -> u32 {
-        let b = self.bucket_of(key);
-        debug_assert!(b < self.buckets.len());
-        // SAFETY: `bucket_of` keeps the top `log2(buckets.len())` bits of a 64-bit product
-        let bk = unsafe { self.buckets.get_unchecked(b) };
-        // hit or miss is data-dependent and would be mispredicted about half the time
-        let found = match_slots(&bk.keys, key);
-        if ((found == 0) as u32 & bk.overflow as u32) != 0 {
-            return self.probe_further(b, key);
-        }
-        // SAFETY: the index is at most SLOTS and `ids` has SLOTS + 1 entries
-        unsafe {
-            *bk.ids
-                .get_unchecked(found.trailing_zeros().min(SLOTS as u32) as usize)
-        }
-    }
-
-    #[cold]
-    pub(super) fn probe_further(&self, mut b: usize, key: u64) -> u32 {
-        loop {
-            b = (b + 1) & (self.buckets.len() - 1);
-            let bk = &self.buckets[b];
-            if let Some(k) = bk.keys.iter().position(|&x| x == key) {
-                return bk.ids[k];
-            }
-            if !bk.overflow {
-                return UNKNOWN;
-            }
-        }
+        let h = key.wrapping_mul(self.mul);
+        let b = (h >> self.bucket_shift) as usize;
+        debug_assert!(b < self.disp.len());
+        // SAFETY: `bucket_shift` keeps the top `log2(disp.len())` bits of a 64-bit value
+        let d = unsafe { *self.disp.get_unchecked(b) } as u64;
+        let slot = (((h >> SLOT_SHIFT) ^ d) & self.slot_mask) as usize;
+        // SAFETY: `slot_mask` is `slots.len() - 1`, and `slots.len()` a power of two
+        let e = unsafe { self.slots.get_unchecked(slot) };
+        // hit or miss is data-dependent: a branch on it would be mispredicted for about a
+        // third of the tokens, and the compiler turns plain selects here into one
+        std::hint::select_unpredictable(e.key == key, e.id, UNKNOWN)
     }
 
     /// Id of a normalised token, `UNKNOWN` when it is in no phrase.
     #[inline]
     pub(super) fn find(&self, s: &[u8]) -> u32 {
         if s.len() <= SHORT {
-            self.find_short(short_key(load_prefix(s, s.len()), s.len()))
+            self.find_short(short_key(load_prefix(s, s.len())))
         } else if s.len() > self.max_len {
             UNKNOWN
         } else {
@@ -148,8 +146,10 @@ impl Vocab {
     /// Id of the raw ASCII letters and digits in the low `n` (1..=7) bytes of `x`.
     #[inline(always)]
     pub(super) fn find_ascii_word(&self, x: u64, n: usize) -> u32 {
-        let word = (x | LOWERS) & (u64::MAX >> (64 - 8 * n as u32));
-        self.find_short(short_key(word, n))
+        debug_assert!((1..=SHORT).contains(&n));
+        // SAFETY: n is at most SHORT < 8
+        let word = (x | LOWERS) & unsafe { *LEN_MASK.get_unchecked(n) };
+        self.find_short(short_key(word))
     }
 
     /// Id of a raw ASCII token (letters, digits, `'`), compared as if lowercased.
@@ -172,4 +172,50 @@ impl Vocab {
         let low: Vec<u8> = s.iter().map(|&b| b | LOWER).collect();
         self.find(&low)
     }
+}
+
+/// Places every key in its own slot: buckets, largest first, each take the first
+/// displacement that sends all their keys to free slots. `None` when two keys of a bucket
+/// share their slot bits (no displacement separates them): the caller tries another
+/// multiplier.
+fn place(
+    keys: &[(u64, u32)],
+    mul: u64,
+    bucket_shift: u32,
+    n_buckets: usize,
+    n_slots: usize,
+) -> Option<(Vec<Slot>, Vec<u32>)> {
+    let mask = (n_slots - 1) as u64;
+    let mut buckets: Vec<Vec<(u64, u64, u32)>> = vec![Vec::new(); n_buckets];
+    for &(key, id) in keys {
+        let h = key.wrapping_mul(mul);
+        buckets[(h >> bucket_shift) as usize].push(((h >> SLOT_SHIFT) & mask, key, id));
+    }
+    let mut order: Vec<usize> = (0..n_buckets).collect();
+    order.sort_by_key(|&b| std::cmp::Reverse(buckets[b].len()));
+    let mut slots = vec![EMPTY; n_slots];
+    let mut disp = vec![0u32; n_buckets];
+    let mut taken: Vec<usize> = Vec::new();
+    for b in order {
+        let bucket = &buckets[b];
+        if bucket.is_empty() {
+            break;
+        }
+        let found = (0..n_slots as u64).find(|&d| {
+            taken.clear();
+            for &(h, _, _) in bucket {
+                let s = (h ^ d) as usize;
+                if slots[s].key != 0 || taken.contains(&s) {
+                    return false;
+                }
+                taken.push(s);
+            }
+            true
+        })?;
+        disp[b] = found as u32;
+        for &(h, key, id) in bucket {
+            slots[(h ^ found) as usize] = Slot { key, id };
+        }
+    }
+    Some((slots, disp))
 }
