@@ -42,15 +42,6 @@ def bootstrap_diff_means(
     seed: int,
     threads: int | None = None,
 ) -> _CI: ...
-def bootstrap_pearson(
-    x: _F64,
-    y: _F64,
-    n_resamples: int,
-    level: float,
-    method: str,
-    seed: int,
-    threads: int | None = None,
-) -> _CI: ...
 def bootstrap_groups(
     values: _F64,
     codes: _U32,

@@ -244,14 +244,10 @@ def bootstrap_pearson(
     threads: int | None = None,
 ) -> BootstrapCI:
     """Bootstrap CI of Pearson's r, resampling (x, y) pairs together."""
-    m, s = _check_method(method), _check_seed(seed)
-    raw = _core.bootstrap_pearson(
-        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), n_resamples, level, m, s, threads
-    )
-    return _ci(raw, level, m, n_resamples, s)
+    return _bootstrap_corr("pearson", x, y, method, level, n_resamples, seed, threads)
 
 
-def _bootstrap_rank(
+def _bootstrap_corr(
     kind: str,
     x: ArrayLike,
     y: ArrayLike,
@@ -285,7 +281,7 @@ def bootstrap_spearman(
     :func:`bootstrap_pearson` and :func:`bootstrap_kendall`, so the three intervals describe
     the same resamples.
     """
-    return _bootstrap_rank("spearman", x, y, method, level, n_resamples, seed, threads)
+    return _bootstrap_corr("spearman", x, y, method, level, n_resamples, seed, threads)
 
 
 def bootstrap_kendall(
@@ -300,7 +296,7 @@ def bootstrap_kendall(
 ) -> BootstrapCI:
     """Bootstrap CI of Kendall's tau-b, resampling (x, y) pairs together (repeated pairs are
     ties, which tau-b corrects for), as ``scipy.stats.bootstrap`` with ``kendalltau``."""
-    return _bootstrap_rank("kendall", x, y, method, level, n_resamples, seed, threads)
+    return _bootstrap_corr("kendall", x, y, method, level, n_resamples, seed, threads)
 
 
 @dataclass(frozen=True)

@@ -325,28 +325,6 @@ fn bootstrap_diff_means(
     .map_err(value_error)?))
 }
 
-/// Bootstrap interval of Pearson r, pairs resampled together: (estimate, lo, hi, se).
-#[pyfunction]
-#[pyo3(signature = (x, y, n_resamples, level, method, seed, threads=None))]
-#[allow(clippy::too_many_arguments)]
-fn bootstrap_pearson(
-    py: Python<'_>,
-    x: PyReadonlyArray1<'_, f64>,
-    y: PyReadonlyArray1<'_, f64>,
-    n_resamples: usize,
-    level: f64,
-    method: &str,
-    seed: u64,
-    threads: Option<usize>,
-) -> PyResult<Ci> {
-    let o = options(n_resamples, level, method, seed)?;
-    let (xs, ys) = (flat1(&x), flat1(&y));
-    let (xs, ys) = (&*xs, &*ys);
-    Ok(ci(
-        run(py, threads, || bootstrap::pearson_ci(xs, ys, &o))?.map_err(value_error)?
-    ))
-}
-
 type GroupOut<'py> = (
     Bound<'py, PyArray1<u64>>,
     Bound<'py, PyArray1<f64>>,
@@ -466,7 +444,7 @@ fn bootstrap_corr(
     let (xs, ys) = (flat1(&x), flat1(&y));
     let (xs, ys) = (&*xs, &*ys);
     Ok(ci(run(py, threads, || {
-        bootstrap::rank_corr_ci(xs, ys, kind, &o)
+        bootstrap::corr_ci(xs, ys, kind, &o)
     })?
     .map_err(value_error)?))
 }
@@ -536,7 +514,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bootstrap_mean, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_proportion, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_diff_means, m)?)?;
-    m.add_function(wrap_pyfunction!(bootstrap_pearson, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_groups, m)?)?;
     m.add_function(wrap_pyfunction!(toxicity_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(toxicity_groups, m)?)?;

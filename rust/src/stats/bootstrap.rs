@@ -332,6 +332,31 @@ fn r_from_sums(s: &[f64; 5], n: f64) -> f64 {
     (sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0)
 }
 
+/// The interval of a correlation from its resampled values and jackknife, refusing resamples
+/// or leave-one-out samples where x or y is constant (the coefficient is undefined there).
+fn corr_interval(
+    mut dist: Vec<f64>,
+    theta: f64,
+    jack: &[f64],
+    o: &Options,
+) -> Result<Interval, StatsError> {
+    let degenerate = dist.iter().filter(|v| v.is_nan()).count();
+    if degenerate > 0 {
+        return Err(StatsError::invalid(format!(
+            "{CONSTANT_MSG}: {degenerate} of {} bootstrap resamples drew a constant x or y; \
+             the sample has too few distinct points for a bootstrap of the correlation",
+            o.n_resamples
+        )));
+    }
+    if jack.iter().any(|v| v.is_nan()) {
+        return Err(StatsError::invalid(format!(
+            "{CONSTANT_MSG}: leaving one pair out makes x or y constant, so the BCa jackknife \
+             is undefined; use method='percentile'"
+        )));
+    }
+    interval(&mut dist, theta, &[jack], o)
+}
+
 /// Pearson r with pairs (rows) resampled together.
 pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsError> {
     o.check()?;
@@ -341,21 +366,13 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     let xc: Vec<f64> = x.iter().map(|a| a - mx).collect();
     let yc: Vec<f64> = y.iter().map(|b| b - my).collect();
     let sink = PairSink { x: &xc, y: &yc };
-    let mut dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
+    let dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
         let mut accs = vec![[0.0; 5]; rngs.len()];
         multinomial_pass(&sink, n, rngs, &mut accs);
         for (o, a) in out.iter_mut().zip(&accs) {
             *o = r_from_sums(a, n as f64);
         }
     });
-    let degenerate = dist.iter().filter(|v| v.is_nan()).count();
-    if degenerate > 0 {
-        return Err(StatsError::invalid(format!(
-            "{CONSTANT_MSG}: {degenerate} of {} bootstrap resamples drew a constant x or y; \
-             the sample has too few distinct points for a bootstrap of the correlation",
-            o.n_resamples
-        )));
-    }
     let mut total = [0.0; 5];
     for (&a, &b) in xc.iter().zip(&yc) {
         for (t, v) in total.iter_mut().zip([a, b, a * a, b * b, a * b]) {
@@ -380,13 +397,7 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     } else {
         Vec::new()
     };
-    if jack.iter().any(|v| v.is_nan()) {
-        return Err(StatsError::invalid(format!(
-            "{CONSTANT_MSG}: leaving one pair out makes x or y constant, so the BCa jackknife \
-             is undefined; use method='percentile'"
-        )));
-    }
-    interval(&mut dist, theta, &[&jack], o)
+    corr_interval(dist, theta, &jack, o)
 }
 
 /// How often each item was drawn.
@@ -405,15 +416,10 @@ impl Sink for CountSink {
     }
 }
 
-/// Spearman's rho or Kendall's tau-b with pairs (rows) resampled together. The resamples are
-/// those of `pearson_ci` for the same seed: the three coefficients are bootstrapped on the same
-/// rows. Each resample is evaluated from its draw counts without re-sorting the data.
-pub fn rank_corr_ci(
-    x: &[f64],
-    y: &[f64],
-    kind: CorrKind,
-    o: &Options,
-) -> Result<Interval, StatsError> {
+/// A correlation with pairs (rows) resampled together: Pearson by `pearson_ci`; Spearman's rho
+/// or Kendall's tau-b on the same resamples for the same seed, each evaluated from its draw
+/// counts without re-sorting the data.
+pub fn corr_ci(x: &[f64], y: &[f64], kind: CorrKind, o: &Options) -> Result<Interval, StatsError> {
     o.check()?;
     super::corr::check_pair(x, y)?;
     if kind == CorrKind::Pearson {
@@ -421,7 +427,7 @@ pub fn rank_corr_ci(
     }
     let n = x.len();
     let rc = RankCorr::new(kind, x, y);
-    let mut dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
+    let dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
         let mut accs = vec![vec![0u32; n]; rngs.len()];
         multinomial_pass(&CountSink, n, rngs, &mut accs);
         let mut s = rc.scratch();
@@ -429,14 +435,6 @@ pub fn rank_corr_ci(
             *o = rc.weighted(a, &mut s);
         }
     });
-    let degenerate = dist.iter().filter(|v| v.is_nan()).count();
-    if degenerate > 0 {
-        return Err(StatsError::invalid(format!(
-            "{CONSTANT_MSG}: {degenerate} of {} bootstrap resamples drew a constant x or y; \
-             the sample has too few distinct points for a bootstrap of the correlation",
-            o.n_resamples
-        )));
-    }
     let ones = vec![1u32; n];
     let theta = rc.weighted(&ones, &mut rc.scratch());
     let jack: Vec<f64> = if o.method == Method::Bca {
@@ -444,13 +442,7 @@ pub fn rank_corr_ci(
     } else {
         Vec::new()
     };
-    if jack.iter().any(|v| v.is_nan()) {
-        return Err(StatsError::invalid(format!(
-            "{CONSTANT_MSG}: leaving one pair out makes x or y constant, so the BCa jackknife \
-             is undefined; use method='percentile'"
-        )));
-    }
-    interval(&mut dist, theta, &[&jack], o)
+    corr_interval(dist, theta, &jack, o)
 }
 
 /// One interval per group of `values`, groups given by dense `codes` in `0..n_groups`; groups
@@ -696,7 +688,7 @@ mod tests {
                 .num_threads(t)
                 .build()
                 .unwrap();
-            pool.install(|| rank_corr_ci(&x, &y, kind, &opts(Method::Bca)).unwrap())
+            pool.install(|| corr_ci(&x, &y, kind, &opts(Method::Bca)).unwrap())
         };
         for kind in [CorrKind::Spearman, CorrKind::Kendall] {
             let r = run(1, kind);
@@ -717,14 +709,14 @@ mod tests {
                 "{r:?}"
             );
         }
-        let p = rank_corr_ci(&x, &y, CorrKind::Pearson, &opts(Method::Bca)).unwrap();
+        let p = corr_ci(&x, &y, CorrKind::Pearson, &opts(Method::Bca)).unwrap();
         assert_eq!(p, pearson_ci(&x, &y, &opts(Method::Bca)).unwrap());
     }
 
     #[test]
     fn rank_correlation_degenerate_resamples() {
         for kind in [CorrKind::Spearman, CorrKind::Kendall] {
-            let e = rank_corr_ci(&[1.0, 2.0, 3.0], &[3.0, 1.0, 2.0], kind, &opts(Method::Bca))
+            let e = corr_ci(&[1.0, 2.0, 3.0], &[3.0, 1.0, 2.0], kind, &opts(Method::Bca))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(CONSTANT_MSG) && e.contains("resamples"), "{e}");
@@ -738,7 +730,7 @@ mod tests {
                     seed,
                     ..opts(Method::Bca)
                 };
-                let e = rank_corr_ci(&x, &y, kind, &o).unwrap_err().to_string();
+                let e = corr_ci(&x, &y, kind, &o).unwrap_err().to_string();
                 assert!(e.contains(CONSTANT_MSG), "{e}");
             }
         }
