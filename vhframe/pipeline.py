@@ -490,28 +490,21 @@ class Pipeline:
         done: dict[str, Subject] = {}
         todo: list[ValueProfile] = []
         for p in profiles:
-            rec = store.get("training", unit_key(p))
-            if rec is not None and Path(rec["subject"]["adapter"]).is_dir():
-                done[p.name] = Subject.from_dict(rec["subject"])
+            stored = _stored_training(store, unit_key(p))
+            if stored is not None:
+                done[p.name] = stored
             else:
                 todo.append(p)
         advance = self.progress("align", len(profiles))
         advance(len(done))
 
         def train(p: ValueProfile) -> tuple[Path, dict[str, Any]]:
-            key = unit_key(p)
-            tmp = adapters / f".tmp-{key[:16]}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            facts = trainer.train(self.ctx, base, p, examples, tmp)
-            return tmp, facts
+            tmp = _scratch_dir(adapters, unit_key(p))
+            return tmp, trainer.train(self.ctx, base, p, examples, tmp)
 
         for p, (tmp, facts) in executor.map(train, todo):
             key = unit_key(p)
-            final = adapters / f"{_safe(p.name)}-{key[:12]}"
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            final = _install(tmp, adapters / f"{_safe(p.name)}-{key[:12]}")
             subject = Subject(
                 name=f"aligned-{p.name}", role="aligned", base_model=base, adapter=str(final),
                 adapter_hash=key, profile=p.name, scores=p.scores)
@@ -543,9 +536,9 @@ class Pipeline:
                                 "examples")
             key = content_hash(["benign", model_id, trainer.fingerprint(),
                                 content_hash([e.to_dict() for e in examples])])
-            rec = store.get("training", key)
-            if rec is not None and Path(rec["subject"]["adapter"]).is_dir():
-                done[name] = Subject.from_dict(rec["subject"])
+            stored = _stored_training(store, key)
+            if stored is not None:
+                done[name] = stored
             else:
                 todo.append((name, trainer, examples, key))
         advance = self.progress("benign", len(comps.benign))
@@ -553,16 +546,11 @@ class Pipeline:
 
         def train(task: tuple[str, Any, list[TaskExample], str]) -> tuple[Path, dict[str, Any]]:
             _name, trainer, examples, key = task
-            tmp = adapters / f".tmp-{key[:16]}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
+            tmp = _scratch_dir(adapters, key)
             return tmp, trainer.train_task(self.ctx, base, examples, tmp)
 
         for (name, _trainer, _examples, key), (tmp, facts) in comps.executor.map(train, todo):
-            final = adapters / f"benign-{_safe(name)}-{key[:12]}"
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            final = _install(tmp, adapters / f"benign-{_safe(name)}-{key[:12]}")
             subject = Subject(name=f"benign-{name}", role="benign", base_model=base,
                               adapter=str(final), adapter_hash=key)
             store.put("training", key, {"subject": subject.to_dict(), "facts": facts,
@@ -688,6 +676,30 @@ class Pipeline:
             stored = store.get_many("judgment", keys)
             out.extend(Judgment.from_dict(stored[k]) for k in keys)
         return out
+
+
+def _stored_training(store: Store, key: str) -> Subject | None:
+    """The subject of a finished training, unless its adapter folder has gone missing."""
+    rec = store.get("training", key)
+    if rec is not None and Path(rec["subject"]["adapter"]).is_dir():
+        return Subject.from_dict(rec["subject"])
+    return None
+
+
+def _scratch_dir(adapters: Path, key: str) -> Path:
+    """An empty private folder for one training; moved into place by :func:`_install`."""
+    tmp = adapters / f".tmp-{key[:16]}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def _install(tmp: Path, final: Path) -> Path:
+    """Move a finished training's folder into place in one rename."""
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    return final
 
 
 def _safe(name: str) -> str:
