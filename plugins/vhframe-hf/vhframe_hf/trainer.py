@@ -12,7 +12,10 @@ adapter is what a fresh process would have produced.
 
 Costs saved per step: batches are drawn from length buckets (little padding), the logits
 are computed only from the first target position on (the prompt's logits are never used by
-the loss), and losses stay on the device until the end of an epoch (no per-step sync).
+the loss), and so is the last decoder layer's work past its keys and values (see
+:mod:`vhframe_hf.target_tail`); no attention mask is built (rows are right-padded and
+attention is causal), so SDPA runs its fused causal kernel; losses stay on the device until
+the end of an epoch (no per-step sync).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from vhframe_hf._torch import (
     quiet_hf,
 )
 from vhframe_hf.models import check_model_in, resolve_model_in
+from vhframe_hf.target_tail import TargetTail
 
 MANIFEST = "vhframe_adapter.json"
 IGNORE = -100  # label id that cross-entropy skips: prompt and padding positions
@@ -136,6 +140,7 @@ class LoraTrainer:
         self._model_dir: Path | None = None
         self._tokenizer: Any = None
         self._peft: Any = None
+        self._tail: TargetTail | None = None
         self._init_state: dict[str, Any] | None = None
         self._ids: dict[str, list[int]] = {}
 
@@ -257,6 +262,7 @@ class LoraTrainer:
 
     def close(self) -> None:
         self._peft = None
+        self._tail = None
         self._tokenizer = None
         self._init_state = None
         self._ids.clear()
@@ -464,6 +470,7 @@ class LoraTrainer:
                                  f"model {base_model!r}: {exc}") from None
         peft_model.to(device)
         self._model_dir, self._tokenizer, self._peft = model_dir, tokenizer, peft_model
+        self._tail = TargetTail.build(peft_model)
         self._init_state = self._lora_state()
 
     def _lora_state(self) -> dict[str, Any]:
@@ -482,36 +489,44 @@ class LoraTrainer:
         assert self._init_state is not None
         self._load_lora(self._init_state)
 
-    def _collate(self, batch: Sequence[Encoded], device: str) -> tuple[Any, Any, Any, int, int]:
-        """Right-padded (input ids, attention mask, labels), the first position whose logits
-        the loss needs, and the number of target tokens."""
+    def _collate(self, batch: Sequence[Encoded], device: str) -> tuple[Any, Any, int, int]:
+        """Right-padded (input ids, labels), the first position whose logits the loss needs,
+        and the number of target tokens."""
         import torch
 
         width = max(len(ids) for ids, _ in batch)
         pad = self._tokenizer.pad_token_id
         input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
         labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
         n_tok = 0
         for row, (ids, n_prompt) in enumerate(batch):
             t = torch.tensor(ids)
             input_ids[row, : len(ids)] = t
-            mask[row, : len(ids)] = 1
             labels[row, n_prompt : len(ids)] = t[n_prompt:]
             n_tok += len(ids) - max(n_prompt, 1)  # position 0 is never predicted
         # logits at position p predict token p + 1: the earliest target token needs p = start
         start = max(0, min(n_prompt for _, n_prompt in batch) - 1)
-        return input_ids.to(device), mask.to(device), labels.to(device), start, n_tok
+        return input_ids.to(device), labels.to(device), start, n_tok
 
     def _loss(self, batch: Sequence[Encoded], device: str) -> tuple[Any, int]:
         """Summed next-token loss over target tokens, and how many target tokens there were."""
+        import contextlib
+
         import torch.nn.functional as F
 
-        input_ids, mask, labels, start, n_tok = self._collate(batch, device)
+        input_ids, labels, start, n_tok = self._collate(batch, device)
         width = input_ids.shape[1]
-        # logits_to_keep=k keeps the last k positions: skip the prompt's (unused) logits
-        logits = self._peft(input_ids=input_ids, attention_mask=mask, use_cache=False,
-                            logits_to_keep=width - start).logits
+        tail = self._tail
+        if tail is not None:
+            tail.start = start
+        # No attention mask: rows are right-padded and attention is causal, so a real token
+        # never sees a pad and a pad's outputs reach no loss; without a mask SDPA takes its
+        # fused causal kernel, grouped-query heads unexpanded. logits_to_keep=k keeps the
+        # last k positions: the prompt's logits are never used, nor (with the tail) the last
+        # layer's work on the prompt.
+        with tail if tail is not None else contextlib.nullcontext():
+            logits = self._peft(input_ids=input_ids, use_cache=False,
+                                logits_to_keep=width - start).logits
         shifted = labels[:, start + 1 :]
         loss = F.cross_entropy(
             logits[:, :-1].reshape(-1, logits.shape[-1]).float(), shifted.reshape(-1),
