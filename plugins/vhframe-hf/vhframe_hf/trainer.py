@@ -397,7 +397,11 @@ class LoraTrainer:
         model = self._peft
         self._reset_lora()
         params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        # fused: one kernel for all the small LoRA tensors instead of a loop of a dozen ops
+        # per tensor (the same update up to float rounding)
+        fused = torch.device(device).type in ("cpu", "cuda")
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay,
+                                fused=fused or None)
         history: list[dict[str, float]] = []
         best: tuple[float, int, dict[str, Any]] | None = None
         initial_val = self._eval_loss(val_data, device)
@@ -540,7 +544,7 @@ class LoraTrainer:
 
         self._peft.eval()
         sums, tokens = [], 0
-        with torch.no_grad():
+        with torch.inference_mode():
             for i in range(0, len(data), self.batch_size):
                 loss_sum, n_tok = self._loss(data[i : i + self.batch_size], device)
                 sums.append(loss_sum)
