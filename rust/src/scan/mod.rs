@@ -1130,6 +1130,32 @@ mod tests {
     }
 
     #[test]
+    fn perfect_hash_places_tokens_sharing_their_first_bytes() {
+        // keys that differ only from their fourth byte on: the low bits of their products
+        // agree for every multiplier (this once made the table search run forever)
+        let small = vec!["abcd", "abce", "abcf"];
+        let m = Matcher::new(std::slice::from_ref(&small)).unwrap();
+        for (i, t) in small.iter().enumerate() {
+            assert_eq!(m.vocab.find(t.as_bytes()), i as u32, "{t}");
+        }
+        let family: Vec<String> = (0..600)
+            .map(|i| format!("fuck{}", (b'a' + (i % 26) as u8) as char) + &"s".repeat(i / 26 % 3))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let m = Matcher::new(std::slice::from_ref(&family)).unwrap();
+        for (i, t) in family.iter().enumerate() {
+            assert_eq!(m.vocab.find(t.as_bytes()), i as u32, "{t}");
+            assert_eq!(
+                m.vocab.find_ascii(t.to_uppercase().as_bytes()),
+                i as u32,
+                "{t}"
+            );
+        }
+        assert_eq!(m.vocab.find(b"fuckzzz"), UNKNOWN);
+    }
+
+    #[test]
     fn vocabulary_with_colliding_buckets() {
         // far more tokens than one bucket holds, many sharing their first eight bytes
         let toks: Vec<String> = (0..3000).map(|i| format!("prefixed{i}")).collect();
