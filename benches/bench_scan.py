@@ -256,6 +256,18 @@ def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw,
     except OSError:
         pass
     ghz = ghz or 2.0
+    # the kernel classifies bytes with AVX-512 where the CPU has it (checked at run time)
+    flags = ""
+    try:
+        flags = next(
+            (ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")),
+            "",
+        )
+    except OSError:
+        pass
+    simd = "AVX-512" if {"avx512f", "avx512bw", "bmi1", "bmi2"} <= set(flags.split()) else "SSE2"
+    if platform.machine() not in ("x86_64", "AMD64"):
+        simd = "SWAR, eight bytes to a machine word"
     met_300 = "met" if min(mbps1, mbps_a1) >= 300 else "**missed**"
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     lines = [
@@ -310,26 +322,32 @@ def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw,
         f"that. The scanner is compute-bound, not memory-bound: at {ghz:.1f} GHz it spends "
         f"about {ghz * 1e9 / (mbps_a1 * 1e6):.0f} cycles per byte, about "
         f"{ghz * 1e9 / (mbps_a1 * 1e6) * n_bytes / n_tokens:.0f} per token "
-        f"({n_tokens / args.n:.0f} tokens per text): 64 bytes are classified at once (SSE2) "
-        "and every token costs two bit scans, a perfect-hash lookup (one multiply, two loads, "
-        "a conditional move) and a branch-free automaton step; the branches left are the ends "
-        "of the token and block loops, and a test of the state number for phrase ends. "
-        "Profile of the kernel (valgrind callgrind, instructions counted in "
-        "`Matcher::score`, 20,000 of these texts, both lexicons; measured 2026-11-29): "
-        "110.8 M instructions before this round of work, 80.8 M after (-27%). Token starts "
-        "and ends taken from two bit masks instead of a run-length scan per token, blocks "
-        "near the end of a text copied into padding so that every 8-byte token load is in "
-        "bounds without a check, and states with outputs numbered last so that the output "
-        "test reads no memory: -15.1 M; a perfect hash (hash and displace) instead of a "
-        "4-slot bucket probe for short tokens: -8.6 M; token ids written without a capacity "
-        "check: -5.7 M. The perfect-hash hit test must stay a conditional move "
-        "(`std::hint::select_unpredictable`): compiled as a branch it was mispredicted on "
-        "about a third of the tokens and the kernel ran slower than before. "
-        "Before and after on the same shared machine (2026-11-29; a small Rust driver, not in "
-        "this repository, scoring 200,000 of these texts on one thread with the kernel of "
-        "commit abcfcd7 and with this one, run alternately 10 times, best of 3 each): best "
-        "269.7 MB/s before, 308.0 MB/s after; the ratio of a pair ranged from 0.75 to 1.71 "
-        "(mean 1.26), which shows how far the other jobs on the VM move single timings. "
+        f"({n_tokens / args.n:.0f} tokens per text): 64 bytes are classified at once "
+        f"({simd}) and every token costs two bit scans, a perfect-hash lookup (one "
+        "64x64-bit multiply to 128 bits, two loads, a conditional move) and an automaton step "
+        "that is one AND and one load: a dense table has a column for each token that can "
+        "continue a phrase (302 of the 1,569 tokens of the two lexicons), and every other "
+        "token goes where it goes from the root, whatever the state. The branches left are "
+        "the ends of the token and block loops, and a compare of the state for phrase ends. "
+        "Profile of the kernel (valgrind callgrind, instructions counted in `scan::scan`, "
+        "20,000 of these texts, both lexicons, the portable SSE2 path since valgrind has no "
+        "AVX-512; measured 2026-11-29): 82.9 M instructions with the sparse automaton, "
+        "70.8 M with the dense table (of which about 2.6 M pay for a perfect hash whose "
+        "construction always ends). The table matters more than its instruction count "
+        "says: the sparse step was a chain of loads and conditional moves from one state to "
+        "the next, about 15 cycles per token of latency that bounded the loop, against 6 "
+        "now. An earlier round took `Matcher::score` from 110.8 M to 80.8 M instructions: "
+        "token starts and ends from two bit masks, padding so that every 8-byte token load "
+        "is in bounds, states with outputs numbered last, a perfect hash for short tokens, "
+        "token ids written without a capacity check. The perfect-hash hit test must stay a "
+        "conditional move (`std::hint::select_unpredictable`): compiled as a branch it was "
+        "mispredicted on about a third of the tokens. "
+        "Before and after the dense table and AVX-512 on the same shared machine "
+        "(2026-11-29; a small Rust driver, not in this repository, scoring 200,000 of these "
+        "texts on one thread with the kernel of commit ba02807 and with this one, run "
+        "alternately, best of 3 each): 242-316 MB/s before, 306-440 MB/s after, the ratio "
+        "of a pair 1.26 to 1.51, which also shows how far the other jobs on the VM move "
+        "single timings. "
         f"The {cores}-thread rows ran while other jobs shared the "
         "cores, so they understate scaling; each text is scored independently and the work is "
         "split in chunks of 256 texts. From a list of `str` the extra cost is reading "

@@ -66,6 +66,78 @@ pub(super) fn block_masks(b: &[u8]) -> (u64, u64, u64) {
     block_masks_swar(b)
 }
 
+/// `block_masks` with AVX-512 (BW): one 64-byte register, each class a compare into a mask
+/// register, about a tenth of the SSE2 version's instructions.
+///
+/// # Safety
+/// The CPU must have AVX-512 F and BW (`avx512_available`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+pub(super) unsafe fn block_masks_avx512(b: &[u8]) -> (u64, u64, u64) {
+    use std::arch::x86_64::*;
+    assert!(b.len() >= BLOCK);
+    // SAFETY: in bounds by the assert above; the features are the caller's promise
+    unsafe {
+        let v = _mm512_loadu_si512(b.as_ptr() as *const _);
+        // unsigned range checks: x - lo < width; bytes >= 0x80 fall outside both ranges
+        let lower = _mm512_or_si512(v, _mm512_set1_epi8(LOWER as i8));
+        let letter = _mm512_cmplt_epu8_mask(
+            _mm512_sub_epi8(lower, _mm512_set1_epi8(b'a' as i8)),
+            _mm512_set1_epi8(26),
+        );
+        let digit = _mm512_cmplt_epu8_mask(
+            _mm512_sub_epi8(v, _mm512_set1_epi8(b'0' as i8)),
+            _mm512_set1_epi8(10),
+        );
+        (
+            letter | digit,
+            _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\'' as i8)),
+            _mm512_movepi8_mask(v),
+        )
+    }
+}
+
+/// Whether this CPU runs `block_masks_avx512` and the scan built around it (which also
+/// uses BMI1/BMI2 bit instructions).
+#[cfg(target_arch = "x86_64")]
+pub(super) fn avx512_available() -> bool {
+    is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("bmi1")
+        && is_x86_feature_detected!("bmi2")
+}
+
+/// How the scan classifies a block of bytes.
+pub(super) trait Classify {
+    fn masks(b: &[u8]) -> (u64, u64, u64);
+}
+
+/// `block_masks`: SSE2 on x86_64, SWAR elsewhere.
+pub(super) struct Portable;
+
+impl Classify for Portable {
+    #[inline(always)]
+    fn masks(b: &[u8]) -> (u64, u64, u64) {
+        block_masks(b)
+    }
+}
+
+/// `block_masks_avx512`: only for code compiled with those features and reached after
+/// `avx512_available` said yes.
+#[cfg(target_arch = "x86_64")]
+pub(super) struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl Classify for Avx512 {
+    #[inline(always)]
+    fn masks(b: &[u8]) -> (u64, u64, u64) {
+        // SAFETY: `Avx512` is used only by `Matcher::score_avx512`, which is called only
+        // when `avx512_available()`
+        unsafe { block_masks_avx512(b) }
+    }
+}
+
 /// `block_masks` on any target, eight bytes at a time.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]

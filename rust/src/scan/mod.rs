@@ -97,6 +97,97 @@ pub struct Matcher {
     outs: Vec<Out>,
     /// the gaps of phrases with literal symbols (see `pattern`), checked after the fact
     literals: Vec<Vec<Option<String>>>,
+    /// the same transitions as a dense table, used instead of `step` when it is small
+    dense: Option<Dense>,
+}
+
+/// The automaton as a table, for a scan loop whose step is one AND and one load.
+///
+/// A step of `step` is a chain of loads, compares and conditional moves from one state to
+/// the next: about 15 cycles of latency per token, which bounds the whole scan loop. Here
+/// the current state is an *entry*, `state << shift | row offset`: tokens that follow a
+/// phrase's first token in some phrase (few: 302 of 1,569 for the refusal and profanity
+/// lexicons) have a column in a table with one row per distinct transition row, and the
+/// next entry is `cells[col + (entry & mask)]`; every other token leads where it leads from
+/// the root, whatever the state, so its `mask` is 0 and its `col` points at that entry
+/// directly. The address of the load then depends on the previous entry through a single
+/// AND, and states with outputs (numbered last) are the entries from `first_output` up.
+#[derive(Debug)]
+struct Dense {
+    /// per token id, `unknown` included: (`col`, `mask`)
+    col: Vec<(u32, u32)>,
+    cells: Vec<u32>,
+    shift: u32,
+    /// the entry of the first state with outputs
+    first_output: u32,
+}
+
+/// Largest table (cells) `Dense` may use: beyond a few hundred KB its loads would leave the
+/// L2 cache and the sparse step is the better choice.
+const DENSE_MAX_CELLS: usize = 1 << 18;
+
+impl Dense {
+    /// `rows[s]`: the transitions of state `s` that differ from the root's (`root_next`).
+    fn new(rows: &[Vec<(u32, u32)>], root_next: &[u32], first_output: u32) -> Option<Dense> {
+        let n_states = rows.len();
+        let mut later: Vec<u32> = rows[1..].iter().flatten().map(|&(t, _)| t).collect();
+        later.sort_unstable();
+        later.dedup();
+        let mut col_of = vec![u32::MAX; root_next.len()];
+        for (c, &t) in later.iter().enumerate() {
+            col_of[t as usize] = c as u32;
+        }
+        // distinct rows; row 0 is the root's (and every state's without a row of its own)
+        let mut row_ids: FxHashMap<&[(u32, u32)], u32> = FxHashMap::default();
+        row_ids.insert(&[], 0);
+        let mut distinct: Vec<&[(u32, u32)]> = vec![&[]];
+        let row_of: Vec<u32> = rows
+            .iter()
+            .map(|r| {
+                *row_ids.entry(r.as_slice()).or_insert_with(|| {
+                    distinct.push(r);
+                    (distinct.len() - 1) as u32
+                })
+            })
+            .collect();
+        let n_cols = later.len();
+        let table = distinct.len() * n_cols;
+        let shift = (table.max(1) as u64).next_power_of_two().trailing_zeros();
+        if table > DENSE_MAX_CELLS || (n_states as u64) << shift > u32::MAX as u64 {
+            return None;
+        }
+        let entry = |s: u32| (s << shift) | (row_of[s as usize] * n_cols as u32);
+        let mut cells = Vec::with_capacity(table + root_next.len());
+        for r in &distinct {
+            for &t in &later {
+                let to = r
+                    .iter()
+                    .find(|&&(x, _)| x == t)
+                    .map_or(root_next[t as usize], |&(_, to)| to);
+                cells.push(entry(to));
+            }
+        }
+        let mask = (1u32 << shift).wrapping_sub(1);
+        let col = (0..root_next.len())
+            .map(|t| match col_of[t] {
+                u32::MAX => {
+                    cells.push(entry(root_next[t]));
+                    ((cells.len() - 1) as u32, 0)
+                }
+                c => (c, mask),
+            })
+            .collect();
+        Some(Dense {
+            col,
+            cells,
+            shift,
+            first_output: if first_output as usize >= n_states {
+                u32::MAX
+            } else {
+                first_output << shift
+            },
+        })
+    }
 }
 
 /// Transitions kept in the state itself, checked without branches.
@@ -296,6 +387,7 @@ impl Matcher {
             more_to: Vec::new(),
             outs: Vec::new(),
             literals,
+            dense: None,
         };
         for &old in &order {
             let (o, row) = (&all[old], &next[old]);
@@ -319,7 +411,24 @@ impl Matcher {
             st.more = (start, m.more_token.len() as u32);
             m.states.push(st);
         }
+        let rows: Vec<Vec<(u32, u32)>> = order
+            .iter()
+            .map(|&old| {
+                next[old]
+                    .iter()
+                    .map(|&(t, to)| (t, renum[to as usize]))
+                    .collect()
+            })
+            .collect();
+        m.dense = Dense::new(&rows, &m.root_next, m.first_output);
         Ok(m)
+    }
+
+    /// The same matcher scanning with `step` only, as it does when the table is too large.
+    #[cfg(test)]
+    fn sparse(mut self) -> Matcher {
+        self.dense = None;
+        self
     }
 
     /// Number of lexicons compiled into this matcher.
@@ -332,13 +441,42 @@ impl Matcher {
         self.vocab.len()
     }
 
-    /// Calls `f` with the vocabulary id (`UNKNOWN` outside it) of every token of `text`, in
-    /// order: the same tokens as `tokenize_with`. ASCII text is classified 64 bytes at a
+    /// Writes into `ids` the vocabulary id (`UNKNOWN` outside it) of every token of `text`,
+    /// in order: the same tokens as `tokenize_with`. ASCII text is classified 64 bytes at a
     /// time into a bit mask of word bytes whose runs are the tokens, and a short token is
     /// looked up straight from one load of its bytes. A block holding a non-ASCII byte goes
     /// one token at a time, through the full Unicode rules.
-    #[inline]
-    fn for_each_token_id<F: FnMut(u32)>(&self, text: &[u8], buf: &mut Vec<u8>, mut f: F) {
+    #[inline(always)]
+    fn token_ids<K: Classify>(&self, text: &[u8], buf: &mut Vec<u8>, ids: &mut Vec<u32>) {
+        ids.clear();
+        // at most one token per two bytes, plus one: written without a capacity check each,
+        // through a pointer and a length held in registers (a closure's captured state or
+        // the Vec's own length would live in memory across the calls of the slow path)
+        let cap = text.len() / 2 + 1;
+        ids.reserve(cap);
+        let mut out = ids.as_mut_ptr();
+        let mut len = 0;
+        macro_rules! emit {
+            ($id:expr) => {{
+                let id = $id;
+                debug_assert!(len < cap);
+                // SAFETY: a token takes at least one byte and is followed by a boundary byte
+                // or the end, so there are at most `cap` of them, and `cap` are reserved
+                unsafe { out.add(len).write(id) };
+                len += 1;
+            }};
+        }
+        // the token-at-a-time path, pushing onto `ids` (within the reserved capacity)
+        macro_rules! slow {
+            ($from:expr, $stop:expr) => {{
+                // SAFETY: the first `len` entries are written
+                unsafe { ids.set_len(len) };
+                let end = self.tokens_from(text, $from, $stop, buf, &mut |id| ids.push(id));
+                len = ids.len();
+                out = ids.as_mut_ptr();
+                end
+            }};
+        }
         let n = text.len();
         let mut i = 0;
         // start of a token that runs past the current block
@@ -353,7 +491,9 @@ impl Matcher {
                 let from = open.take().unwrap_or(i);
                 if n - from >= BLOCK {
                     // a token longer than a block ends the text
-                    self.tokens_from(text, from, n, buf, &mut f);
+                    // SAFETY: the first `len` entries are written
+                    unsafe { ids.set_len(len) };
+                    self.tokens_from(text, from, n, buf, &mut |id| ids.push(id));
                     return;
                 }
                 pad[..n - from].copy_from_slice(&text[from..]);
@@ -367,15 +507,15 @@ impl Matcher {
             } else {
                 (text, i)
             };
-            let (word, apos, high) = block_masks(&src[base..base + BLOCK]);
+            let (word, apos, high) = K::masks(&src[base..base + BLOCK]);
             // an apostrophe between two word bytes of the block joins them; at either edge
             // of the block its neighbour is unknown here, so the block goes the slow way
             let edge = apos & (1 | 1 << (BLOCK - 1));
             if (high | edge) != 0 {
                 let from = open.take().unwrap_or(i);
-                i = self.tokens_from(text, from, if last { n } else { i + BLOCK }, buf, &mut f);
+                i = slow!(from, if last { n } else { i + BLOCK });
                 if last {
-                    return;
+                    break;
                 }
                 continue;
             }
@@ -386,7 +526,7 @@ impl Matcher {
                     i += BLOCK;
                     continue;
                 }
-                f(self.ascii_id(text, start, i + run));
+                emit!(self.ascii_id(text, start, i + run));
                 open = None;
                 w &= !0u64 << run;
             }
@@ -404,15 +544,17 @@ impl Matcher {
             while starts != 0 {
                 let s = starts.trailing_zeros() as usize;
                 let e = ends.trailing_zeros() as usize + 1;
-                f(self.block_id(src, base + s, base + e));
+                emit!(self.block_id(src, base + s, base + e));
                 starts &= starts - 1;
                 ends &= ends - 1;
             }
             if last {
-                return;
+                break;
             }
             i += BLOCK;
         }
+        // SAFETY: the first `len` entries are written
+        unsafe { ids.set_len(len) };
     }
 
     /// Tokens one at a time from `i` until one ends at or after `stop`; returns where.
@@ -555,47 +697,88 @@ impl Matcher {
         true
     }
 
-    /// Scores one text into `count` and `first` (one slot per lexicon).
+    /// Scores one text into `count` and `first` (one slot per lexicon), with AVX-512 where
+    /// `sc.avx512` says the CPU has it; both paths give the same results (tests check it).
+    #[inline]
     fn score(&self, text: &[u8], sc: &mut Scratch, count: &mut [i64], first: &mut [i64]) {
+        #[cfg(target_arch = "x86_64")]
+        if sc.avx512 {
+            // SAFETY: `sc.avx512` is true only where `avx512_available()` is
+            return unsafe { self.score_avx512(text, sc, count, first) };
+        }
+        self.score_with::<Portable>(text, sc, count, first)
+    }
+
+    /// `score` compiled for AVX-512 CPUs: the whole kernel, so that the classification is
+    /// inlined into the block loop (a call per block would cost what AVX-512 saves).
+    ///
+    /// # Safety
+    /// `avx512_available()` must be true.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,bmi1,bmi2")]
+    unsafe fn score_avx512(
+        &self,
+        text: &[u8],
+        sc: &mut Scratch,
+        count: &mut [i64],
+        first: &mut [i64],
+    ) {
+        self.score_with::<Avx512>(text, sc, count, first)
+    }
+
+    #[inline(always)]
+    fn score_with<K: Classify>(
+        &self,
+        text: &[u8],
+        sc: &mut Scratch,
+        count: &mut [i64],
+        first: &mut [i64],
+    ) {
         count.fill(0);
         first.fill(-1);
         sc.hits.clear();
         // token ids first, then the automaton over them: two tight loops instead of one
         // loop calling back from several places (which defeats inlining)
-        let ids = &mut sc.ids;
-        ids.clear();
-        // at most one token per two bytes, plus one: written without a capacity check each
-        let cap = text.len() / 2 + 1;
-        ids.reserve(cap);
-        let out = ids.spare_capacity_mut().as_mut_ptr();
-        let mut len = 0;
-        self.for_each_token_id(text, &mut sc.buf, |id| {
-            debug_assert!(len < cap);
-            // SAFETY: a token takes at least one byte and is followed by a boundary byte
-            // or the end, so there are at most `cap` of them
-            unsafe { (*out.add(len)).write(id) };
-            len += 1;
-        });
-        // SAFETY: the first `len` entries were written just above
-        unsafe { ids.set_len(len) };
+        self.token_ids::<K>(text, &mut sc.buf, &mut sc.ids);
+        let ids = &sc.ids;
         let hits = &mut sc.hits;
         let mut literal = false;
-        let mut state = ROOT;
-        for (pos, &id) in ids.iter().enumerate() {
-            // UNKNOWN becomes the extra token id whose every transition leads to the root: no
-            // phrase contains it, so every partial match dies here (and no branch is taken)
-            state = self.step(state, id.min(self.unknown));
-            if state >= self.first_output {
-                let (a, b) = self.states[state as usize].outs;
-                let (a, b) = (a as usize, b as usize);
-                for o in &self.outs[a..b] {
-                    literal |= o.literal != ANY;
-                    hits.push(Hit {
-                        lexicon: o.lexicon,
-                        start: (pos + 1) as u64 - o.len as u64,
-                        len: o.len,
-                        literal: o.literal,
-                    });
+        let mut push = |state: u32, pos: usize| {
+            let (a, b) = self.states[state as usize].outs;
+            for o in &self.outs[a as usize..b as usize] {
+                literal |= o.literal != ANY;
+                hits.push(Hit {
+                    lexicon: o.lexicon,
+                    start: (pos + 1) as u64 - o.len as u64,
+                    len: o.len,
+                    literal: o.literal,
+                });
+            }
+        };
+        if let Some(d) = &self.dense {
+            let mut e = 0u32;
+            for (pos, &id) in ids.iter().enumerate() {
+                let id = id.min(self.unknown) as usize;
+                debug_assert!(id < d.col.len());
+                // SAFETY: `col` has an entry per vocabulary id and `unknown`; `col + (e &
+                // mask)` is a cell by construction (`Dense::new`): the scan's innermost loop
+                let (col, mask) = unsafe { *d.col.get_unchecked(id) };
+                let k = (col + (e & mask)) as usize;
+                debug_assert!(k < d.cells.len());
+                e = unsafe { *d.cells.get_unchecked(k) };
+                if e >= d.first_output {
+                    push(e >> d.shift, pos);
+                }
+            }
+        } else {
+            let mut state = ROOT;
+            for (pos, &id) in ids.iter().enumerate() {
+                // UNKNOWN becomes the extra token id whose every transition leads to the
+                // root: no phrase contains it, so every partial match dies here (and no
+                // branch is taken)
+                state = self.step(state, id.min(self.unknown));
+                if state >= self.first_output {
+                    push(state, pos);
                 }
             }
         }
@@ -642,14 +825,31 @@ struct Hit {
     literal: u32,
 }
 
-#[derive(Default)]
 struct Scratch {
+    /// whether `score` takes the AVX-512 path
+    avx512: bool,
     buf: Vec<u8>,
     ids: Vec<u32>,
     hits: Vec<Hit>,
     /// byte ranges of the text's tokens, filled only when a phrase's symbols need checking
     spans: Vec<(usize, usize)>,
     gap: String,
+}
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch {
+            #[cfg(target_arch = "x86_64")]
+            avx512: avx512_available(),
+            #[cfg(not(target_arch = "x86_64"))]
+            avx512: false,
+            buf: Vec::new(),
+            ids: Vec::new(),
+            hits: Vec::new(),
+            spans: Vec::new(),
+            gap: String::new(),
+        }
+    }
 }
 
 /// A column of texts the kernel can read from any thread.
@@ -856,6 +1056,19 @@ mod tests {
         tokenize(s)
     }
 
+    /// The token ids of the block walk with each classification this CPU runs.
+    fn fast_ids(m: &Matcher, text: &[u8], buf: &mut Vec<u8>) -> Vec<Vec<u32>> {
+        let mut out = vec![Vec::new()];
+        m.token_ids::<Portable>(text, buf, &mut out[0]);
+        #[cfg(target_arch = "x86_64")]
+        if avx512_available() {
+            let mut v = Vec::new();
+            m.token_ids::<Avx512>(text, buf, &mut v);
+            out.push(v);
+        }
+        out
+    }
+
     fn one(phrases: &[&str], texts: &[&str]) -> (Vec<i64>, Vec<i64>) {
         let m = Matcher::new(&[phrases.to_vec()]).unwrap();
         let s = scan(&m, texts);
@@ -942,9 +1155,9 @@ mod tests {
                     let text = format!("{}{}{}", pieces[a], pieces[b], pieces[c]);
                     let mut slow = Vec::new();
                     tokenize_with(text.as_bytes(), &mut buf, |t| slow.push(m.vocab.find(t)));
-                    let mut fast = Vec::new();
-                    m.for_each_token_id(text.as_bytes(), &mut buf2, |id| fast.push(id));
-                    assert_eq!(fast, slow, "{text:?}");
+                    for fast in fast_ids(&m, text.as_bytes(), &mut buf2) {
+                        assert_eq!(fast, slow, "{text:?}");
+                    }
                 }
             }
         }
@@ -995,6 +1208,12 @@ mod tests {
             }
             assert_eq!(block_masks(&bytes), (word, apos, high), "{bytes:?}");
             assert_eq!(block_masks_swar(&bytes), (word, apos, high), "{bytes:?}");
+            #[cfg(target_arch = "x86_64")]
+            if avx512_available() {
+                // SAFETY: the CPU has the features, checked just above
+                let got = unsafe { block_masks_avx512(&bytes) };
+                assert_eq!(got, (word, apos, high), "{bytes:?}");
+            }
         }
     }
 
@@ -1055,9 +1274,9 @@ mod tests {
             }
             let mut slow = Vec::new();
             tokenize_with(text.as_bytes(), &mut b1, |t| slow.push(m.vocab.find(t)));
-            let mut fast = Vec::new();
-            m.for_each_token_id(text.as_bytes(), &mut b2, |id| fast.push(id));
-            assert_eq!(fast, slow, "{text:?}");
+            for fast in fast_ids(&m, text.as_bytes(), &mut b2) {
+                assert_eq!(fast, slow, "{text:?}");
+            }
             // the spans that literal gaps are checked on cover the same tokens
             let mut spans = Vec::new();
             tokenize_spans(text.as_bytes(), &mut b1, |a, b, t| {
@@ -1127,6 +1346,32 @@ mod tests {
         for (_, t) in outside {
             assert_eq!(m.vocab.find(t.as_bytes()), UNKNOWN, "{t}");
         }
+    }
+
+    #[test]
+    fn perfect_hash_places_tokens_sharing_their_first_bytes() {
+        // keys that differ only from their fourth byte on: the low bits of their products
+        // agree for every multiplier (this once made the table search run forever)
+        let small = vec!["abcd", "abce", "abcf"];
+        let m = Matcher::new(std::slice::from_ref(&small)).unwrap();
+        for (i, t) in small.iter().enumerate() {
+            assert_eq!(m.vocab.find(t.as_bytes()), i as u32, "{t}");
+        }
+        let family: Vec<String> = (0..600)
+            .map(|i| format!("fuck{}", (b'a' + (i % 26) as u8) as char) + &"s".repeat(i / 26 % 3))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let m = Matcher::new(std::slice::from_ref(&family)).unwrap();
+        for (i, t) in family.iter().enumerate() {
+            assert_eq!(m.vocab.find(t.as_bytes()), i as u32, "{t}");
+            assert_eq!(
+                m.vocab.find_ascii(t.to_uppercase().as_bytes()),
+                i as u32,
+                "{t}"
+            );
+        }
+        assert_eq!(m.vocab.find(b"fuckzzz"), UNKNOWN);
     }
 
     #[test]
@@ -1258,6 +1503,148 @@ mod tests {
         assert!(ArrowTexts::new(&[-1i32, 0], data, None).is_err());
         assert!(ArrowTexts::<i32>::new(&[], data, None).is_err());
         assert!(ArrowTexts::new(&[0i32; 10], data, Some((&validity, 0))).is_err());
+    }
+
+    #[test]
+    fn dense_table_agrees_with_sparse_steps() {
+        // overlapping multi-token phrases (failure links into rows of their own), phrases
+        // with symbols, shared prefixes and a state with more than `INLINE` transitions
+        let lexicons = vec![
+            vec!["a b c d", "b c", "c d e", "a", "i cannot", "i can't help"],
+            vec![
+                "son of a bitch",
+                "bitch",
+                "of a",
+                "f@ck",
+                "a b x",
+                "a b y",
+                "a b z",
+            ],
+            vec!["a b w", "a b v", "x", "d e", "e e e"],
+        ];
+        let m = Matcher::new(&lexicons).unwrap();
+        let d = m
+            .dense
+            .as_ref()
+            .expect("a small lexicon gets the dense table");
+        assert!(d.col.iter().any(|&(_, mask)| mask == 0));
+        let sparse = Matcher::new(&lexicons).unwrap().sparse();
+        let words = [
+            "a", "b", "c", "d", "e", "x", "y", "z", "w", "v", "i", "cannot", "can't", "help",
+            "son", "of", "bitch", "f@ck", "F@CK", "q", "the", "é",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let texts: Vec<String> = (0..4000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let k = (x % 40) as usize;
+                (0..k)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        words[(x % words.len() as u64) as usize]
+                    })
+                    .collect::<Vec<_>>()
+                    .join(if x % 3 == 0 { ", " } else { " " })
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let a = scan(&m, refs.as_slice());
+        assert!(a.count.iter().filter(|&&c| c > 1).count() > 100);
+        assert_eq!(a, scan(&sparse, refs.as_slice()));
+    }
+
+    #[test]
+    fn simd_and_portable_scores_agree() {
+        // random bytes and adversarial pieces: invalid UTF-8, apostrophes of every kind at
+        // block edges, multi-byte letters and marks, tokens longer than a block
+        let m = Matcher::new(&[
+            vec![
+                "i can't",
+                "can't",
+                "straße",
+                "ab",
+                "f@ck",
+                "the rapist",
+                "x",
+            ],
+            vec!["日本", "e\u{301}", "rock'n'roll", "abcdefghij"],
+        ])
+        .unwrap();
+        let pieces: [&[u8]; 22] = [
+            b"can't",
+            b"CAN\xe2\x80\x99T",
+            b"I ",
+            b"  ",
+            b"'",
+            b"\xe2\x80\x99",
+            b"\xca\xbc",
+            b"Stra\xc3\x9fe",
+            b"e\xcc\x81",
+            b"\xe6\x97\xa5\xe6\x9c\xac",
+            b"\xff",
+            b"\xe2\x80",
+            b"ab",
+            b"AB",
+            b"f@ck",
+            b"the rapist",
+            b"therapist",
+            b"x",
+            b"rock'n'roll",
+            b"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm",
+            b", ",
+            b"-",
+        ];
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let texts: Vec<Vec<u8>> = (0..3000)
+            .map(|round| {
+                let k = (rnd() % 90) as usize;
+                let mut t = Vec::new();
+                for _ in 0..k {
+                    if round % 4 == 0 {
+                        t.push(rnd() as u8);
+                    } else {
+                        t.extend_from_slice(pieces[(rnd() % pieces.len() as u64) as usize]);
+                    }
+                }
+                t
+            })
+            .collect();
+        let mut portable = Scratch {
+            avx512: false,
+            ..Scratch::default()
+        };
+        let mut native = Scratch::default();
+        let k = m.n_lexicons();
+        let (mut c1, mut f1, mut c2, mut f2) = (vec![0; k], vec![0; k], vec![0; k], vec![0; k]);
+        let mut matched = 0;
+        for t in &texts {
+            m.score(t, &mut portable, &mut c1, &mut f1);
+            m.score(t, &mut native, &mut c2, &mut f2);
+            assert_eq!((&c1, &f1), (&c2, &f2), "{:?}", String::from_utf8_lossy(t));
+            matched += (c1[0] > 0 && c1[1] > 0) as usize;
+        }
+        assert!(matched > 100);
+    }
+
+    #[test]
+    fn large_lexicons_fall_back_to_sparse_steps() {
+        // thousands of two-token phrases with distinct second tokens: too many rows and
+        // columns for the table, so the sparse steps score them, with the same results
+        let lex: Vec<String> = (0..3000).map(|i| format!("w{} v{}", i % 1000, i)).collect();
+        let m = Matcher::new(std::slice::from_ref(&lex)).unwrap();
+        assert!(m.dense.is_none());
+        let s = scan(&m, ["w5 v5 w5 v1005, w5 v6", "v5 w5"].as_slice());
+        assert_eq!((s.count, s.first), (vec![2, 0], vec![0, -1]));
     }
 
     #[test]

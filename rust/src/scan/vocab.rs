@@ -67,11 +67,21 @@ pub(super) struct Vocab {
     max_len: usize,
 }
 
+/// The hash of a short token's key: the two halves of its 128-bit product with `mul`,
+/// XORed. Bucket (top bits) and slot (bottom bits) then both depend on every byte of the
+/// key. The low half alone would not do: its bits up to `k` depend only on the key's bits
+/// up to `k`, so tokens sharing their first bytes ("abcd", "abce", "abcf") would share their
+/// slot bits whatever the multiplier, and a table with three of them in two buckets could
+/// never be placed (the search for a multiplier once ran forever on such a set). The high
+/// half alone would not either: keys close in value get close high halves.
+#[inline(always)]
+fn hash(key: u64, mul: u64) -> u64 {
+    let p = key as u128 * mul as u128;
+    (p >> 64) as u64 ^ p as u64
+}
+
 /// Vocabulary id of every token outside the vocabulary.
 pub(super) const UNKNOWN: u32 = u32::MAX;
-
-/// Bits of the hash below the slot index, so that slot and bucket bits do not overlap.
-const SLOT_SHIFT: u32 = 16;
 
 impl Vocab {
     pub(super) fn new(tokens: &[&[u8]]) -> Vocab {
@@ -85,11 +95,15 @@ impl Vocab {
             }
         }
         // a load factor of at most one half leaves room for every bucket to be placed
-        let n_slots = (2 * keys.len()).next_power_of_two().max(8);
+        let mut n_slots = (2 * keys.len()).next_power_of_two().max(8);
         let n_buckets = keys.len().div_ceil(2).next_power_of_two().max(2);
         let bucket_shift = 64 - n_buckets.trailing_zeros();
         let mut seed: u64 = 0x243F_6A88_85A3_08D3;
-        loop {
+        for attempt in 1.. {
+            // more room now and then, so that even an unlucky key set ends the search
+            if attempt % 64 == 0 {
+                n_slots *= 2;
+            }
             // splitmix64: a fixed sequence of odd multipliers, so the table is deterministic
             seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
             let mut z = seed;
@@ -109,6 +123,7 @@ impl Vocab {
                 };
             }
         }
+        unreachable!("the attempts above never end without a table")
     }
 
     pub(super) fn len(&self) -> usize {
@@ -118,12 +133,12 @@ impl Vocab {
     /// Id of a short token's key.
     #[inline(always)]
     pub(super) fn find_short(&self, key: u64) -> u32 {
-        let h = key.wrapping_mul(self.mul);
+        let h = hash(key, self.mul);
         let b = (h >> self.bucket_shift) as usize;
         debug_assert!(b < self.disp.len());
         // SAFETY: `bucket_shift` keeps the top `log2(disp.len())` bits of a 64-bit value
         let d = unsafe { *self.disp.get_unchecked(b) } as u64;
-        let slot = (((h >> SLOT_SHIFT) ^ d) & self.slot_mask) as usize;
+        let slot = ((h ^ d) & self.slot_mask) as usize;
         // SAFETY: `slot_mask` is `slots.len() - 1`, and `slots.len()` a power of two
         let e = unsafe { self.slots.get_unchecked(slot) };
         // hit or miss is data-dependent: a branch on it would be mispredicted for about a
@@ -188,8 +203,8 @@ fn place(
     let mask = (n_slots - 1) as u64;
     let mut buckets: Vec<Vec<(u64, u64, u32)>> = vec![Vec::new(); n_buckets];
     for &(key, id) in keys {
-        let h = key.wrapping_mul(mul);
-        buckets[(h >> bucket_shift) as usize].push(((h >> SLOT_SHIFT) & mask, key, id));
+        let h = hash(key, mul);
+        buckets[(h >> bucket_shift) as usize].push((h & mask, key, id));
     }
     let mut order: Vec<usize> = (0..n_buckets).collect();
     order.sort_by_key(|&b| std::cmp::Reverse(buckets[b].len()));
