@@ -235,6 +235,61 @@ fn stirling_tail(k: f64) -> f64 {
     (1.0 / 12.0 - (1.0 / 360.0 - z2 / 1260.0) * z2) * z
 }
 
+/// Eight xoshiro256++ generators stepped in lockstep, stored lane-wise so that one step is a
+/// handful of vector instructions. The bootstrap engines that draw millions of block indices
+/// per resample take their random bits from here; a step yields 8 × 64 bits.
+#[derive(Clone, Debug)]
+pub struct Lanes {
+    /// `s[k][lane]` is word k of lane `lane`'s state.
+    pub(crate) s: [[u64; LANES]; 4],
+}
+
+pub const LANES: usize = 8;
+
+/// Keeps lane streams apart from the `Rng` stream of the same key ("lanes" in ASCII).
+const LANES_TAG: u64 = 0x6c_616e_6573;
+
+impl Lanes {
+    /// The lanes for a key (for example seed and resample index); distinct from `Rng::keyed`
+    /// of the same key.
+    pub fn keyed(key: &[u64]) -> Self {
+        let mut k = 0x6A09_E667_F3BC_C909_u64;
+        for &part in key.iter().chain(&[LANES_TAG]) {
+            k = mix64(k ^ mix64(part.wrapping_add(GOLDEN)));
+        }
+        let mut s = [[0u64; LANES]; 4];
+        for lane in 0..LANES {
+            for word in &mut s {
+                k = k.wrapping_add(GOLDEN);
+                word[lane] = mix64(k);
+            }
+            if s.iter().all(|w| w[lane] == 0) {
+                s[0][lane] = 1;
+            }
+        }
+        Lanes { s }
+    }
+
+    /// One output per lane (the portable form of the vector step).
+    #[inline(always)]
+    pub fn step(&mut self) -> [u64; LANES] {
+        let mut out = [0u64; LANES];
+        for (lane, o) in out.iter_mut().enumerate() {
+            let mut st = [
+                self.s[0][lane],
+                self.s[1][lane],
+                self.s[2][lane],
+                self.s[3][lane],
+            ];
+            *o = step(&mut st);
+            for (w, v) in self.s.iter_mut().zip(st) {
+                w[lane] = v;
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
