@@ -10,7 +10,7 @@
 
 use super::corr::{CorrKind, CONSTANT_MSG};
 use super::error::{check_finite, StatsError};
-use super::gather::{gather_pass, PairAcc, PairSink};
+use super::gather::{self, gather_pass, PairAcc, PairSink};
 use super::rankcorr::RankCorr;
 use super::resample::{multinomial_pass, par_batches, par_resamples, weighted_sum, Sink, BLOCK};
 use super::rng::{Lanes, Rng};
@@ -153,6 +153,10 @@ fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
+/// Resamples of the gather engine that walk the blocks together (the data stream from memory
+/// once per batch).
+const GATHER_BATCH: usize = 32;
+
 /// Sums of resampled values (pre-centred for accuracy).
 struct SumSink<'a>(&'a [f64]);
 
@@ -210,12 +214,17 @@ impl Centred {
 /// Bootstrap distribution of the mean of one sample; `key` identifies the stream family.
 fn mean_distribution(s: &Centred, key: &[u64], n_resamples: usize) -> Vec<f64> {
     let n = s.c.len();
-    let sink = SumSink(&s.c);
-    par_resamples(key, n_resamples, 1, |_, rngs, out| {
-        let mut accs = vec![0.0; rngs.len()];
-        multinomial_pass(&sink, n, rngs, &mut accs);
+    let sink = gather::SumSink(&s.c);
+    par_batches(n_resamples, 1, GATHER_BATCH, |first, out| {
+        let keys: Vec<Vec<u64>> = (0..out.len())
+            .map(|b| key.iter().copied().chain([(first + b) as u64]).collect())
+            .collect();
+        let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
+        let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
+        let mut accs = vec![gather::SumAcc::default(); out.len()];
+        gather_pass(&sink, n, &mut rngs, &mut lanes, &mut accs);
         for (o, a) in out.iter_mut().zip(&accs) {
-            *o = s.mean + a / n as f64;
+            *o = s.mean + a.total() / n as f64;
         }
     })
 }
@@ -332,10 +341,6 @@ fn corr_interval(
     interval(&mut dist, theta, &[jack], o)
 }
 
-/// Resamples that walk the blocks of pairs together (the pairs stream from memory once per
-/// batch).
-const PAIR_BATCH: usize = 32;
-
 /// Pearson r with pairs (rows) resampled together.
 pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsError> {
     o.check()?;
@@ -345,7 +350,7 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     // Centred pairs, interleaved so that a draw is one 16-byte load.
     let xy: Vec<[f64; 2]> = x.iter().zip(y).map(|(a, b)| [a - mx, b - my]).collect();
     let sink = PairSink(&xy);
-    let dist = par_batches(o.n_resamples, 1, PAIR_BATCH, |first, out| {
+    let dist = par_batches(o.n_resamples, 1, GATHER_BATCH, |first, out| {
         let key = |b: usize| [o.seed, (first + b) as u64];
         let mut rngs: Vec<Rng> = (0..out.len()).map(|b| Rng::keyed(&key(b))).collect();
         let mut lanes: Vec<Lanes> = (0..out.len()).map(|b| Lanes::keyed(&key(b))).collect();
