@@ -334,20 +334,14 @@ fn pair_gather_fma(block: &[[f64; 2]], offs: &[u16], acc: &mut PairAcc) {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn has_fma() -> bool {
     #[cfg(test)]
     if PORTABLE_ONLY.get() {
         return false;
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx") && is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    is_x86_feature_detected!("avx") && is_x86_feature_detected!("fma")
 }
 
 impl GatherSink for PairSink<'_> {
