@@ -354,33 +354,41 @@ def limits_text(rows: list[Row], n_a: int, b_a: int, n_b: int, b_b: int) -> str:
     ns_a = a.ours_s * 2 / draws_a * 1e9
     b_row = next(r for r in rows if r.case.startswith("(b)"))
     draws_b = n_b * b_b
+    floor_b = draws_b / 3e9 / 2
     ns_b = b_row.ours_s * 2 / draws_b * 1e9
     mb_a = n_a * 16 / 1e6
     stream_gb = mb_a * b_a / 1e3
+    batch = 32
     return f"""
 Physical limits, and where vhframe stands:
 
 - (a) Each resample needs one count per pair (a multinomial draw: at least ~1.3 random bits
-  per pair, 12 bits as drawn here) and one pass over the {mb_a:.0f} MB of (x, y) pairs.
-  Streamed from memory for every resample that is {stream_gb:.0f} GB (~{stream_gb / 10:.0f} s at
-  ~10 GB/s); vhframe walks 4096-pair blocks with 16 resamples at a time, so data traffic is
-  ~{stream_gb / 16:.0f} GB and the bound is arithmetic: {draws_a:.1e} draws, each a random
-  12-bit index and one counter increment (~1 cycle at best), plus a vectorised 5-moment pass
-  per block. At ~3 GHz on 2 cores that floor is ~{floor_a:.2f} s; vhframe spends
-  {ns_a:.2f} ns per draw per core ({a.ours_s:.2f} s), about {a.ours_s / floor_a:.0f}x the
-  floor. What remains is the random-number chain and the histogram increments (store-bound),
-  not memory bandwidth.
-- (b) {draws_b:.1e} draws over a {n_b * 8 / 1e3:.0f} KB array that sits in L2: the same
-  per-draw floor (~{draws_b / 3e9 / 2:.2f} s on 2 cores); vhframe: {ns_b:.2f} ns per draw per
-  core. BCa's jackknife is O(n) in closed form (leave-one-out means), where scipy evaluates
-  the mean n times over n - 1 values (O(n^2) additions, which dominates its time and needs
-  `batch` to fit in memory).
+  per pair) and a pass over the {mb_a:.0f} MB of (x, y) pairs. Streamed from memory for every
+  resample that is {stream_gb:.0f} GB (~{stream_gb / 10:.0f} s at ~10 GB/s); vhframe walks
+  4096-pair blocks with {batch} resamples at a time and prefetches the next block, so data
+  traffic is ~{stream_gb / batch:.0f} GB and the bound is arithmetic. Per draw vhframe does:
+  one 16-bit random field (eight xoshiro256++ lanes stepped together give 32 fields in about
+  a dozen vector instructions), one 2-byte offset load, one 16-byte load of the drawn pair
+  from the 64 KB block (mostly L1, partly L2), one add and two fused multiply-adds plus a
+  swap for x, y, x^2, y^2 and xy; block totals are one exact (BTRD) binomial per block, a
+  few per cent of the time. That is ~6 instructions and 18 bytes read per draw; at ~1 cycle
+  per draw and ~3 GHz on 2 cores the floor is ~{floor_a:.2f} s. vhframe spends
+  {ns_a:.2f} ns per draw per core ({a.ours_s:.2f} s), about {a.ours_s / floor_a:.1f}x that
+  floor; what remains is the scattered loads (the block is larger than L1) and the four
+  vector operations per draw on three vector ports, not memory bandwidth.
+- (b) {draws_b:.1e} draws over the {n_b * 8 / 1e3:.0f} KB array (L2): per draw one 16-bit random
+  field, one 8-byte load from a 32 KB block (L1) and one add. The floor is again ~1 cycle per
+  draw (~{floor_b:.2f} s on 2 cores); vhframe: {ns_b:.2f} ns per draw per core, about
+  {b_row.ours_s / floor_b:.1f}x that floor. BCa's jackknife is O(n) in closed form
+  (leave-one-out means), where scipy evaluates the mean n times over n - 1 values (O(n^2)
+  additions, which dominates its time and needs `batch` to fit in memory).
 - (c) Per resample: row counts for 154 rows, weighted cross-products 154 x (10*11/2 + 10*25)
   ~ 47 k multiply-adds, a 10x10 Cholesky and 25 solves: ~0.1 M flops, so ~10^9 flops for
   10,000 resamples (~0.2 s at a scalar ~5 Gflop/s per core); the BCa jackknife adds 154 such
   fits. statsmodels pays Python and pandas overhead on each of its 250,000 fits.
 - (e) Peak resident memory stays far below 2 GB in every vhframe case: inputs plus
-  O(resamples) outputs; no per-resample copy of the data is made.
+  O(resamples) outputs, and for (a) one interleaved copy of the pairs ({mb_a:.0f} MB); no
+  per-resample copy of the data is made.
 """
 
 

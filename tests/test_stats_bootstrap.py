@@ -302,7 +302,7 @@ def test_rank_correlation_bootstrap_of_monotone_data() -> None:
 
 @pytest.mark.slow
 def test_many_blocks_match_scipy() -> None:
-    # n spans several 2048-item resampling blocks and a partial last block.
+    # n spans two full 4096-item resampling blocks and a partial last block.
     rng = np.random.default_rng(8)
     n, b = 9000, 1500
     x = rng.exponential(size=n)

@@ -10,8 +10,10 @@
 
 use super::corr::{CorrKind, CONSTANT_MSG};
 use super::error::{check_finite, StatsError};
+use super::gather::{self, gather_pass, PairAcc, PairSink};
 use super::rankcorr::RankCorr;
-use super::resample::{multinomial_pass, pair_moments, par_resamples, weighted_sum, Sink, BLOCK};
+use super::resample::{multinomial_pass, par_batches, par_resamples, weighted_sum, Sink, BLOCK};
+use super::rng::{Lanes, Rng};
 use super::special::{norm_ppf, norm_sf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +153,10 @@ fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
+/// Resamples of the gather engine that walk the blocks together (the data stream from memory
+/// once per batch).
+const GATHER_BATCH: usize = 32;
+
 /// Sums of resampled values (pre-centred for accuracy).
 struct SumSink<'a>(&'a [f64]);
 
@@ -208,12 +214,17 @@ impl Centred {
 /// Bootstrap distribution of the mean of one sample; `key` identifies the stream family.
 fn mean_distribution(s: &Centred, key: &[u64], n_resamples: usize) -> Vec<f64> {
     let n = s.c.len();
-    let sink = SumSink(&s.c);
-    par_resamples(key, n_resamples, 1, |_, rngs, out| {
-        let mut accs = vec![0.0; rngs.len()];
-        multinomial_pass(&sink, n, rngs, &mut accs);
+    let sink = gather::SumSink(&s.c);
+    par_batches(n_resamples, 1, GATHER_BATCH, |first, out| {
+        let keys: Vec<Vec<u64>> = (0..out.len())
+            .map(|b| key.iter().copied().chain([(first + b) as u64]).collect())
+            .collect();
+        let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
+        let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
+        let mut accs = vec![gather::SumAcc::default(); out.len()];
+        gather_pass(&sink, n, &mut rngs, &mut lanes, &mut accs);
         for (o, a) in out.iter_mut().zip(&accs) {
-            *o = s.mean + a / n as f64;
+            *o = s.mean + a.total() / n as f64;
         }
     })
 }
@@ -295,33 +306,6 @@ pub fn diff_means_ci(
     interval(&mut dist, theta, &[&jx, &jy], o)
 }
 
-/// Resampled first and second moments of centred pairs, stored as two columns so the dense
-/// block pass vectorises.
-struct PairSink<'a> {
-    x: &'a [f64],
-    y: &'a [f64],
-}
-
-impl Sink for PairSink<'_> {
-    type Acc = [f64; 5];
-    #[inline(always)]
-    fn add(&self, acc: &mut [f64; 5], i: usize) {
-        let (x, y) = (self.x[i], self.y[i]);
-        acc[0] += x;
-        acc[1] += y;
-        acc[2] += x * x;
-        acc[3] += y * y;
-        acc[4] += x * y;
-    }
-    #[inline(always)]
-    fn add_counts(&self, acc: &mut [f64; 5], start: usize, counts: &[u32; BLOCK]) {
-        let s = pair_moments(&self.x[start..], &self.y[start..], counts);
-        for (t, v) in acc.iter_mut().zip(s) {
-            *t += v;
-        }
-    }
-}
-
 fn r_from_sums(s: &[f64; 5], n: f64) -> f64 {
     let sxx = s[2] - s[0] * s[0] / n;
     let syy = s[3] - s[1] * s[1] / n;
@@ -363,27 +347,29 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     super::corr::check_pair(x, y)?;
     let n = x.len();
     let (mx, my) = (mean(x), mean(y));
-    let xc: Vec<f64> = x.iter().map(|a| a - mx).collect();
-    let yc: Vec<f64> = y.iter().map(|b| b - my).collect();
-    let sink = PairSink { x: &xc, y: &yc };
-    let dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
-        let mut accs = vec![[0.0; 5]; rngs.len()];
-        multinomial_pass(&sink, n, rngs, &mut accs);
+    // Centred pairs, interleaved so that a draw is one 16-byte load.
+    let xy: Vec<[f64; 2]> = x.iter().zip(y).map(|(a, b)| [a - mx, b - my]).collect();
+    let sink = PairSink(&xy);
+    let dist = par_batches(o.n_resamples, 1, GATHER_BATCH, |first, out| {
+        let key = |b: usize| [o.seed, (first + b) as u64];
+        let mut rngs: Vec<Rng> = (0..out.len()).map(|b| Rng::keyed(&key(b))).collect();
+        let mut lanes: Vec<Lanes> = (0..out.len()).map(|b| Lanes::keyed(&key(b))).collect();
+        let mut accs = vec![PairAcc::default(); out.len()];
+        gather_pass(&sink, n, &mut rngs, &mut lanes, &mut accs);
         for (o, a) in out.iter_mut().zip(&accs) {
-            *o = r_from_sums(a, n as f64);
+            *o = r_from_sums(&a.moments(), n as f64);
         }
     });
     let mut total = [0.0; 5];
-    for (&a, &b) in xc.iter().zip(&yc) {
+    for &[a, b] in &xy {
         for (t, v) in total.iter_mut().zip([a, b, a * a, b * b, a * b]) {
             *t += v;
         }
     }
     let theta = super::corr::pearson_r(x, y);
     let jack: Vec<f64> = if o.method == Method::Bca {
-        xc.iter()
-            .zip(&yc)
-            .map(|(&a, &b)| {
+        xy.iter()
+            .map(|&[a, b]| {
                 let s = [
                     total[0] - a,
                     total[1] - b,

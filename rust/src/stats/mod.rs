@@ -6,6 +6,7 @@
 
 pub mod corr;
 pub mod error;
+pub mod gather;
 pub mod multitest;
 pub mod ols;
 pub mod rng;

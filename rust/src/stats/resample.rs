@@ -12,9 +12,11 @@
 //!
 //! Within a full block the draws are first counted into a small histogram (one integer
 //! increment per draw) and the statistic then takes one dense, vectorisable pass over the
-//! block weighting each item by its count, instead of one scattered load per draw. The dense
-//! pass is compiled twice, for AVX2 and for baseline x86-64, with the same operation order and
-//! no fused multiply-add, so both give bit-identical results.
+//! block weighting each item by its count, instead of one scattered load per draw. (Means and
+//! Pearson's moments, where a draw's own work is an add or a few multiply-adds, use `gather`
+//! instead: it skips the histogram and the dense pass.) The dense pass is compiled twice, for
+//! AVX2 and for baseline x86-64, with the same operation order and no fused multiply-add, so
+//! both give bit-identical results.
 //!
 //! Each resample consumes only its own stream, in a fixed order, so results do not depend on
 //! how resamples are batched or which thread runs them.
@@ -54,11 +56,6 @@ fn tree8(a: [f64; 8]) -> f64 {
     ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
-#[inline(always)]
-fn tree4(a: [f64; 4]) -> f64 {
-    (a[0] + a[2]) + (a[1] + a[3])
-}
-
 fn weighted_sum_portable(v: &[f64; BLOCK], c: &[u32; BLOCK]) -> f64 {
     let mut acc = [0.0f64; 8];
     for (vc, cc) in v.chunks_exact(8).zip(c.chunks_exact(8)) {
@@ -69,29 +66,9 @@ fn weighted_sum_portable(v: &[f64; BLOCK], c: &[u32; BLOCK]) -> f64 {
     tree8(acc)
 }
 
-fn pair_moments_portable(x: &[f64; BLOCK], y: &[f64; BLOCK], c: &[u32; BLOCK]) -> [f64; 5] {
-    let mut a = [[0.0f64; 4]; 5];
-    for ((xc, yc), cc) in x
-        .chunks_exact(4)
-        .zip(y.chunks_exact(4))
-        .zip(c.chunks_exact(4))
-    {
-        for l in 0..4 {
-            let c = cc[l] as f64;
-            let (cx, cy) = (c * xc[l], c * yc[l]);
-            a[0][l] += cx;
-            a[1][l] += cy;
-            a[2][l] += cx * xc[l];
-            a[3][l] += cy * yc[l];
-            a[4][l] += cx * yc[l];
-        }
-    }
-    a.map(tree4)
-}
-
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{tree4, tree8, BLOCK};
+    use super::{tree8, BLOCK};
     use std::arch::x86_64::*;
 
     #[inline(always)]
@@ -121,26 +98,6 @@ mod avx2 {
         let (l, h) = (lanes(lo), lanes(hi));
         tree8([l[0], l[1], l[2], l[3], h[0], h[1], h[2], h[3]])
     }
-
-    #[target_feature(enable = "avx2")]
-    pub fn pair_moments(x: &[f64; BLOCK], y: &[f64; BLOCK], c: &[u32; BLOCK]) -> [f64; 5] {
-        let mut a = [_mm256_setzero_pd(); 5];
-        for j in (0..BLOCK).step_by(4) {
-            // SAFETY: j + 4 <= BLOCK, so all loads are in bounds.
-            unsafe {
-                let xv = _mm256_loadu_pd(x.as_ptr().add(j));
-                let yv = _mm256_loadu_pd(y.as_ptr().add(j));
-                let cv = _mm256_cvtepi32_pd(_mm_loadu_si128(c.as_ptr().add(j).cast()));
-                let (cx, cy) = (_mm256_mul_pd(cv, xv), _mm256_mul_pd(cv, yv));
-                a[0] = _mm256_add_pd(a[0], cx);
-                a[1] = _mm256_add_pd(a[1], cy);
-                a[2] = _mm256_add_pd(a[2], _mm256_mul_pd(cx, xv));
-                a[3] = _mm256_add_pd(a[3], _mm256_mul_pd(cy, yv));
-                a[4] = _mm256_add_pd(a[4], _mm256_mul_pd(cx, yv));
-            }
-        }
-        a.map(|v| tree4(lanes(v)))
-    }
 }
 
 #[inline(always)]
@@ -164,18 +121,6 @@ pub fn weighted_sum(v: &[f64], counts: &[u32; BLOCK]) -> f64 {
         return unsafe { avx2::weighted_sum(v, counts) };
     }
     weighted_sum_portable(v, counts)
-}
-
-/// Count-weighted sums of x, y, x², y² and xy over the full block starting at `x[0]`, `y[0]`.
-pub fn pair_moments(x: &[f64], y: &[f64], counts: &[u32; BLOCK]) -> [f64; 5] {
-    let x: &[f64; BLOCK] = x[..BLOCK].try_into().expect("a full block");
-    let y: &[f64; BLOCK] = y[..BLOCK].try_into().expect("a full block");
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2.
-        return unsafe { avx2::pair_moments(x, y, counts) };
-    }
-    pair_moments_portable(x, y, counts)
 }
 
 /// One multinomial resample of `0..n` per stream in `rngs`, feeding `accs[k]` with stream k's
@@ -242,6 +187,19 @@ pub fn multinomial_pass<S: Sink>(sink: &S, n: usize, rngs: &mut [Rng], accs: &mu
     }
 }
 
+/// Runs `n_resamples` resamples in parallel batches of `batch`. `run(first, out)` fills `out`
+/// (`width` values per resample) for resamples `first..first + out.len() / width`.
+pub fn par_batches<F>(n_resamples: usize, width: usize, batch: usize, run: F) -> Vec<f64>
+where
+    F: Fn(usize, &mut [f64]) + Sync,
+{
+    let mut out = vec![0.0; n_resamples * width];
+    out.par_chunks_mut(batch * width)
+        .enumerate()
+        .for_each(|(c, chunk)| run(c * batch, chunk));
+    out
+}
+
 /// Runs `n_resamples` resamples in parallel batches. `run(first, rngs, out)` fills `out`
 /// (`width` values per resample) for resamples `first..first + rngs.len()`, whose streams are
 /// keyed by `key` followed by the resample index.
@@ -249,22 +207,17 @@ pub fn par_resamples<F>(key: &[u64], n_resamples: usize, width: usize, run: F) -
 where
     F: Fn(usize, &mut [Rng], &mut [f64]) + Sync,
 {
-    let mut out = vec![0.0; n_resamples * width];
-    out.par_chunks_mut(BATCH * width)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let first = c * BATCH;
-            let count = chunk.len() / width;
-            let mut rngs: Vec<Rng> = (0..count)
-                .map(|b| {
-                    let mut k = key.to_vec();
-                    k.push((first + b) as u64);
-                    Rng::keyed(&k)
-                })
-                .collect();
-            run(first, &mut rngs, chunk);
-        });
-    out
+    par_batches(n_resamples, width, BATCH, |first, chunk| {
+        let count = chunk.len() / width;
+        let mut rngs: Vec<Rng> = (0..count)
+            .map(|b| {
+                let mut k = key.to_vec();
+                k.push((first + b) as u64);
+                Rng::keyed(&k)
+            })
+            .collect();
+        run(first, &mut rngs, chunk);
+    })
 }
 
 #[cfg(test)]
@@ -289,21 +242,15 @@ mod tests {
         let v: Vec<f64> = (0..BLOCK)
             .map(|j| ((j * 7919) % 1000) as f64 / 37.0 - 13.0)
             .collect();
-        let w: Vec<f64> = (0..BLOCK)
-            .map(|j| ((j * 104_729) % 997) as f64 / 11.0)
-            .collect();
         let mut c = Box::new([0u32; BLOCK]);
         for (j, x) in c.iter_mut().enumerate() {
             *x = ((j * 31) % 5) as u32;
         }
-        let (va, wa): (&[f64; BLOCK], &[f64; BLOCK]) =
-            (v[..].try_into().unwrap(), w[..].try_into().unwrap());
+        let va: &[f64; BLOCK] = v[..].try_into().unwrap();
         assert_eq!(
             weighted_sum(&v, &c).to_bits(),
             weighted_sum_portable(va, &c).to_bits()
         );
-        let (a, b) = (pair_moments(&v, &w, &c), pair_moments_portable(va, wa, &c));
-        assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits));
     }
 
     #[test]
