@@ -1548,7 +1548,7 @@ mod tests {
                         words[(x % words.len() as u64) as usize]
                     })
                     .collect::<Vec<_>>()
-                    .join(if x % 3 == 0 { ", " } else { " " })
+                    .join(if x.is_multiple_of(3) { ", " } else { " " })
             })
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
