@@ -274,7 +274,7 @@ def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw,
         SECTION,
         "",
         f"Date {datetime.date.today().isoformat()}; {cores}-core {platform.machine()} VM "
-        f"({cpu}, {mem_gb:.0f} GiB), shared with other work while it ran; Python "
+        f"({cpu}, {mem_gb:.0f} GiB), load average {os.getloadavg()[0]:.1f} when written; Python "
         f"{platform.python_version()}, `python benches/bench_scan.py --n {args.n} "
         f"--re-sample {args.re_sample} --repeat {args.repeat} --write`, one process.",
         "",
@@ -348,9 +348,10 @@ def write_results(args, n_bytes, rows, ratio_find, ratio_comb, rates, agree, bw,
         "alternately, best of 3 each): 242-316 MB/s before, 306-440 MB/s after, the ratio "
         "of a pair 1.26 to 1.51, which also shows how far the other jobs on the VM move "
         "single timings. "
-        f"The {cores}-thread rows ran while other jobs shared the "
-        "cores, so they understate scaling; each text is scored independently and the work is "
-        "split in chunks of 256 texts. From a list of `str` the extra cost is reading "
+        f"{cores} threads scored {rows[2][1] / rows[3][1]:.2f}x as fast as 1 from Arrow and "
+        f"{rows[0][1] / rows[1][1]:.2f}x from a list of `str` (the list is read on one thread "
+        "first); each text is scored independently and the work is split in chunks of 256 "
+        "texts. From a list of `str` the extra cost is reading "
         f"{args.n:,} Python objects under the GIL (a pointer and a length each, no copy) and their "
         "scattered memory.",
         "",

@@ -22,6 +22,7 @@ linearly (their cost per resample is constant); the slice is stated in the outpu
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import time
@@ -313,9 +314,10 @@ def section(rows: list[Row], args: argparse.Namespace, limits: str) -> str:
     lines = [
         "## Statistics",
         "",
-        f"Date {DATE}; hardware: {HARDWARE} ({cpu_model()}), shared with other jobs while",
-        "measured, so absolute times are noisy; both sides of each ratio ran in the same process",
-        "run, one after the other. vhframe uses its default thread pool (2 threads) unless noted.",
+        f"Date {DATE}; hardware: {HARDWARE} ({cpu_model()}), load average "
+        f"{os.getloadavg()[0]:.1f} when written (the VM can be shared with other jobs, so",
+        "absolute times are noisy); both sides of each ratio ran in the same process run, one",
+        "after the other. vhframe uses its default thread pool (2 threads) unless noted.",
         f"Command: `python benches/bench_stats.py{' --quick' if args.quick else ''}`.",
         "",
         "| case | vhframe | baseline | ratio | target | peak RSS vhframe / baseline "

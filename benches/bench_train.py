@@ -316,6 +316,7 @@ def main() -> None:
     labels = {"ours": "hf:lora, one instance, length buckets (default)",
               "ours_nobucket": "hf:lora, one instance, `bucket = false`",
               "hf": "peft + `transformers.Trainer`, reload per profile"}
+    vmean = {k: sum(v) / len(v) for k, v in val.items()}
     rows = []
     for k in ("ours", "ours_nobucket", "hf"):
         s, rss0, peak, _, cpu = best[k]
@@ -336,7 +337,7 @@ def main() -> None:
            + (f" --threads {a.threads}" if a.threads else ""))
     text = f"""{SECTION}
 
-Date {DATE}; 2-core x86_64 VM, shared with other work while it ran; Python
+Date {DATE}; 2-core x86_64 VM, load average {os.getloadavg()[0]:.1f} when written; Python
 {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), CPU;
 `{cmd} --write`, one process.
 
@@ -371,6 +372,17 @@ element-by-element CPU draws (the same dropout, other masks; `bucket = false` ke
 draws, draw for draw the `Trainer` loop's). The `Trainer` loop also reloads the base model
 per profile, which costs it little at 1 M parameters (more with a 7B model, not measured
 here).
+
+Validation loss: with buckets a batch holds pairs of one kind (survey answers or arguments).
+Each step's loss is divided by the mean target count per batch, so that every target token
+keeps its unbucketed weight, but Adam sees the two kinds in separate steps: after
+{a.epochs} epochs the bucketed adapters' validation loss is {vmean["ours"]:.4f} against
+{vmean["ours_nobucket"]:.4f} without buckets and {vmean["hf"]:.4f} for the `Trainer` loop.
+Set `bucket = false` for the unbucketed behaviour; it is in the trainer's fingerprint.
+
+Peak memory: about {max(b[2] for b in best.values()) / 2**30:.1f} GB for every variant, almost
+all of it torch and transformers themselves; at this model size the variants' own memory does
+not show.
 """
     print(text)
     if a.write:
