@@ -10,10 +10,9 @@
 
 use super::corr::{CorrKind, CONSTANT_MSG};
 use super::error::{check_finite, StatsError};
-use super::gather::{self, gather_pass, PairAcc, PairSink};
+use super::gather::{self, par_gather, PairSink};
 use super::rankcorr::RankCorr;
-use super::resample::{multinomial_pass, par_batches, par_resamples, weighted_sum, Sink, BLOCK};
-use super::rng::{Lanes, Rng};
+use super::resample::{multinomial_pass, par_resamples, weighted_sum, Sink, BLOCK};
 use super::special::{norm_ppf, norm_sf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,17 +214,8 @@ impl Centred {
 fn mean_distribution(s: &Centred, key: &[u64], n_resamples: usize) -> Vec<f64> {
     let n = s.c.len();
     let sink = gather::SumSink(&s.c);
-    par_batches(n_resamples, 1, GATHER_BATCH, |first, out| {
-        let keys: Vec<Vec<u64>> = (0..out.len())
-            .map(|b| key.iter().copied().chain([(first + b) as u64]).collect())
-            .collect();
-        let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
-        let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
-        let mut accs = vec![gather::SumAcc::default(); out.len()];
-        gather_pass(&sink, n, &mut rngs, &mut lanes, &mut accs);
-        for (o, a) in out.iter_mut().zip(&accs) {
-            *o = s.mean + a.total() / n as f64;
-        }
+    par_gather(&sink, n, key, n_resamples, GATHER_BATCH, |a| {
+        s.mean + a.total() / n as f64
     })
 }
 
@@ -350,15 +340,8 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     // Centred pairs, interleaved so that a draw is one 16-byte load.
     let xy: Vec<[f64; 2]> = x.iter().zip(y).map(|(a, b)| [a - mx, b - my]).collect();
     let sink = PairSink(&xy);
-    let dist = par_batches(o.n_resamples, 1, GATHER_BATCH, |first, out| {
-        let key = |b: usize| [o.seed, (first + b) as u64];
-        let mut rngs: Vec<Rng> = (0..out.len()).map(|b| Rng::keyed(&key(b))).collect();
-        let mut lanes: Vec<Lanes> = (0..out.len()).map(|b| Lanes::keyed(&key(b))).collect();
-        let mut accs = vec![PairAcc::default(); out.len()];
-        gather_pass(&sink, n, &mut rngs, &mut lanes, &mut accs);
-        for (o, a) in out.iter_mut().zip(&accs) {
-            *o = r_from_sums(&a.moments(), n as f64);
-        }
+    let dist = par_gather(&sink, n, &[o.seed], o.n_resamples, GATHER_BATCH, |a| {
+        r_from_sums(&a.moments(), n as f64)
     });
     let mut total = [0.0; 5];
     for &[a, b] in &xy {

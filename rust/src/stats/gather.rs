@@ -16,6 +16,7 @@
 //! that the portable path reproduces with `f64::mul_add`, so the sums are bit-identical on
 //! every path.
 
+use super::resample::{block_total, par_batches};
 use super::rng::{Lanes, Rng, LANES};
 
 pub const BITS: u32 = 12;
@@ -216,7 +217,6 @@ pub fn gather_pass<S: GatherSink>(
     let mut start = 0;
     while start < n {
         let len = BLOCK.min(n - start);
-        let last = len == len_left;
         let next = start + len;
         let parts = rngs.len();
         for (part, (((rng, lanes), acc), left)) in rngs
@@ -231,13 +231,7 @@ pub fn gather_pass<S: GatherSink>(
             if next < n {
                 sink.prefetch(next, part, parts);
             }
-            let c = if last {
-                *left
-            } else {
-                rng.binomial(*left, len as f64 / len_left as f64)
-            };
-            *left -= c;
-            let mut c = c as usize;
+            let mut c = block_total(rng, left, len, len_left) as usize;
             while c > 0 {
                 let m = c.min(CHUNK);
                 let o = &mut offs[..m];
@@ -257,6 +251,37 @@ pub fn gather_pass<S: GatherSink>(
         len_left -= len;
         start += len;
     }
+}
+
+/// Runs `n_resamples` resamples of `0..n` through `sink` in parallel batches of `batch` and
+/// returns `stat` of each one's accumulator. Resample `b`'s streams are keyed by `key`
+/// followed by `b`, as in `resample::par_resamples`, so results do not depend on the batching
+/// or the thread count.
+pub fn par_gather<S, F>(
+    sink: &S,
+    n: usize,
+    key: &[u64],
+    n_resamples: usize,
+    batch: usize,
+    stat: F,
+) -> Vec<f64>
+where
+    S: GatherSink,
+    S::Acc: Clone + Default,
+    F: Fn(&S::Acc) -> f64 + Sync,
+{
+    par_batches(n_resamples, 1, batch, |first, out| {
+        let keys: Vec<Vec<u64>> = (0..out.len())
+            .map(|b| key.iter().copied().chain([(first + b) as u64]).collect())
+            .collect();
+        let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
+        let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
+        let mut accs = vec![S::Acc::default(); out.len()];
+        gather_pass(sink, n, &mut rngs, &mut lanes, &mut accs);
+        for (o, a) in out.iter_mut().zip(&accs) {
+            *o = stat(a);
+        }
+    })
 }
 
 /// Sums of x, y, x², y² and xy per accumulator, as `[x, y]` pairs: `a` holds (x, y), `b`

@@ -123,6 +123,21 @@ pub fn weighted_sum(v: &[f64], counts: &[u32; BLOCK]) -> f64 {
     weighted_sum_portable(v, counts)
 }
 
+/// How many of the `left` draws still to place land in the next block of `len` items, when
+/// `len_left` items remain (this block included); takes them from `left`. Drawn block by block
+/// as sequential conditional binomials, the totals have exactly the multinomial distribution;
+/// the last block takes whatever is left.
+#[inline]
+pub fn block_total(rng: &mut Rng, left: &mut u64, len: usize, len_left: usize) -> u64 {
+    let c = if len == len_left {
+        *left
+    } else {
+        rng.binomial(*left, len as f64 / len_left as f64)
+    };
+    *left -= c;
+    c
+}
+
 /// One multinomial resample of `0..n` per stream in `rngs`, feeding `accs[k]` with stream k's
 /// draws.
 pub fn multinomial_pass<S: Sink>(sink: &S, n: usize, rngs: &mut [Rng], accs: &mut [S::Acc]) {
@@ -141,14 +156,8 @@ pub fn multinomial_pass<S: Sink>(sink: &S, n: usize, rngs: &mut [Rng], accs: &mu
     let mut start = 0;
     while start < n {
         let len = BLOCK.min(n - start);
-        let last = len == len_left;
         for ((rng, acc), left) in rngs.iter_mut().zip(accs.iter_mut()).zip(left.iter_mut()) {
-            let c = if last {
-                *left
-            } else {
-                rng.binomial(*left, len as f64 / len_left as f64)
-            };
-            *left -= c;
+            let c = block_total(rng, left, len, len_left);
             if len == BLOCK {
                 counts.fill(0);
                 let mut c = c;
