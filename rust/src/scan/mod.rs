@@ -1335,16 +1335,22 @@ mod tests {
             all.iter().enumerate().partition(|(i, _)| i % 2 == 0);
         let inside: Vec<String> = inside.into_iter().map(|(_, t)| t.clone()).collect();
         let m = Matcher::new(std::slice::from_ref(&inside)).unwrap();
-        for (i, t) in inside.iter().enumerate() {
+        assert_finds_each(&m, &inside);
+        for (_, t) in outside {
+            assert_eq!(m.vocab.find(t.as_bytes()), UNKNOWN, "{t}");
+        }
+    }
+
+    /// Token `i` of `tokens` (the matcher's only lexicon) is found as id `i`, and so is its
+    /// upper-case spelling through the ASCII path.
+    fn assert_finds_each(m: &Matcher, tokens: &[String]) {
+        for (i, t) in tokens.iter().enumerate() {
             assert_eq!(m.vocab.find(t.as_bytes()), i as u32, "{t}");
             assert_eq!(
                 m.vocab.find_ascii(t.to_uppercase().as_bytes()),
                 i as u32,
                 "{t}"
             );
-        }
-        for (_, t) in outside {
-            assert_eq!(m.vocab.find(t.as_bytes()), UNKNOWN, "{t}");
         }
     }
 
@@ -1363,14 +1369,7 @@ mod tests {
             .into_iter()
             .collect();
         let m = Matcher::new(std::slice::from_ref(&family)).unwrap();
-        for (i, t) in family.iter().enumerate() {
-            assert_eq!(m.vocab.find(t.as_bytes()), i as u32, "{t}");
-            assert_eq!(
-                m.vocab.find_ascii(t.to_uppercase().as_bytes()),
-                i as u32,
-                "{t}"
-            );
-        }
+        assert_finds_each(&m, &family);
         assert_eq!(m.vocab.find(b"fuckzzz"), UNKNOWN);
     }
 
