@@ -115,18 +115,12 @@ def _project_tail(proj: Any, x: Any, start: int) -> Any:
     return result.to(out_dtype)
 
 
-def _rotate(x: Any, cos: Any, sin: Any) -> Any:
-    import torch
-
-    half = x.shape[-1] // 2
-    return x * cos + torch.cat((-x[..., half:], x[..., :half]), dim=-1) * sin
-
-
 def _attention_tail(attn: Any, hidden: Any, start: int, position_embeddings: Any) -> Any:
     """Llama attention's output at positions ``start:``, keys and values from every position.
     Causal only: rows are right-padded, so no real position ever sees a pad."""
     import torch
     import torch.nn.functional as F
+    from transformers.models.llama.modeling_llama import repeat_kv, rotate_half
 
     batch, width, _ = hidden.shape
     n_q = width - start
@@ -134,13 +128,12 @@ def _attention_tail(attn: Any, hidden: Any, start: int, position_embeddings: Any
     q = _project_tail(attn.q_proj, hidden, start).view(batch, n_q, -1, head_dim).transpose(1, 2)
     k = attn.k_proj(hidden).view(batch, width, -1, head_dim).transpose(1, 2)
     v = attn.v_proj(hidden).view(batch, width, -1, head_dim).transpose(1, 2)
-    cos, sin = position_embeddings
-    q = _rotate(q, cos[:, start:].unsqueeze(1), sin[:, start:].unsqueeze(1))
-    k = _rotate(k, cos.unsqueeze(1), sin.unsqueeze(1))
+    # Llama's rotary embedding, with the queries' angles sliced to their positions
+    cos, sin = position_embeddings[0].unsqueeze(1), position_embeddings[1].unsqueeze(1)
+    q = q * cos[:, :, start:] + rotate_half(q) * sin[:, :, start:]
+    k = k * cos + rotate_half(k) * sin
     groups = q.shape[1] // k.shape[1]
-    if groups > 1:
-        k = k.repeat_interleave(groups, dim=1)
-        v = v.repeat_interleave(groups, dim=1)
+    k, v = repeat_kv(k, groups), repeat_kv(v, groups)
     # query i sits at position start + i: it sees keys 0 .. start + i
     keys = torch.arange(width, device=hidden.device)
     queries = torch.arange(start, width, device=hidden.device)
