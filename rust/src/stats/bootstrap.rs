@@ -152,9 +152,14 @@ fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
-/// Resamples of the gather engine that walk the blocks together (the data stream from memory
-/// once per batch).
-const GATHER_BATCH: usize = 32;
+/// Resamples of the gather engine that walk the blocks together: the data stream from memory,
+/// and each block is staged, once per batch. Up to 128, with at least four batches per thread
+/// so that threads share the work evenly (results do not depend on the batch).
+fn gather_batch(n_resamples: usize) -> usize {
+    n_resamples
+        .div_ceil(4 * rayon::current_num_threads())
+        .clamp(8, 128)
+}
 
 /// Sums of resampled values (pre-centred for accuracy).
 struct SumSink<'a>(&'a [f64]);
@@ -214,7 +219,7 @@ impl Centred {
 fn mean_distribution(s: &Centred, key: &[u64], n_resamples: usize) -> Vec<f64> {
     let n = s.c.len();
     let sink = gather::SumSink(&s.c);
-    par_gather(&sink, n, key, n_resamples, GATHER_BATCH, |a| {
+    par_gather(&sink, n, key, n_resamples, gather_batch(n_resamples), |a| {
         s.mean + a.total() / n as f64
     })
 }
@@ -337,12 +342,17 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     super::corr::check_pair(x, y)?;
     let n = x.len();
     let (mx, my) = (mean(x), mean(y));
-    // Centred pairs, interleaved so that a draw is one 16-byte load.
+    // Centred pairs, interleaved; the engine stages them a block at a time as rows of moments.
     let xy: Vec<[f64; 2]> = x.iter().zip(y).map(|(a, b)| [a - mx, b - my]).collect();
     let sink = PairSink(&xy);
-    let dist = par_gather(&sink, n, &[o.seed], o.n_resamples, GATHER_BATCH, |a| {
-        r_from_sums(&a.moments(), n as f64)
-    });
+    let dist = par_gather(
+        &sink,
+        n,
+        &[o.seed],
+        o.n_resamples,
+        gather_batch(o.n_resamples),
+        |a| r_from_sums(&a.moments(), n as f64),
+    );
     let mut total = [0.0; 5];
     for &[a, b] in &xy {
         for (t, v) in total.iter_mut().zip([a, b, a * a, b * b, a * b]) {

@@ -1,42 +1,62 @@
 //! The direct-accumulation resampling engine, for statistics whose per-item work is a few
-//! adds or multiply-adds: Pearson's five moments, and plain sums (bootstrap means).
+//! adds: Pearson's five moments, and plain sums (bootstrap means).
 //!
-//! Block totals are drawn exactly as in `resample` (sequential conditional binomials over
-//! blocks of `BLOCK` items), but inside a full block each draw is accumulated as it is drawn:
-//! one load of the drawn item from the cache-resident block and a few multiply-adds, instead of
-//! a histogram increment per draw plus a dense pass over the whole block per resample. The
-//! random bits come from eight xoshiro256++ lanes stepped together (`rng::Lanes`), one 16-bit
-//! field per draw, turned into byte offsets with a single mask: the random bits then cost well
-//! under one instruction per draw.
+//! Draws are placed in three steps, which together give exactly the multinomial resample:
+//! - how many of the `n` draws land in each super-block of `SUPER` items, by sequential
+//!   conditional binomials over super-blocks (`resample::block_total`);
+//! - inside a full super-block, how many land in each of its equal blocks of `1 << BITS` items
+//!   (a sink's choice, small enough for its staged items to stay in L1): every count splits
+//!   into Binomial(c, 1/2) and the rest, level by level, and a Binomial(c, 1/2) is the number
+//!   of ones among `c` random bits, so a split costs a popcount per 64 draws;
+//! - inside a block, each draw is accumulated as it is drawn: one load of the drawn item from
+//!   the L1-resident staged block and its adds, with no histogram and no dense pass. The
+//!   random bits come from eight xoshiro256++ lanes stepped together (`rng::Lanes`), one
+//!   16-bit field per draw, masked in place into a byte offset.
 //!
-//! Determinism: each resample owns its `Rng` (block totals, partial last block) and its
-//! `Lanes` (draws in full blocks), both keyed by the resample. The offsets are integers, so
+//! A batch of resamples walks the blocks together: each block is staged once per batch (for
+//! Pearson, the rows x, y, x², y², xy), and the data stream from memory once per batch.
+//!
+//! Determinism: each resample owns its `Rng` (super-block totals, the last super-block's
+//! blocks and its partial block) and its `Lanes` (splits, and draws in full blocks), both
+//! keyed by the resample, and consumes them in one fixed order. The offsets are integers, so
 //! every instruction set produces the same ones; the accumulation uses one fixed assignment of
-//! draws to accumulators (draw `t` of a call to accumulator `t % ACCS`) and fused multiply-adds
-//! that the portable path reproduces with `f64::mul_add`, so the sums are bit-identical on
-//! every path.
+//! draws to accumulators (draw `t` of a call to accumulator `t % accumulators`) and plain adds
+//! of precomputed values, so the sums are bit-identical on every path.
 
 use super::resample::{block_total, par_batches};
 use super::rng::{Lanes, Rng, LANES};
 
-pub const BITS: u32 = 12;
-pub const BLOCK: usize = 1 << BITS;
+/// log2 of the super-block: the level at which block totals are drawn by binomials.
+pub const SUPER_BITS: u32 = 12;
+pub const SUPER: usize = 1 << SUPER_BITS;
+/// Splits below a super-block, at most (blocks of at least `SUPER >> MAX_LEVELS` items).
+const MAX_LEVELS: u32 = 6;
 /// 16-bit fields (draws) per step of the lanes.
 const PER_STEP: usize = LANES * 4;
-/// Offsets generated, then consumed, at a time: a multiple of `PER_STEP` and of `ACCS`.
+/// Offsets generated, then consumed, at a time: a multiple of `PER_STEP` and of 8.
 const CHUNK: usize = 1024;
-/// Independent accumulators, enough to hide the latency of the add chains.
-pub const ACCS: usize = 4;
 
 /// What a statistic does with the items drawn in a block.
 pub trait GatherSink: Sync {
     type Acc: Send;
-    /// log2 of the byte size of one item; `BITS + SHIFT` must not exceed 16.
+    /// One block laid out as `gather` reads it; each pass owns one.
+    type Stage: Default;
+    /// log2 of the items in a block, at most `SUPER_BITS`: every draw of a block reads its
+    /// staged items, which should fit L1.
+    const BITS: u32;
+    /// log2 of the byte size of one staged item; `BITS + SHIFT` must not exceed 16.
     const SHIFT: u32;
-    /// Accumulates the items at byte offsets `offs` from item `start`; draw `t` goes to
-    /// accumulator `t % ACCS`. Every offset is below `len << SHIFT`, where `len` is the
-    /// length of the block at `start` (`BLOCK` or the shorter last block).
-    fn gather(&self, acc: &mut Self::Acc, start: usize, offs: &[u16]);
+    /// Lays out items `start..start + len` (one block; `len` is `1 << BITS` except for the
+    /// last block) in `stage`.
+    fn stage(&self, stage: &mut Self::Stage, start: usize, len: usize);
+    /// Accumulates the staged items at byte offsets `offs`; draw `t` of the call goes to
+    /// accumulator `t % accumulators`.
+    ///
+    /// # Safety
+    /// Every offset is a multiple of `1 << SHIFT` below `len << SHIFT`, where `len` is the
+    /// length of the block last staged in `stage`. (`gather_pass` draws them so; a check per
+    /// draw would cost as much as the load it guards.)
+    unsafe fn gather(&self, stage: &Self::Stage, acc: &mut Self::Acc, offs: &[u16]);
     /// Hints that part `part` of `parts` of the block at `start` is needed soon.
     fn prefetch(&self, _start: usize, _part: usize, _parts: usize) {}
 }
@@ -56,6 +76,12 @@ fn prefetch_l2<T>(data: &[T]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = data;
+}
+
+/// Part `part` of `parts` of `data`.
+fn part_of<T>(data: &[T], part: usize, parts: usize) -> &[T] {
+    let per = data.len().div_ceil(parts);
+    &data[(part * per).min(data.len())..((part + 1) * per).min(data.len())]
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,10 +106,12 @@ fn isa() -> Isa {
     }
     #[cfg(target_arch = "x86_64")]
     {
-        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
+        // Every path counts bits with POPCNT, which all these CPUs have.
+        let popcnt = is_x86_feature_detected!("popcnt");
+        if popcnt && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
             return Isa::Avx512;
         }
-        if is_x86_feature_detected!("avx2") {
+        if popcnt && is_x86_feature_detected!("avx2") {
             return Isa::Avx2;
         }
     }
@@ -91,14 +119,15 @@ fn isa() -> Isa {
 }
 
 /// Fills `out` (a multiple of `PER_STEP` long) with byte offsets: each 16-bit field of the
-/// lanes' output, shifted right by `r` and masked to `mask`. Field `f` of lane `l` at step
+/// lanes' output masked to `mask`. (A contiguous mask `(len - 1) << shift` keeps uniform bits
+/// already in place as a byte offset: one AND per 32 draws.) Field `f` of lane `l` at step
 /// `i` lands at `out[PER_STEP * i + 4 * l + f]`, on every path.
-fn fill_portable(lanes: &mut Lanes, out: &mut [u16], r: u32, mask: u16) {
+fn fill_portable(lanes: &mut Lanes, out: &mut [u16], mask: u16) {
     for chunk in out.chunks_exact_mut(PER_STEP) {
         let w = lanes.step();
         for (o, v) in chunk.chunks_exact_mut(4).zip(w) {
             for (f, x) in o.iter_mut().enumerate() {
-                *x = ((v >> (16 * f)) as u16 >> r) & mask;
+                *x = (v >> (16 * f)) as u16 & mask;
             }
         }
     }
@@ -109,36 +138,77 @@ mod x86 {
     use super::{Lanes, PER_STEP};
     use std::arch::x86_64::*;
 
+    /// One xoshiro256++ step of the eight lanes held in `$s0..$s3`; evaluates to the output.
+    macro_rules! step512 {
+        ($s0:ident, $s1:ident, $s2:ident, $s3:ident) => {{
+            let res = _mm512_add_epi64(_mm512_rol_epi64::<23>(_mm512_add_epi64($s0, $s3)), $s0);
+            let t = _mm512_slli_epi64::<17>($s1);
+            $s2 = _mm512_xor_si512($s2, $s0);
+            $s3 = _mm512_xor_si512($s3, $s1);
+            $s1 = _mm512_xor_si512($s1, $s2);
+            $s0 = _mm512_xor_si512($s0, $s3);
+            $s2 = _mm512_xor_si512($s2, t);
+            $s3 = _mm512_rol_epi64::<45>($s3);
+            res
+        }};
+    }
+
+    /// Binomial(c, 1/2) as `super::half_portable` counts it, with the ones of each step
+    /// counted in-register.
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    pub fn half_avx512(lanes: &mut Lanes, c: u64) -> u64 {
+        // SAFETY: each state row is 8 u64 (64 bytes).
+        unsafe {
+            let p = lanes.s.as_mut_ptr();
+            let [mut s0, mut s1, mut s2, mut s3] =
+                [0, 1, 2, 3].map(|k| _mm512_loadu_si512(p.add(k).cast()));
+            let mut ones = _mm512_setzero_si512();
+            for _ in 0..c / 512 {
+                let res = step512!(s0, s1, s2, s3);
+                ones = _mm512_add_epi64(ones, _mm512_popcnt_epi64(res));
+            }
+            let rest = (c % 512) as i64;
+            if rest > 0 {
+                let res = step512!(s0, s1, s2, s3);
+                // Lane l holds bits 64 l .. 64 l + 64 of the step: keep the first `rest`.
+                let first = _mm512_set_epi64(448, 384, 320, 256, 192, 128, 64, 0);
+                let bits = _mm512_min_epi64(
+                    _mm512_max_epi64(
+                        _mm512_sub_epi64(_mm512_set1_epi64(rest), first),
+                        _mm512_setzero_si512(),
+                    ),
+                    _mm512_set1_epi64(64),
+                );
+                let mask = _mm512_srlv_epi64(
+                    _mm512_set1_epi64(-1),
+                    _mm512_sub_epi64(_mm512_set1_epi64(64), bits),
+                );
+                ones = _mm512_add_epi64(ones, _mm512_popcnt_epi64(_mm512_and_si512(res, mask)));
+            }
+            for (k, v) in [s0, s1, s2, s3].into_iter().enumerate() {
+                _mm512_storeu_si512(p.add(k).cast(), v);
+            }
+            _mm512_reduce_add_epi64(ones) as u64
+        }
+    }
+
     #[target_feature(enable = "avx512f,avx512bw")]
-    pub fn fill_avx512(lanes: &mut Lanes, out: &mut [u16], r: u32, mask: u16) {
+    pub fn fill_avx512(lanes: &mut Lanes, out: &mut [u16], mask: u16) {
         // SAFETY: each state row is 8 u64 (64 bytes) and each store writes PER_STEP u16
         // (64 bytes) inside `out`, whose length is a multiple of PER_STEP.
         unsafe {
             let p = lanes.s.as_mut_ptr();
-            let (mut s0, mut s1, mut s2, mut s3) = (
-                _mm512_loadu_si512(p.cast()),
-                _mm512_loadu_si512(p.add(1).cast()),
-                _mm512_loadu_si512(p.add(2).cast()),
-                _mm512_loadu_si512(p.add(3).cast()),
-            );
+            let [mut s0, mut s1, mut s2, mut s3] =
+                [0, 1, 2, 3].map(|k| _mm512_loadu_si512(p.add(k).cast()));
             let m = _mm512_set1_epi16(mask as i16);
-            let count = _mm_cvtsi32_si128(r as i32);
             for chunk in out.chunks_exact_mut(PER_STEP) {
-                let res = _mm512_add_epi64(_mm512_rol_epi64::<23>(_mm512_add_epi64(s0, s3)), s0);
-                let t = _mm512_slli_epi64::<17>(s1);
-                s2 = _mm512_xor_si512(s2, s0);
-                s3 = _mm512_xor_si512(s3, s1);
-                s1 = _mm512_xor_si512(s1, s2);
-                s0 = _mm512_xor_si512(s0, s3);
-                s2 = _mm512_xor_si512(s2, t);
-                s3 = _mm512_rol_epi64::<45>(s3);
-                let o = _mm512_and_si512(_mm512_srl_epi16(res, count), m);
+                let res = step512!(s0, s1, s2, s3);
+                let o = _mm512_and_si512(res, m);
                 _mm512_storeu_si512(chunk.as_mut_ptr().cast(), o);
             }
-            _mm512_storeu_si512(p.cast(), s0);
-            _mm512_storeu_si512(p.add(1).cast(), s1);
-            _mm512_storeu_si512(p.add(2).cast(), s2);
-            _mm512_storeu_si512(p.add(3).cast(), s3);
+            for (k, v) in [s0, s1, s2, s3].into_iter().enumerate() {
+                _mm512_storeu_si512(p.add(k).cast(), v);
+            }
         }
     }
 
@@ -149,7 +219,7 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub fn fill_avx2(lanes: &mut Lanes, out: &mut [u16], r: u32, mask: u16) {
+    pub fn fill_avx2(lanes: &mut Lanes, out: &mut [u16], mask: u16) {
         // SAFETY: each half-row is 4 u64 (32 bytes) inside a state row of 8, and each step
         // writes two 32-byte halves of a PER_STEP-long chunk of `out`.
         unsafe {
@@ -159,7 +229,6 @@ mod x86 {
             let mut a = [ld(0), ld(2), ld(4), ld(6)];
             let mut b = [ld(1), ld(3), ld(5), ld(7)];
             let m = _mm256_set1_epi16(mask as i16);
-            let count = _mm_cvtsi32_si128(r as i32);
             let step = |s: &mut [__m256i; 4]| {
                 let res = _mm256_add_epi64(rol::<23, 41>(_mm256_add_epi64(s[0], s[3])), s[0]);
                 let t = _mm256_slli_epi64::<17>(s[1]);
@@ -169,7 +238,7 @@ mod x86 {
                 s[0] = _mm256_xor_si256(s[0], s[3]);
                 s[2] = _mm256_xor_si256(s[2], t);
                 s[3] = rol::<45, 19>(s[3]);
-                _mm256_and_si256(_mm256_srl_epi16(res, count), m)
+                _mm256_and_si256(res, m)
             };
             for chunk in out.chunks_exact_mut(PER_STEP) {
                 let (lo, hi) = (step(&mut a), step(&mut b));
@@ -184,16 +253,110 @@ mod x86 {
     }
 }
 
-fn fill(isa: Isa, lanes: &mut Lanes, out: &mut [u16], r: u32, mask: u16) {
+fn fill(isa: Isa, lanes: &mut Lanes, out: &mut [u16], mask: u16) {
     debug_assert_eq!(out.len() % PER_STEP, 0);
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `isa()` found AVX-512 F and BW.
-        Isa::Avx512 => unsafe { x86::fill_avx512(lanes, out, r, mask) },
+        Isa::Avx512 => unsafe { x86::fill_avx512(lanes, out, mask) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `isa()` found AVX2.
-        Isa::Avx2 => unsafe { x86::fill_avx2(lanes, out, r, mask) },
-        Isa::Portable => fill_portable(lanes, out, r, mask),
+        Isa::Avx2 => unsafe { x86::fill_avx2(lanes, out, mask) },
+        Isa::Portable => fill_portable(lanes, out, mask),
+    }
+}
+
+/// The ones among the first `bits` (at most 64) bits of `w`.
+#[inline(always)]
+fn ones_in(w: u64, bits: u64) -> u64 {
+    let mask = if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    u64::from((w & mask).count_ones())
+}
+
+/// Binomial(c, 1/2): the ones among `c` random bits. The bits are those of `c.div_ceil(512)`
+/// steps of the lanes, bit `j` being bit `j % 64` of lane `j / 64 % 8` at step `j / 512`; the
+/// rest of the last step is dropped. Every path counts the same bits.
+fn half_portable(lanes: &mut Lanes, c: u64) -> u64 {
+    let mut left = c;
+    let mut ones = 0;
+    while left > 0 {
+        for w in lanes.step() {
+            let b = left.min(64);
+            ones += ones_in(w, b);
+            left -= b;
+        }
+    }
+    ones
+}
+
+/// `half_portable` with the lanes stepped by the vector `fill` a few steps at a time.
+#[inline(always)]
+fn half_words(isa: Isa, lanes: &mut Lanes, c: u64) -> u64 {
+    const STEPS: usize = 8;
+    let mut buf = [0u64; STEPS * LANES];
+    let mut left = c;
+    let mut ones = 0;
+    while left > 0 {
+        let steps = (left.div_ceil(64 * LANES as u64) as usize).min(STEPS);
+        let words = &mut buf[..steps * LANES];
+        // SAFETY: the u64 buffer viewed as u16 fields: same memory, stricter alignment. On
+        // x86 (little-endian) the four fields of a lane's output, low first, are its word.
+        let fields = unsafe {
+            std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u16>(), 4 * words.len())
+        };
+        fill(isa, lanes, fields, u16::MAX);
+        for &w in words.iter() {
+            let b = left.min(64);
+            ones += ones_in(w, b);
+            left -= b;
+        }
+    }
+    ones
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn half_words_popcnt(isa: Isa, lanes: &mut Lanes, c: u64) -> u64 {
+    half_words(isa, lanes, c)
+}
+
+/// Binomial(c, 1/2), as `half_portable` draws it, on the fastest path.
+fn half(isa: Isa, lanes: &mut Lanes, c: u64) -> u64 {
+    match isa {
+        Isa::Portable => half_portable(lanes, c),
+        #[cfg(target_arch = "x86_64")]
+        _ => {
+            if isa == Isa::Avx512 && is_x86_feature_detected!("avx512vpopcntdq") {
+                // SAFETY: the CPU has AVX-512 F and VPOPCNTDQ.
+                unsafe { x86::half_avx512(lanes, c) }
+            } else {
+                // SAFETY: `isa()` picks a vector path only on CPUs with POPCNT.
+                unsafe { half_words_popcnt(isa, lanes, c) }
+            }
+        }
+    }
+}
+
+/// Splits `t` draws uniform over `out.len()` (a power of two) equal blocks into how many land
+/// in each: level by level, left to right, every count `c` splits into Binomial(c, 1/2) for
+/// its first half and the rest for its second, which gives exactly the multinomial counts.
+fn split_halves(isa: Isa, lanes: &mut Lanes, t: u64, out: &mut [u64]) {
+    debug_assert!(out.len().is_power_of_two() && out.len() <= 1 << MAX_LEVELS);
+    out[0] = t;
+    let mut width = 1;
+    while width < out.len() {
+        let mut cur = [0u64; 1 << MAX_LEVELS];
+        cur[..width].copy_from_slice(&out[..width]);
+        for (i, &c) in cur[..width].iter().enumerate() {
+            let a = half(isa, lanes, c);
+            out[2 * i] = a;
+            out[2 * i + 1] = c - a;
+        }
+        width *= 2;
     }
 }
 
@@ -206,49 +369,75 @@ pub fn gather_pass<S: GatherSink>(
     lanes: &mut [Lanes],
     accs: &mut [S::Acc],
 ) {
-    const { assert!(CHUNK.is_multiple_of(PER_STEP) && CHUNK.is_multiple_of(ACCS)) };
-    assert!(BITS + S::SHIFT <= 16);
+    const { assert!(CHUNK.is_multiple_of(PER_STEP) && CHUNK.is_multiple_of(8)) };
+    assert!(S::BITS + S::SHIFT <= 16 && S::BITS <= SUPER_BITS);
+    assert!(SUPER_BITS - S::BITS <= MAX_LEVELS);
     let isa = isa();
-    let r = 16 - BITS - S::SHIFT;
-    let mask = ((BLOCK - 1) << S::SHIFT) as u16;
-    let mut left = vec![n as u64; rngs.len()];
+    let block = 1usize << S::BITS;
+    let per_super = SUPER >> S::BITS;
+    let mask = ((block - 1) << S::SHIFT) as u16;
+    let k = rngs.len();
+    let mut left = vec![n as u64; k];
+    // counts[b * per_super + j]: resample b's draws in block j of the current super-block.
+    let mut counts = vec![0u64; k * per_super];
+    let mut stage = S::Stage::default();
     let mut offs = [0u16; CHUNK];
-    let mut len_left = n;
     let mut start = 0;
     while start < n {
-        let len = BLOCK.min(n - start);
-        let next = start + len;
-        let parts = rngs.len();
-        for (part, (((rng, lanes), acc), left)) in rngs
+        let len = SUPER.min(n - start);
+        let blocks = len.div_ceil(block);
+        for ((rng, lanes), (left, c)) in rngs
             .iter_mut()
             .zip(lanes.iter_mut())
-            .zip(accs.iter_mut())
-            .zip(left.iter_mut())
-            .enumerate()
+            .zip(left.iter_mut().zip(counts.chunks_exact_mut(per_super)))
         {
-            // Each resample brings in a slice of the next block, so that the first draws
-            // there do not wait on memory.
-            if next < n {
-                sink.prefetch(next, part, parts);
-            }
-            let mut c = block_total(rng, left, len, len_left) as usize;
-            while c > 0 {
-                let m = c.min(CHUNK);
-                let o = &mut offs[..m];
-                if len == BLOCK {
-                    // Whole steps: the unused fields of the last step are dropped.
-                    let steps = m.div_ceil(PER_STEP) * PER_STEP;
-                    fill(isa, lanes, &mut offs[..steps], r, mask);
-                } else {
-                    for x in o.iter_mut() {
-                        *x = (rng.below(len as u64) << S::SHIFT) as u16;
-                    }
+            if len == SUPER {
+                let t = block_total(rng, left, len, n - start);
+                split_halves(isa, lanes, t, c);
+            } else {
+                // The last, short super-block: its blocks' totals continue the sequential
+                // binomials.
+                for (j, c) in c[..blocks].iter_mut().enumerate() {
+                    let at = start + j * block;
+                    *c = block_total(rng, left, block.min(n - at), n - at);
                 }
-                sink.gather(acc, start, &offs[..m]);
-                c -= m;
             }
         }
-        len_left -= len;
+        for j in 0..blocks {
+            let at = start + j * block;
+            let len = block.min(n - at);
+            sink.stage(&mut stage, at, len);
+            let next = at + block;
+            for (b, ((rng, lanes), acc)) in rngs
+                .iter_mut()
+                .zip(lanes.iter_mut())
+                .zip(accs.iter_mut())
+                .enumerate()
+            {
+                // Each resample brings in a slice of the next block, so that staging it does
+                // not wait on memory.
+                if next < n {
+                    sink.prefetch(next, b, k);
+                }
+                let mut c = counts[b * per_super + j] as usize;
+                while c > 0 {
+                    let m = c.min(CHUNK);
+                    if len == block {
+                        // Whole steps: the unused fields of the last step are dropped.
+                        let steps = m.div_ceil(PER_STEP) * PER_STEP;
+                        fill(isa, lanes, &mut offs[..steps], mask);
+                    } else {
+                        for x in &mut offs[..m] {
+                            *x = (rng.below(len as u64) << S::SHIFT) as u16;
+                        }
+                    }
+                    // SAFETY: full blocks take masked offsets, whole items below the block's
+                    // end; the short last block draws below its length.
+                    unsafe { sink.gather(&stage, acc, &offs[..m]) };
+                    c -= m;
+                }
+            }
+        }
         start += len;
     }
 }
@@ -284,117 +473,169 @@ where
     })
 }
 
-/// Sums of x, y, x², y² and xy per accumulator, as `[x, y]` pairs: `a` holds (x, y), `b`
-/// (x², y²), `c` (xy, yx) (both lanes of `c` hold the same value).
+/// Accumulators of the Pearson sink: eight add chains, so that their latency never holds up
+/// the loads.
+pub const ROW_ACCS: usize = 8;
+
+/// One staged pair: x, y, x², y², xy and three zeros, one cache line, so that a draw is one
+/// 64-byte load and add.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct PairAcc {
-    a: [[f64; 2]; ACCS],
-    b: [[f64; 2]; ACCS],
-    c: [[f64; 2]; ACCS],
-}
+#[repr(C, align(64))]
+pub struct Row([f64; 8]);
+
+/// Sums of the rows' columns per accumulator (the last three stay zero).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PairAcc([Row; ROW_ACCS]);
 
 impl PairAcc {
     /// Sums of x, y, x², y², xy, reduced in a fixed order.
     pub fn moments(&self) -> [f64; 5] {
-        let tree = |v: &[[f64; 2]; ACCS], l: usize| (v[0][l] + v[1][l]) + (v[2][l] + v[3][l]);
-        [
-            tree(&self.a, 0),
-            tree(&self.a, 1),
-            tree(&self.b, 0),
-            tree(&self.b, 1),
-            tree(&self.c, 0),
-        ]
+        let a = &self.0;
+        std::array::from_fn(|l| {
+            ((a[0].0[l] + a[1].0[l]) + (a[2].0[l] + a[3].0[l]))
+                + ((a[4].0[l] + a[5].0[l]) + (a[6].0[l] + a[7].0[l]))
+        })
     }
 }
 
-/// Interleaved (x, y) pairs, 16 bytes each.
+/// (x, y) pairs, staged a block of 512 at a time as rows of their five moments.
 pub struct PairSink<'a>(pub &'a [[f64; 2]]);
 
-fn pair_gather_portable(block: &[[f64; 2]], offs: &[u16], acc: &mut PairAcc) {
-    for (t, &o) in offs.iter().enumerate() {
-        let j = t % ACCS;
-        let [x, y] = block[o as usize >> 4];
-        acc.a[j][0] += x;
-        acc.a[j][1] += y;
-        acc.b[j][0] = x.mul_add(x, acc.b[j][0]);
-        acc.b[j][1] = y.mul_add(y, acc.b[j][1]);
-        acc.c[j][0] = x.mul_add(y, acc.c[j][0]);
-        acc.c[j][1] = y.mul_add(x, acc.c[j][1]);
+/// Rows in a block of the Pearson sink.
+const ROWS: usize = 1 << PairSink::BITS;
+
+/// A block of staged rows (past a short last block's length, rows of earlier blocks), and the
+/// instruction set to read them with, found once per pass.
+pub struct Rows(Box<[Row; ROWS]>, Isa);
+
+impl Default for Rows {
+    fn default() -> Self {
+        Rows(
+            vec![Row::default(); ROWS].try_into().expect("ROWS rows"),
+            isa(),
+        )
     }
 }
 
+fn pair_gather_portable(rows: &[Row; ROWS], offs: &[u16], acc: &mut PairAcc) {
+    for (t, &o) in offs.iter().enumerate() {
+        let (a, v) = (&mut acc.0[t % ROW_ACCS].0, &rows[o as usize >> 6].0);
+        for l in 0..5 {
+            a[l] += v[l];
+        }
+    }
+}
+
+/// The byte offset of the last row of a stage (every row's offset is a subset of its bits).
+const LAST_ROW: u16 = ((ROWS - 1) << PairSink::SHIFT) as u16;
+
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,fma")]
-fn pair_gather_fma(block: &[[f64; 2]], offs: &[u16], acc: &mut PairAcc) {
+mod rows_x86 {
+    use super::{PairAcc, Row, ROWS, ROW_ACCS};
     use std::arch::x86_64::*;
-    debug_assert!(offs.iter().all(|&o| (o as usize >> 4) < block.len()));
-    let base = block.as_ptr().cast::<u8>();
-    // SAFETY: every offset addresses a whole pair inside `block` (the caller's contract,
-    // checked in `PairSink::gather`), and the accumulators are arrays of two f64.
-    unsafe {
-        let ld = |v: &[[f64; 2]; ACCS]| v.map(|p| _mm_loadu_pd(p.as_ptr()));
-        let (mut a, mut b, mut c) = (ld(&acc.a), ld(&acc.b), ld(&acc.c));
-        let mut it = offs.chunks_exact(ACCS);
-        for ch in &mut it {
-            for j in 0..ACCS {
-                let v = _mm_loadu_pd(base.add(ch[j] as usize).cast());
-                let s = _mm_permute_pd::<1>(v);
-                a[j] = _mm_add_pd(a[j], v);
-                b[j] = _mm_fmadd_pd(v, v, b[j]);
-                c[j] = _mm_fmadd_pd(v, s, c[j]);
+
+    /// # Safety
+    /// The CPU has AVX-512 F, and every offset is a whole row of `rows`.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn gather_avx512(rows: &[Row; ROWS], offs: &[u16], acc: &mut PairAcc) {
+        let base = rows.as_ptr().cast::<u8>();
+        // SAFETY: every offset is a row of `rows` (the caller's contract, as for
+        // `GatherSink::gather`), so every load reads 64 bytes inside it; each accumulator is one
+        // 64-byte row.
+        unsafe {
+            let p = acc.0.as_mut_ptr().cast::<f64>();
+            let mut a: [__m512d; ROW_ACCS] = std::array::from_fn(|j| _mm512_loadu_pd(p.add(8 * j)));
+            let mut it = offs.chunks_exact(ROW_ACCS);
+            for ch in &mut it {
+                for j in 0..ROW_ACCS {
+                    let v = _mm512_loadu_pd(base.add(ch[j] as usize).cast());
+                    a[j] = _mm512_add_pd(a[j], v);
+                }
+            }
+            for (j, &o) in it.remainder().iter().enumerate() {
+                a[j] = _mm512_add_pd(a[j], _mm512_loadu_pd(base.add(o as usize).cast()));
+            }
+            for (j, v) in a.iter().enumerate() {
+                _mm512_storeu_pd(p.add(8 * j), *v);
             }
         }
-        for (j, &o) in it.remainder().iter().enumerate() {
-            let v = _mm_loadu_pd(base.add(o as usize).cast());
-            let s = _mm_permute_pd::<1>(v);
-            a[j] = _mm_add_pd(a[j], v);
-            b[j] = _mm_fmadd_pd(v, v, b[j]);
-            c[j] = _mm_fmadd_pd(v, s, c[j]);
-        }
-        for j in 0..ACCS {
-            _mm_storeu_pd(acc.a[j].as_mut_ptr(), a[j]);
-            _mm_storeu_pd(acc.b[j].as_mut_ptr(), b[j]);
-            _mm_storeu_pd(acc.c[j].as_mut_ptr(), c[j]);
-        }
     }
-}
 
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn has_fma() -> bool {
-    #[cfg(test)]
-    if PORTABLE_ONLY.get() {
-        return false;
+    /// # Safety
+    /// The CPU has AVX2, and every offset is a whole row of `rows`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn gather_avx2(rows: &[Row; ROWS], offs: &[u16], acc: &mut PairAcc) {
+        let base = rows.as_ptr().cast::<u8>();
+        // SAFETY: as in `gather_avx512`; the first four columns are one 32-byte load and the
+        // fifth a scalar one, at most 40 bytes into a 64-byte row.
+        unsafe {
+            let p = acc.0.as_mut_ptr().cast::<f64>();
+            let mut lo: [__m256d; ROW_ACCS] =
+                std::array::from_fn(|j| _mm256_loadu_pd(p.add(8 * j)));
+            let mut hi: [__m128d; ROW_ACCS] =
+                std::array::from_fn(|j| _mm_load_sd(p.add(8 * j + 4)));
+            let mut it = offs.chunks_exact(ROW_ACCS);
+            for ch in &mut it {
+                for j in 0..ROW_ACCS {
+                    let r = base.add(ch[j] as usize).cast::<f64>();
+                    lo[j] = _mm256_add_pd(lo[j], _mm256_loadu_pd(r));
+                    hi[j] = _mm_add_sd(hi[j], _mm_load_sd(r.add(4)));
+                }
+            }
+            for (j, &o) in it.remainder().iter().enumerate() {
+                let r = base.add(o as usize).cast::<f64>();
+                lo[j] = _mm256_add_pd(lo[j], _mm256_loadu_pd(r));
+                hi[j] = _mm_add_sd(hi[j], _mm_load_sd(r.add(4)));
+            }
+            for j in 0..ROW_ACCS {
+                _mm256_storeu_pd(p.add(8 * j), lo[j]);
+                _mm_store_sd(p.add(8 * j + 4), hi[j]);
+            }
+        }
     }
-    is_x86_feature_detected!("avx") && is_x86_feature_detected!("fma")
 }
 
 impl GatherSink for PairSink<'_> {
     type Acc = PairAcc;
-    const SHIFT: u32 = 4;
-    #[inline]
-    fn gather(&self, acc: &mut PairAcc, start: usize, offs: &[u16]) {
-        let block = &self.0[start..(start + BLOCK).min(self.0.len())];
-        // Full blocks take masked offsets, always in range; check the rest.
-        assert!(block.len() == BLOCK || offs.iter().all(|&o| (o as usize >> 4) < block.len()));
-        #[cfg(target_arch = "x86_64")]
-        if has_fma() {
-            // SAFETY: the CPU supports AVX and FMA.
-            return unsafe { pair_gather_fma(block, offs, acc) };
+    type Stage = Rows;
+    /// 512 rows of 64 bytes: 32 KB, inside L1.
+    const BITS: u32 = 9;
+    const SHIFT: u32 = 6;
+
+    fn stage(&self, stage: &mut Rows, start: usize, len: usize) {
+        // The last three columns stay zero from `Rows::default`.
+        for (row, &[x, y]) in stage.0.iter_mut().zip(&self.0[start..start + len]) {
+            row.0[..5].copy_from_slice(&[x, y, x * x, y * y, x * y]);
         }
-        pair_gather_portable(block, offs, acc)
+    }
+
+    #[inline]
+    unsafe fn gather(&self, stage: &Rows, acc: &mut PairAcc, offs: &[u16]) {
+        debug_assert_eq!(offs.iter().fold(0, |a, &o| a | o) & !LAST_ROW, 0);
+        match stage.1 {
+            // SAFETY: the CPU has AVX-512 F; every offset is a row of the stage (the caller's
+            // contract).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { rows_x86::gather_avx512(&stage.0, offs, acc) },
+            // SAFETY: the CPU has AVX2; every offset is a row of the stage.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { rows_x86::gather_avx2(&stage.0, offs, acc) },
+            Isa::Portable => pair_gather_portable(&stage.0, offs, acc),
+        }
     }
 
     fn prefetch(&self, start: usize, part: usize, parts: usize) {
-        let block = &self.0[start..(start + BLOCK).min(self.0.len())];
-        let per = block.len().div_ceil(parts);
-        prefetch_l2(&block[(part * per).min(block.len())..((part + 1) * per).min(block.len())]);
+        let block = &self.0[start..(start + (1 << Self::BITS)).min(self.0.len())];
+        prefetch_l2(part_of(block, part, parts));
     }
 }
 
+/// Accumulators of the sum sink.
+pub const SUM_ACCS: usize = 4;
+
 /// Sums of one column per accumulator.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct SumAcc([f64; ACCS]);
+pub struct SumAcc([f64; SUM_ACCS]);
 
 impl SumAcc {
     pub fn total(&self) -> f64 {
@@ -402,22 +643,32 @@ impl SumAcc {
     }
 }
 
-/// One column of values, 8 bytes each: a draw is a load and an add.
+/// One column of values, 8 bytes each, read in place: a draw is a load and an add.
 pub struct SumSink<'a>(pub &'a [f64]);
 
 impl GatherSink for SumSink<'_> {
     type Acc = SumAcc;
+    /// The block's first item and length.
+    type Stage = (usize, usize);
+    /// 4096 values of 8 bytes: 32 KB, inside L1.
+    const BITS: u32 = 12;
     const SHIFT: u32 = 3;
+
+    fn stage(&self, stage: &mut (usize, usize), start: usize, len: usize) {
+        *stage = (start, len);
+    }
+
     #[inline]
-    fn gather(&self, acc: &mut SumAcc, start: usize, offs: &[u16]) {
+    unsafe fn gather(&self, &(start, len): &(usize, usize), acc: &mut SumAcc, offs: &[u16]) {
+        const BLOCK: usize = 1 << SumSink::BITS;
         let a = &mut acc.0;
-        if let Some(block) = self.0.get(start..start + BLOCK) {
-            let block: &[f64; BLOCK] = block.try_into().expect("a full block");
+        if len == BLOCK {
+            let block: &[f64; BLOCK] = self.0[start..start + BLOCK].try_into().expect("a block");
             // The mask is a no-op on these offsets; it lets the compiler drop bounds checks.
             let at = |o: u16| block[(o as usize >> 3) & (BLOCK - 1)];
-            let mut it = offs.chunks_exact(ACCS);
+            let mut it = offs.chunks_exact(SUM_ACCS);
             for ch in &mut it {
-                for j in 0..ACCS {
+                for j in 0..SUM_ACCS {
                     a[j] += at(ch[j]);
                 }
             }
@@ -425,16 +676,16 @@ impl GatherSink for SumSink<'_> {
                 a[j] += at(o);
             }
         } else {
+            let block = &self.0[start..start + len];
             for (t, &o) in offs.iter().enumerate() {
-                a[t % ACCS] += self.0[start + (o as usize >> 3)];
+                a[t % SUM_ACCS] += block[o as usize >> 3];
             }
         }
     }
 
     fn prefetch(&self, start: usize, part: usize, parts: usize) {
-        let block = &self.0[start..(start + BLOCK).min(self.0.len())];
-        let per = block.len().div_ceil(parts);
-        prefetch_l2(&block[(part * per).min(block.len())..((part + 1) * per).min(block.len())]);
+        let block = &self.0[start..(start + (1 << Self::BITS)).min(self.0.len())];
+        prefetch_l2(part_of(block, part, parts));
     }
 }
 
@@ -446,7 +697,7 @@ mod tests {
     fn offsets_are_identical_on_every_path() {
         let mut want = vec![0u16; 4 * PER_STEP];
         let mut l0 = Lanes::keyed(&[9, 1]);
-        fill_portable(&mut l0, &mut want, 0, 0xFFF0);
+        fill_portable(&mut l0, &mut want, 0xFFF0);
         #[cfg(target_arch = "x86_64")]
         for isa in [Isa::Avx2, Isa::Avx512] {
             if isa == Isa::Avx512
@@ -455,16 +706,16 @@ mod tests {
             {
                 continue;
             }
-            for (r, mask) in [(0, 0xFFF0u16), (1, 0x7FF8)] {
+            for mask in [0xFFF0u16, 0x7FF8, u16::MAX] {
                 let (mut a, mut b) = (Lanes::keyed(&[9, 1]), Lanes::keyed(&[9, 1]));
                 let (mut x, mut y) = (vec![0u16; 4 * PER_STEP], vec![0u16; 4 * PER_STEP]);
-                fill_portable(&mut a, &mut x, r, mask);
-                fill(isa, &mut b, &mut y, r, mask);
+                fill_portable(&mut a, &mut x, mask);
+                fill(isa, &mut b, &mut y, mask);
                 assert_eq!(x, y, "{isa:?}");
                 assert_eq!(a.s, b.s);
                 // Twice in a row continues the same stream.
-                fill_portable(&mut a, &mut x, r, mask);
-                fill(isa, &mut b, &mut y, r, mask);
+                fill_portable(&mut a, &mut x, mask);
+                fill(isa, &mut b, &mut y, mask);
                 assert_eq!(x, y, "{isa:?}");
             }
         }
@@ -474,32 +725,59 @@ mod tests {
         assert_eq!(want[5], ((w[1] >> 16) as u16) & 0xFFF0);
     }
 
-    #[test]
-    fn simd_gather_equals_portable_bit_for_bit() {
-        let block: Vec<[f64; 2]> = (0..BLOCK)
+    fn pairs(n: usize) -> Vec<[f64; 2]> {
+        (0..n)
             .map(|j| {
                 [
                     ((j * 7919) % 1000) as f64 / 37.0 - 13.0,
                     ((j * 104_729) % 997) as f64 / 11.0 - 40.1,
                 ]
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn simd_gather_equals_portable_bit_for_bit() {
+        let xy = pairs(ROWS);
+        let sink = PairSink(&xy);
+        let mut stage = Rows::default();
+        sink.stage(&mut stage, 0, ROWS);
         let mut lanes = Lanes::keyed(&[4]);
         let mut offs = vec![0u16; 3 * PER_STEP];
-        fill_portable(&mut lanes, &mut offs, 0, 0xFFF0);
-        for m in [0, 1, 3, 4, 5, 50, 3 * PER_STEP] {
-            let sink = PairSink(&block);
+        fill_portable(&mut lanes, &mut offs, 0x7FC0);
+        for m in [0, 1, 3, 7, 8, 9, 50, 3 * PER_STEP] {
+            let mut want = PairAcc::default();
+            pair_gather_portable(&stage.0, &offs[..m], &mut want);
+            pair_gather_portable(&stage.0, &offs[..m], &mut want);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let run = |f: unsafe fn(&[Row; ROWS], &[u16], &mut PairAcc)| {
+                    let mut a = PairAcc::default();
+                    // SAFETY: only called where the CPU has the kernel's features.
+                    unsafe {
+                        f(&stage.0, &offs[..m], &mut a);
+                        f(&stage.0, &offs[..m], &mut a);
+                    }
+                    a
+                };
+                if is_x86_feature_detected!("avx512f") {
+                    assert_eq!(run(rows_x86::gather_avx512), want, "m = {m}");
+                }
+                if is_x86_feature_detected!("avx2") {
+                    assert_eq!(run(rows_x86::gather_avx2), want, "m = {m}");
+                }
+            }
             let mut a = PairAcc::default();
-            let mut b = PairAcc::default();
-            sink.gather(&mut a, 0, &offs[..m]);
-            sink.gather(&mut a, 0, &offs[..m]);
-            pair_gather_portable(&block, &offs[..m], &mut b);
-            pair_gather_portable(&block, &offs[..m], &mut b);
-            assert_eq!(a, b, "m = {m}");
-            // The sums are the plain sums up to rounding.
+            // SAFETY: the offsets are masked to rows of the stage.
+            unsafe {
+                sink.gather(&stage, &mut a, &offs[..m]);
+                sink.gather(&stage, &mut a, &offs[..m]);
+            }
+            assert_eq!(a, want, "m = {m}");
+            // The sums are the plain sums up to rounding, and the padding stays zero.
             let mut s = [0.0; 5];
             for &o in &offs[..m] {
-                let [x, y] = block[o as usize >> 4];
+                let [x, y] = xy[o as usize >> 6];
                 for (t, v) in s.iter_mut().zip([x, y, x * x, y * y, x * y]) {
                     *t += 2.0 * v;
                 }
@@ -507,54 +785,131 @@ mod tests {
             for (u, v) in a.moments().iter().zip(s) {
                 assert!((u - v).abs() <= 1e-9 * v.abs().max(1.0), "{u} vs {v}");
             }
+            assert!(a.0.iter().all(|r| r.0[5..] == [0.0; 3]));
+        }
+    }
+
+    #[test]
+    fn splits_are_exactly_multinomial_on_every_path() {
+        // Counts of 8 equal blocks from 4096 draws: each Binomial(4096, 1/8), summing to 4096,
+        // and block 0 and block 1 negatively correlated as the multinomial says.
+        let (t, reps) = (4096u64, 4000);
+        let mut sum = [0.0f64; 8];
+        let mut sq = [0.0f64; 8];
+        let mut cross = 0.0;
+        for rep in 0..reps {
+            let mut out = [0u64; 8];
+            let mut lanes = Lanes::keyed(&[11, rep]);
+            split_halves(isa(), &mut lanes, t, &mut out);
+            let mut other = [0u64; 8];
+            let mut l2 = Lanes::keyed(&[11, rep]);
+            split_halves(Isa::Portable, &mut l2, t, &mut other);
+            assert_eq!(out, other);
+            assert_eq!(lanes.s, l2.s);
+            assert_eq!(out.iter().sum::<u64>(), t);
+            for j in 0..8 {
+                sum[j] += out[j] as f64;
+                sq[j] += (out[j] as f64).powi(2);
+            }
+            cross += out[0] as f64 * out[1] as f64;
+        }
+        let p = 1.0 / 8.0;
+        let (m, v) = (t as f64 * p, t as f64 * p * (1.0 - p));
+        for j in 0..8 {
+            let mean = sum[j] / reps as f64;
+            let var = sq[j] / reps as f64 - mean * mean;
+            // Standard errors: sqrt(v / reps) = 0.33 for the mean, ~2.2% of v for the variance.
+            assert!((mean - m).abs() < 1.5, "block {j}: mean {mean} vs {m}");
+            assert!(
+                (var / v - 1.0).abs() < 0.1,
+                "block {j}: variance {var} vs {v}"
+            );
+        }
+        let (m0, m1) = (sum[0] / reps as f64, sum[1] / reps as f64);
+        let cov = cross / reps as f64 - m0 * m1;
+        let want = -(t as f64) * p * p;
+        assert!((cov / want - 1.0).abs() < 0.2, "covariance {cov} vs {want}");
+        // Every count of bits, on every path, around the word and step edges.
+        #[cfg(target_arch = "x86_64")]
+        for c in (0..1100).chain([4095, 4096, 4097, 9000]) {
+            let want = half_portable(&mut Lanes::keyed(&[c]), c);
+            assert!(want <= c);
+            for isa in [Isa::Avx2, Isa::Avx512] {
+                if isa == Isa::Avx512 && !is_x86_feature_detected!("avx512f")
+                    || !is_x86_feature_detected!("avx2")
+                {
+                    continue;
+                }
+                let mut l = Lanes::keyed(&[c]);
+                assert_eq!(half(isa, &mut l, c), want, "{isa:?}, c = {c}");
+                // SAFETY: the CPU has POPCNT wherever it has AVX2.
+                let mut l2 = Lanes::keyed(&[c]);
+                assert_eq!(unsafe { half_words_popcnt(isa, &mut l2, c) }, want);
+                assert_eq!(l.s, l2.s);
+            }
+        }
+        for t in [0, 1, 63, 64, 65, 200] {
+            let mut out = [0u64; 64];
+            split_halves(isa(), &mut Lanes::keyed(&[t]), t, &mut out);
+            assert_eq!(out.iter().sum::<u64>(), t);
         }
     }
 
     #[test]
     fn whole_passes_are_identical_on_the_portable_path() {
-        let n = 3 * BLOCK + 77;
-        let xy: Vec<[f64; 2]> = (0..n)
-            .map(|j| {
-                [
-                    ((j * 7919) % 1000) as f64 / 37.0,
-                    ((j * 31) % 97) as f64 - 48.5,
-                ]
-            })
-            .collect();
+        // Three full super-blocks and a short one of a full block and a short block.
+        let n = 3 * SUPER + ROWS + 265;
+        let xy = pairs(n);
+        let x: Vec<f64> = xy.iter().map(|p| p[0]).collect();
+        let streams = || {
+            let keys: Vec<[u64; 2]> = (0..5).map(|k| [7, k]).collect();
+            let rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
+            let lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
+            (rngs, lanes)
+        };
         let run = |portable: bool| {
             PORTABLE_ONLY.set(portable);
-            let keys: Vec<[u64; 2]> = (0..5).map(|k| [7, k]).collect();
-            let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
-            let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
-            let mut accs = vec![PairAcc::default(); 5];
-            gather_pass(&PairSink(&xy), n, &mut rngs, &mut lanes, &mut accs);
+            let (mut r, mut l) = streams();
+            let mut pairs = vec![PairAcc::default(); 5];
+            gather_pass(&PairSink(&xy), n, &mut r, &mut l, &mut pairs);
+            let (mut r, mut l) = streams();
+            let mut sums = vec![SumAcc::default(); 5];
+            gather_pass(&SumSink(&x), n, &mut r, &mut l, &mut sums);
             PORTABLE_ONLY.set(false);
-            accs
+            (pairs, sums)
         };
         let (native, portable) = (run(false), run(true));
         assert_eq!(native, portable);
-        assert_ne!(native[0], native[1]);
+        assert_ne!(native.0[0], native.0[1]);
+        assert_ne!(native.1[0], native.1[1]);
     }
 
-    /// Counts how often each pair is drawn, through the gather interface.
-    struct Count(usize);
-    impl GatherSink for Count {
+    /// Counts how often each item is drawn, through the gather interface, with blocks of
+    /// `1 << B` items of `1 << S` bytes like the sink it checks.
+    struct Count<const B: u32, const S: u32>(usize);
+    impl<const B: u32, const S: u32> GatherSink for Count<B, S> {
         type Acc = Vec<u32>;
-        const SHIFT: u32 = 4;
-        fn gather(&self, acc: &mut Vec<u32>, start: usize, offs: &[u16]) {
+        type Stage = usize;
+        const BITS: u32 = B;
+        const SHIFT: u32 = S;
+        fn stage(&self, stage: &mut usize, start: usize, _len: usize) {
+            *stage = start;
+        }
+        unsafe fn gather(&self, &start: &usize, acc: &mut Vec<u32>, offs: &[u16]) {
             for &o in offs {
-                let i = start + (o as usize >> 4);
-                assert!(i < self.0);
-                acc[i] += 1;
+                let j = o as usize >> Self::SHIFT;
+                assert!(o.trailing_zeros() >= S && j < 1 << B && start + j < self.0);
+                acc[start + j] += 1;
             }
         }
     }
 
     /// With small integers every sum is exact, so each sink must reproduce exactly the
-    /// count-weighted sums of the items that `Count` sees drawn from the same streams.
+    /// count-weighted sums of the items that `Count`, with the sink's block and item sizes,
+    /// sees drawn from the same streams.
     #[test]
     fn sinks_accumulate_exactly_the_drawn_items() {
-        let n = 3 * BLOCK + 77;
+        let n = 3 * SUPER + ROWS + 77;
         let xy: Vec<[f64; 2]> = (0..n)
             .map(|j| [(j % 11) as f64 - 5.0, (j % 7) as f64])
             .collect();
@@ -565,57 +920,81 @@ mod tests {
             let lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
             (rngs, lanes)
         };
-        let (mut r, mut l) = streams();
-        let mut counts = vec![vec![0u32; n]; 4];
-        gather_pass(&Count(n), n, &mut r, &mut l, &mut counts);
-        let (mut r, mut l) = streams();
-        let mut pairs = vec![PairAcc::default(); 4];
-        gather_pass(&PairSink(&xy), n, &mut r, &mut l, &mut pairs);
-        let (mut r, mut l) = streams();
-        let mut sums = vec![SumAcc::default(); 4];
-        gather_pass(&SumSink(&x), n, &mut r, &mut l, &mut sums);
-        for ((c, p), s) in counts.iter().zip(&pairs).zip(&sums) {
+        let weighted = |c: &[u32]| {
             let mut want = [0.0; 5];
             for (&k, &[a, b]) in c.iter().zip(&xy) {
                 for (w, v) in want.iter_mut().zip([a, b, a * a, b * b, a * b]) {
                     *w += k as f64 * v;
                 }
             }
-            assert_eq!(p.moments(), want);
-            assert_eq!(s.total(), want[0]);
+            want
+        };
+        let (mut r, mut l) = streams();
+        let mut counts = vec![vec![0u32; n]; 4];
+        gather_pass(&Count::<9, 6>(n), n, &mut r, &mut l, &mut counts);
+        let (mut r, mut l) = streams();
+        let mut pairs = vec![PairAcc::default(); 4];
+        gather_pass(&PairSink(&xy), n, &mut r, &mut l, &mut pairs);
+        for (c, p) in counts.iter().zip(&pairs) {
+            assert_eq!(p.moments(), weighted(c));
+        }
+        let (mut r, mut l) = streams();
+        let mut counts = vec![vec![0u32; n]; 4];
+        gather_pass(&Count::<12, 3>(n), n, &mut r, &mut l, &mut counts);
+        let (mut r, mut l) = streams();
+        let mut sums = vec![SumAcc::default(); 4];
+        gather_pass(&SumSink(&x), n, &mut r, &mut l, &mut sums);
+        for (c, s) in counts.iter().zip(&sums) {
+            assert_eq!(s.total(), weighted(c)[0]);
         }
     }
 
-    #[test]
-    fn every_resample_draws_n_items_with_uniform_marginals() {
-        let n = 3 * BLOCK + 77;
-        let reps = 64;
+    /// Every item is drawn once on average, and the totals of a super-block, of a block and of
+    /// the short last block have the variances of multinomial cells.
+    fn check_marginals<const B: u32, const S: u32>() {
+        let n = 3 * SUPER + ROWS + 77;
+        let reps = 256;
+        let block = 1usize << B;
+        let last = n - (n - 1) / block * block;
         let mut total = vec![0u64; n];
-        let mut per_block_sq = 0.0;
-        for b in 0..reps / 16 {
-            let keys: Vec<[u64; 2]> = (0..16).map(|k| [5, (b * 16 + k) as u64]).collect();
+        let mut sq = [0.0f64; 3];
+        for b in 0..reps / 32 {
+            let keys: Vec<[u64; 2]> = (0..32).map(|k| [5, (b * 32 + k) as u64]).collect();
             let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
             let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
-            let mut accs = vec![vec![0u32; n]; 16];
-            gather_pass(&Count(n), n, &mut rngs, &mut lanes, &mut accs);
+            let mut accs = vec![vec![0u32; n]; 32];
+            gather_pass(&Count::<B, S>(n), n, &mut rngs, &mut lanes, &mut accs);
             for acc in &accs {
                 assert_eq!(acc.iter().map(|&c| c as usize).sum::<usize>(), n);
-                let first: u32 = acc[..BLOCK].iter().sum();
-                per_block_sq += (first as f64 - BLOCK as f64).powi(2);
+                let cells = [&acc[..SUPER], &acc[block..2 * block], &acc[n - last..]];
+                for (q, cell) in sq.iter_mut().zip(cells) {
+                    let c: u32 = cell.iter().sum();
+                    *q += (c as f64 - cell.len() as f64).powi(2);
+                }
                 for (t, &c) in total.iter_mut().zip(acc) {
                     *t += c as u64;
                 }
             }
         }
-        let mean_first = total[..BLOCK].iter().sum::<u64>() as f64 / BLOCK as f64 / reps as f64;
-        let mean_last = total[3 * BLOCK..].iter().sum::<u64>() as f64 / 77.0 / reps as f64;
+        let mean_first = total[..SUPER].iter().sum::<u64>() as f64 / SUPER as f64 / reps as f64;
+        let mean_last = total[n - last..].iter().sum::<u64>() as f64 / last as f64 / reps as f64;
         assert!((mean_first - 1.0).abs() < 0.01, "{mean_first}");
         assert!((mean_last - 1.0).abs() < 0.05, "{mean_last}");
-        // A block's total is Binomial(n, BLOCK / n): variance n p (1 - p).
-        let p = BLOCK as f64 / n as f64;
-        let var = per_block_sq / reps as f64;
-        let v0 = n as f64 * p * (1.0 - p);
-        assert!((var / v0 - 1.0).abs() < 0.5, "{var} vs {v0}");
+        // A cell of `len` items holds Binomial(n, len / n) draws: variance n p (1 - p). With
+        // 256 resamples the estimate's standard error is ~9%.
+        for (q, len) in sq.iter().zip([SUPER, block, last]) {
+            let p = len as f64 / n as f64;
+            let (var, v0) = (q / reps as f64, n as f64 * p * (1.0 - p));
+            assert!((var / v0 - 1.0).abs() < 0.4, "cell of {len}: {var} vs {v0}");
+        }
+    }
+
+    #[test]
+    fn every_resample_draws_n_items_with_multinomial_cells() {
+        check_marginals::<9, 6>();
+        check_marginals::<12, 3>();
+        // The item size only moves the bits an offset is taken from.
+        check_marginals::<9, 0>();
     }
 }
 
@@ -653,12 +1032,13 @@ mod timing {
     #[test]
     #[ignore]
     fn time_gather_components() {
-        let k = 16;
+        // Resamples per pass, as the bootstrap's batch (`K=...` to try others).
+        let k: usize = std::env::var("K").map_or(64, |v| v.parse().expect("K: a count"));
         let xy: Vec<[f64; 2]> = (0..1 << 20)
             .map(|i| [i as f64 * 1e-6, (i % 7) as f64])
             .collect();
         let sink = PairSink(&xy);
-        for n in [8 * BLOCK, 1 << 20] {
+        for n in [8 * SUPER, 1 << 20] {
             let dt = cpu_best(3, || {
                 let mut rngs: Vec<Rng> = (0..k).map(|b| Rng::keyed(&[1, b as u64])).collect();
                 let mut lanes: Vec<Lanes> = (0..k).map(|b| Lanes::keyed(&[1, b as u64])).collect();
@@ -692,7 +1072,7 @@ mod timing {
         let reps = 20_000;
         let dt = cpu_best(3, || {
             for _ in 0..reps {
-                fill(isa, &mut lanes, &mut offs, 0, 0xFFF0);
+                fill(isa, &mut lanes, &mut offs, 0xFFF0);
             }
             std::hint::black_box(&offs);
         });
@@ -701,18 +1081,40 @@ mod timing {
             dt / (reps * CHUNK) as f64 * 1e9
         );
         let mut acc = PairAcc::default();
+        let mut stage = Rows::default();
+        sink.stage(&mut stage, 0, ROWS);
+        fill(isa, &mut lanes, &mut offs, 0x7FC0);
         let dt = cpu_best(3, || {
-            for r in 0..reps {
-                sink.gather(&mut acc, (r % 2) * BLOCK, &offs);
+            for _ in 0..reps {
+                // SAFETY: the offsets are masked to rows of the stage.
+                unsafe { sink.gather(&stage, &mut acc, &offs) };
             }
             std::hint::black_box(&acc);
         });
         eprintln!("gather: {:.3} ns/draw", dt / (reps * CHUNK) as f64 * 1e9);
+        let dt = cpu_best(3, || {
+            for r in 0..reps / 10 {
+                sink.stage(&mut stage, (r % 64) * ROWS, ROWS);
+                std::hint::black_box(&stage);
+            }
+        });
+        eprintln!(
+            "stage: {:.1} ns per block of {ROWS}",
+            dt / (reps / 10) as f64 * 1e9
+        );
+        let mut out = [0u64; 8];
+        let dt = cpu_best(3, || {
+            for _ in 0..reps {
+                split_halves(isa, &mut lanes, 4096, &mut out);
+                std::hint::black_box(&out);
+            }
+        });
+        eprintln!("split of 4096 in 8: {:.1} ns", dt / reps as f64 * 1e9);
         let mut rng = Rng::stream(3, 3);
         let mut s = 0;
         let dt = cpu_best(3, || {
             for i in 0..100_000u64 {
-                s += rng.binomial((1 << 20) - i, BLOCK as f64 / ((1 << 20) - i) as f64);
+                s += rng.binomial((1 << 20) - i, SUPER as f64 / ((1 << 20) - i) as f64);
             }
         });
         eprintln!("binomial: {:.1} ns each ({s})", dt / 1e5 * 1e9);
