@@ -343,10 +343,10 @@ def section(rows: list[Row], args: argparse.Namespace, limits: str) -> str:
     lines = [
         "## Statistics",
         "",
-        f"Date {DATE}; hardware: {HARDWARE} ({cpu_model()}), load average "
-        f"{os.getloadavg()[0]:.1f} when written (the VM can be shared with other jobs, so",
-        "absolute times are noisy); both sides of each ratio ran in the same process run, one",
-        "after the other. vhframe uses its default thread pool (2 threads) unless noted.",
+        f"Date {DATE}; hardware: {HARDWARE} ({cpu_model()}),",
+        f"load average {os.getloadavg()[0]:.1f} when written (the VM can be shared with other",
+        "jobs, so absolute times are noisy); both sides of each ratio ran in the same process",
+        "run, one after the other. vhframe uses its default thread pool (2 threads) unless noted.",
         f"Command: `python benches/bench_stats.py{' --quick' if args.quick else ''}`.",
         "",
         "| case | vhframe | baseline | ratio | target | peak RSS vhframe / baseline "

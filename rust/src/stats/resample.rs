@@ -13,7 +13,7 @@
 //! Within a full block the draws are first counted into a small histogram (one integer
 //! increment per draw) and the statistic then takes one dense, vectorisable pass over the
 //! block weighting each item by its count, instead of one scattered load per draw. (Means and
-//! Pearson's moments, where a draw's own work is an add or a few multiply-adds, use `gather`
+//! Pearson's moments, where a draw's own work is one add of a precomputed value, use `gather`
 //! instead: it skips the histogram and the dense pass.) The dense pass is compiled twice, for
 //! AVX2 and for baseline x86-64, with the same operation order and no fused multiply-add, so
 //! both give bit-identical results.
