@@ -294,6 +294,7 @@ fn half_portable(lanes: &mut Lanes, c: u64) -> u64 {
 }
 
 /// `half_portable` with the lanes stepped by the vector `fill` a few steps at a time.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn half_words(isa: Isa, lanes: &mut Lanes, c: u64) -> u64 {
     const STEPS: usize = 8;
