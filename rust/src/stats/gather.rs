@@ -59,6 +59,20 @@ pub trait GatherSink: Sync {
     unsafe fn gather(&self, stage: &Self::Stage, acc: &mut Self::Acc, offs: &[u16]);
     /// Hints that part `part` of `parts` of the block at `start` is needed soon.
     fn prefetch(&self, _start: usize, _part: usize, _parts: usize) {}
+    /// Draws `count` items of the full block in `stage` from `lanes` and accumulates them in
+    /// one pass, where the sink has such a path: it must consume the lanes and assign draws to
+    /// accumulators exactly as `fill` with `mask` and then `gather` would. Returns false to
+    /// have the engine do that instead.
+    fn draw_full(
+        &self,
+        _stage: &Self::Stage,
+        _acc: &mut Self::Acc,
+        _lanes: &mut Lanes,
+        _count: usize,
+        _mask: u16,
+    ) -> bool {
+        false
+    }
 }
 
 /// Asks for the cache lines of `data` into L2 (not L1, which holds the block in use).
@@ -135,7 +149,7 @@ fn fill_portable(lanes: &mut Lanes, out: &mut [u16], mask: u16) {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Lanes, PER_STEP};
+    use super::{Lanes, PairAcc, Row, PER_STEP, ROWS, ROW_ACCS};
     use std::arch::x86_64::*;
 
     /// One xoshiro256++ step of the eight lanes held in `$s0..$s3`; evaluates to the output.
@@ -205,6 +219,70 @@ mod x86 {
                 let res = step512!(s0, s1, s2, s3);
                 let o = _mm512_and_si512(res, m);
                 _mm512_storeu_si512(chunk.as_mut_ptr().cast(), o);
+            }
+            for (k, v) in [s0, s1, s2, s3].into_iter().enumerate() {
+                _mm512_storeu_si512(p.add(k).cast(), v);
+            }
+        }
+    }
+
+    /// `fill_avx512` and `rows_x86::gather_avx512` in one loop, so that the random bits are
+    /// made while earlier draws' loads and adds are in flight: each step's 32 offsets go
+    /// through a small ring, written three steps before they are read. (Read at once, the
+    /// 16-bit loads wait on the 64-byte store they need: slower than two passes. About 5%
+    /// faster than two passes this way.)
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F and BW, and `mask` keeps every offset on a whole row of `rows`.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn draw_rows_avx512(
+        rows: &[Row; ROWS],
+        lanes: &mut Lanes,
+        count: usize,
+        mask: u16,
+        acc: &mut PairAcc,
+    ) {
+        /// Steps of offsets made ahead of the draws that read them, so that each 64-byte store
+        /// has left the store buffer before its fields are loaded.
+        const AHEAD: usize = 3;
+        #[repr(C, align(64))]
+        struct Ring([u16; (AHEAD + 1) * PER_STEP]);
+        let mut ring = Ring([0; (AHEAD + 1) * PER_STEP]);
+        let base = rows.as_ptr().cast::<u8>();
+        // SAFETY: state rows and accumulators are 64 bytes each; every offset is a whole row
+        // (the caller's contract on `mask`); ring slots are 64 bytes inside `ring`.
+        unsafe {
+            let p = lanes.s.as_mut_ptr();
+            let [mut s0, mut s1, mut s2, mut s3] =
+                [0, 1, 2, 3].map(|k| _mm512_loadu_si512(p.add(k).cast()));
+            let q = acc.0.as_mut_ptr().cast::<f64>();
+            let mut a: [__m512d; ROW_ACCS] = std::array::from_fn(|j| _mm512_loadu_pd(q.add(8 * j)));
+            let m = _mm512_set1_epi16(mask as i16);
+            let slot = |i: usize| (i % (AHEAD + 1)) * PER_STEP;
+            let steps = count.div_ceil(PER_STEP);
+            for i in 0..steps.min(AHEAD) {
+                let res = step512!(s0, s1, s2, s3);
+                _mm512_store_si512(
+                    ring.0.as_mut_ptr().add(slot(i)).cast(),
+                    _mm512_and_si512(res, m),
+                );
+            }
+            let mut left = count;
+            for i in 0..steps {
+                if i + AHEAD < steps {
+                    let res = step512!(s0, s1, s2, s3);
+                    let at = ring.0.as_mut_ptr().add(slot(i + AHEAD));
+                    _mm512_store_si512(at.cast(), _mm512_and_si512(res, m));
+                }
+                let take = left.min(PER_STEP);
+                // PER_STEP is a multiple of ROW_ACCS, so draw t of the visit goes to
+                // accumulator t % ROW_ACCS here too.
+                let fields = std::slice::from_raw_parts(ring.0.as_ptr().add(slot(i)), take);
+                super::rows_x86::add_rows(&mut a, base, fields);
+                left -= take;
+            }
+            for (j, v) in a.iter().enumerate() {
+                _mm512_storeu_pd(q.add(8 * j), *v);
             }
             for (k, v) in [s0, s1, s2, s3].into_iter().enumerate() {
                 _mm512_storeu_si512(p.add(k).cast(), v);
@@ -421,6 +499,9 @@ pub fn gather_pass<S: GatherSink>(
                     sink.prefetch(next, b, k);
                 }
                 let mut c = counts[b * per_super + j] as usize;
+                if len == block && sink.draw_full(&stage, acc, lanes, c, mask) {
+                    continue;
+                }
                 while c > 0 {
                     let m = c.min(CHUNK);
                     if len == block {
@@ -535,6 +616,28 @@ mod rows_x86 {
     use super::{PairAcc, Row, ROWS, ROW_ACCS};
     use std::arch::x86_64::*;
 
+    /// Adds the row at byte offset `offs[t]` from `base` to `a[t % ROW_ACCS]`.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, and every offset is a whole row of the stage at `base`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub unsafe fn add_rows(a: &mut [__m512d; ROW_ACCS], base: *const u8, offs: &[u16]) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let mut it = offs.chunks_exact(ROW_ACCS);
+            for ch in &mut it {
+                for j in 0..ROW_ACCS {
+                    let v = _mm512_loadu_pd(base.add(ch[j] as usize).cast());
+                    a[j] = _mm512_add_pd(a[j], v);
+                }
+            }
+            for (j, &o) in it.remainder().iter().enumerate() {
+                a[j] = _mm512_add_pd(a[j], _mm512_loadu_pd(base.add(o as usize).cast()));
+            }
+        }
+    }
+
     /// # Safety
     /// The CPU has AVX-512 F, and every offset is a whole row of `rows`.
     #[target_feature(enable = "avx512f")]
@@ -546,16 +649,7 @@ mod rows_x86 {
         unsafe {
             let p = acc.0.as_mut_ptr().cast::<f64>();
             let mut a: [__m512d; ROW_ACCS] = std::array::from_fn(|j| _mm512_loadu_pd(p.add(8 * j)));
-            let mut it = offs.chunks_exact(ROW_ACCS);
-            for ch in &mut it {
-                for j in 0..ROW_ACCS {
-                    let v = _mm512_loadu_pd(base.add(ch[j] as usize).cast());
-                    a[j] = _mm512_add_pd(a[j], v);
-                }
-            }
-            for (j, &o) in it.remainder().iter().enumerate() {
-                a[j] = _mm512_add_pd(a[j], _mm512_loadu_pd(base.add(o as usize).cast()));
-            }
+            add_rows(&mut a, base, offs);
             for (j, v) in a.iter().enumerate() {
                 _mm512_storeu_pd(p.add(8 * j), *v);
             }
@@ -628,6 +722,27 @@ impl GatherSink for PairSink<'_> {
     fn prefetch(&self, start: usize, part: usize, parts: usize) {
         let block = &self.0[start..(start + (1 << Self::BITS)).min(self.0.len())];
         prefetch_l2(part_of(block, part, parts));
+    }
+
+    fn draw_full(
+        &self,
+        stage: &Rows,
+        acc: &mut PairAcc,
+        lanes: &mut Lanes,
+        count: usize,
+        mask: u16,
+    ) -> bool {
+        assert_eq!(mask & !LAST_ROW, 0, "offsets outside the stage");
+        match stage.1 {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => {
+                // SAFETY: the CPU has AVX-512 F and BW (`isa()`), and the mask keeps offsets on
+                // rows of the stage (checked above).
+                unsafe { x86::draw_rows_avx512(&stage.0, lanes, count, mask, acc) };
+                true
+            }
+            _ => false,
+        }
     }
 }
 
