@@ -402,8 +402,8 @@ Physical limits, and where vhframe stands:
   counting ones among random bits (a Binomial(c, 1/2) per split), so that a block's staged rows
   (x, y, x^2, y^2, xy: 512 x 64 bytes = 32 KB) stay in L1 while the batch's resamples draw
   from it. Per draw vhframe then does one 16-bit random field (eight xoshiro256++ lanes
-  stepped together give 32 fields in 11 vector instructions), one 2-byte offset load and one
-  64-byte load-and-add into one of eight accumulators: ~1.4 vector operations per draw on
+  stepped together give 32 fields in 10 vector instructions), one 2-byte offset load and one
+  64-byte load-and-add into one of eight accumulators: ~1.3 vector operations per draw on
   the two ports that execute 512-bit operations, and two loads. At ~1 cycle per draw and
   ~3 GHz on 2 cores the floor is ~{floor_a:.2f} s. vhframe spends {ns_a:.2f} ns per draw per
   core ({a.ours_s:.2f} s), about {a.ours_s / floor_a:.1f}x that floor. Beyond the draws
