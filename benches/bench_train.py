@@ -225,8 +225,9 @@ def token_shares(ctx: RunContext, model_dir: Path, profiles: Sequence[ValueProfi
             for _ in range(epochs):
                 for idx in trainer.batches([len(ids) for ids, _ in data], gen):
                     rows = [data[j] for j in idx]
-                    width = max(len(ids) for ids, _ in rows)
-                    start = max(0, min(n for _, n in rows) - 1)
+                    # the trainer's own batch: its width, and where the last layer starts
+                    input_ids, _, start, _ = trainer._collate(rows, "cpu")
+                    width = input_ids.shape[1]
                     if bucket:
                         counts["tokens"] += sum(len(ids) for ids, _ in rows)
                         counts["prompt"] += sum(n for _, n in rows)
