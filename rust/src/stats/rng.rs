@@ -15,6 +15,28 @@ fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The SplitMix64 counter a key starts from.
+fn key_hash(key: impl Iterator<Item = u64>) -> u64 {
+    let mut k = 0x6A09_E667_F3BC_C909_u64;
+    for part in key {
+        k = mix64(k ^ mix64(part.wrapping_add(GOLDEN)));
+    }
+    k
+}
+
+/// The next xoshiro256++ state expanded from the SplitMix64 counter `k`.
+fn next_state(k: &mut u64) -> [u64; 4] {
+    let mut s = [0u64; 4];
+    for word in &mut s {
+        *k = k.wrapping_add(GOLDEN);
+        *word = mix64(*k);
+    }
+    if s == [0; 4] {
+        s[0] = 1; // the all-zero state is the one fixed point of xoshiro
+    }
+    s
+}
+
 /// Two independent xoshiro256++ states: `next_u64` uses the first; `next_pair` advances both,
 /// which doubles throughput in the hot resampling loop (one state is a chain of dependent
 /// operations, two chains run side by side).
@@ -45,23 +67,10 @@ impl Rng {
 
     /// A stream keyed by several integers (for example seed, group, resample).
     pub fn keyed(key: &[u64]) -> Self {
-        let mut k = 0x6A09_E667_F3BC_C909_u64;
-        for &part in key {
-            k = mix64(k ^ mix64(part.wrapping_add(GOLDEN)));
-        }
-        let mut state = [[0u64; 4]; 2];
-        for s in &mut state {
-            for word in s.iter_mut() {
-                k = k.wrapping_add(GOLDEN);
-                *word = mix64(k);
-            }
-            if *s == [0; 4] {
-                s[0] = 1; // the all-zero state is the one fixed point of xoshiro
-            }
-        }
+        let mut k = key_hash(key.iter().copied());
         Rng {
-            s: state[0],
-            t: state[1],
+            s: next_state(&mut k),
+            t: next_state(&mut k),
         }
     }
 
@@ -253,18 +262,11 @@ impl Lanes {
     /// The lanes for a key (for example seed and resample index); distinct from `Rng::keyed`
     /// of the same key.
     pub fn keyed(key: &[u64]) -> Self {
-        let mut k = 0x6A09_E667_F3BC_C909_u64;
-        for &part in key.iter().chain(&[LANES_TAG]) {
-            k = mix64(k ^ mix64(part.wrapping_add(GOLDEN)));
-        }
+        let mut k = key_hash(key.iter().copied().chain([LANES_TAG]));
         let mut s = [[0u64; LANES]; 4];
         for lane in 0..LANES {
-            for word in &mut s {
-                k = k.wrapping_add(GOLDEN);
-                word[lane] = mix64(k);
-            }
-            if s.iter().all(|w| w[lane] == 0) {
-                s[0][lane] = 1;
+            for (word, v) in s.iter_mut().zip(next_state(&mut k)) {
+                word[lane] = v;
             }
         }
         Lanes { s }
