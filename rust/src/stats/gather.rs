@@ -75,27 +75,25 @@ pub trait GatherSink: Sync {
     }
 }
 
-/// Asks for the cache lines of `data` into L2 (not L1, which holds the block in use).
+/// Asks for the cache lines of part `part` of `parts` of the block of `1 << bits` items of
+/// `data` at `start` (shorter at the end) into L2, not L1, which holds the block in use.
 #[inline(always)]
-fn prefetch_l2<T>(data: &[T]) {
+fn prefetch_part<T>(data: &[T], start: usize, bits: u32, part: usize, parts: usize) {
+    let block = &data[start..(start + (1 << bits)).min(data.len())];
+    let per = block.len().div_ceil(parts);
+    let slice = &block[(part * per).min(block.len())..((part + 1) * per).min(block.len())];
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        let bytes = std::mem::size_of_val(data);
-        let p = data.as_ptr().cast::<i8>();
+        let bytes = std::mem::size_of_val(slice);
+        let p = slice.as_ptr().cast::<i8>();
         for off in (0..bytes).step_by(64) {
-            // SAFETY: a prefetch never faults, and the address is inside `data`.
+            // SAFETY: a prefetch never faults, and the address is inside `slice`.
             unsafe { _mm_prefetch::<_MM_HINT_T1>(p.add(off)) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
-}
-
-/// Part `part` of `parts` of `data`.
-fn part_of<T>(data: &[T], part: usize, parts: usize) -> &[T] {
-    let per = data.len().div_ceil(parts);
-    &data[(part * per).min(data.len())..((part + 1) * per).min(data.len())]
+    let _ = slice;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,7 +147,7 @@ fn fill_portable(lanes: &mut Lanes, out: &mut [u16], mask: u16) {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Lanes, PairAcc, Row, PER_STEP, ROWS, ROW_ACCS};
+    use super::{Lanes, PairAcc, Row, PER_STEP, ROWS};
     use std::arch::x86_64::*;
 
     /// One xoshiro256++ step of the eight lanes held in `$s0..$s3`; evaluates to the output.
@@ -167,6 +165,22 @@ mod x86 {
         }};
     }
 
+    /// The four state rows of the eight lanes at `$p` (`lanes.s.as_mut_ptr()`), as registers.
+    macro_rules! load_lanes {
+        ($p:expr) => {
+            [0, 1, 2, 3].map(|k| _mm512_loadu_si512($p.add(k).cast()))
+        };
+    }
+
+    /// Stores the four state rows back to `$p`.
+    macro_rules! store_lanes {
+        ($p:expr, $rows:expr) => {
+            for (k, v) in $rows.into_iter().enumerate() {
+                _mm512_storeu_si512($p.add(k).cast(), v);
+            }
+        };
+    }
+
     /// Binomial(c, 1/2) as `super::half_portable` counts it, with the ones of each step
     /// counted in-register.
     #[target_feature(enable = "avx512f,avx512vpopcntdq")]
@@ -174,8 +188,7 @@ mod x86 {
         // SAFETY: each state row is 8 u64 (64 bytes).
         unsafe {
             let p = lanes.s.as_mut_ptr();
-            let [mut s0, mut s1, mut s2, mut s3] =
-                [0, 1, 2, 3].map(|k| _mm512_loadu_si512(p.add(k).cast()));
+            let [mut s0, mut s1, mut s2, mut s3] = load_lanes!(p);
             let mut ones = _mm512_setzero_si512();
             for _ in 0..c / 512 {
                 let res = step512!(s0, s1, s2, s3);
@@ -199,9 +212,7 @@ mod x86 {
                 );
                 ones = _mm512_add_epi64(ones, _mm512_popcnt_epi64(_mm512_and_si512(res, mask)));
             }
-            for (k, v) in [s0, s1, s2, s3].into_iter().enumerate() {
-                _mm512_storeu_si512(p.add(k).cast(), v);
-            }
+            store_lanes!(p, [s0, s1, s2, s3]);
             _mm512_reduce_add_epi64(ones) as u64
         }
     }
@@ -212,17 +223,14 @@ mod x86 {
         // (64 bytes) inside `out`, whose length is a multiple of PER_STEP.
         unsafe {
             let p = lanes.s.as_mut_ptr();
-            let [mut s0, mut s1, mut s2, mut s3] =
-                [0, 1, 2, 3].map(|k| _mm512_loadu_si512(p.add(k).cast()));
+            let [mut s0, mut s1, mut s2, mut s3] = load_lanes!(p);
             let m = _mm512_set1_epi16(mask as i16);
             for chunk in out.chunks_exact_mut(PER_STEP) {
                 let res = step512!(s0, s1, s2, s3);
                 let o = _mm512_and_si512(res, m);
                 _mm512_storeu_si512(chunk.as_mut_ptr().cast(), o);
             }
-            for (k, v) in [s0, s1, s2, s3].into_iter().enumerate() {
-                _mm512_storeu_si512(p.add(k).cast(), v);
-            }
+            store_lanes!(p, [s0, s1, s2, s3]);
         }
     }
 
@@ -253,10 +261,8 @@ mod x86 {
         // (the caller's contract on `mask`); ring slots are 64 bytes inside `ring`.
         unsafe {
             let p = lanes.s.as_mut_ptr();
-            let [mut s0, mut s1, mut s2, mut s3] =
-                [0, 1, 2, 3].map(|k| _mm512_loadu_si512(p.add(k).cast()));
-            let q = acc.0.as_mut_ptr().cast::<f64>();
-            let mut a: [__m512d; ROW_ACCS] = std::array::from_fn(|j| _mm512_loadu_pd(q.add(8 * j)));
+            let [mut s0, mut s1, mut s2, mut s3] = load_lanes!(p);
+            let mut a = super::rows_x86::load_accs(acc);
             let m = _mm512_set1_epi16(mask as i16);
             let slot = |i: usize| (i % (AHEAD + 1)) * PER_STEP;
             let steps = count.div_ceil(PER_STEP);
@@ -281,12 +287,8 @@ mod x86 {
                 super::rows_x86::add_rows(&mut a, base, fields);
                 left -= take;
             }
-            for (j, v) in a.iter().enumerate() {
-                _mm512_storeu_pd(q.add(8 * j), *v);
-            }
-            for (k, v) in [s0, s1, s2, s3].into_iter().enumerate() {
-                _mm512_storeu_si512(p.add(k).cast(), v);
-            }
+            super::rows_x86::store_accs(acc, &a);
+            store_lanes!(p, [s0, s1, s2, s3]);
         }
     }
 
@@ -542,17 +544,23 @@ where
     F: Fn(&S::Acc) -> f64 + Sync,
 {
     par_batches(n_resamples, 1, batch, |first, out| {
-        let keys: Vec<Vec<u64>> = (0..out.len())
-            .map(|b| key.iter().copied().chain([(first + b) as u64]).collect())
-            .collect();
-        let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
-        let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
         let mut accs = vec![S::Acc::default(); out.len()];
-        gather_pass(sink, n, &mut rngs, &mut lanes, &mut accs);
+        keyed_pass(sink, n, key, first, &mut accs);
         for (o, a) in out.iter_mut().zip(&accs) {
             *o = stat(a);
         }
     })
+}
+
+/// `gather_pass` for resamples `first..first + accs.len()`, resample `b`'s streams keyed by
+/// `key` followed by `b`.
+fn keyed_pass<S: GatherSink>(sink: &S, n: usize, key: &[u64], first: usize, accs: &mut [S::Acc]) {
+    let keys: Vec<Vec<u64>> = (0..accs.len())
+        .map(|b| key.iter().copied().chain([(first + b) as u64]).collect())
+        .collect();
+    let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
+    let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
+    gather_pass(sink, n, &mut rngs, &mut lanes, accs);
 }
 
 /// Accumulators of the Pearson sink: eight add chains, so that their latency never holds up
@@ -616,6 +624,23 @@ mod rows_x86 {
     use super::{PairAcc, Row, ROWS, ROW_ACCS};
     use std::arch::x86_64::*;
 
+    /// The accumulators as registers, one row each.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn load_accs(acc: &PairAcc) -> [__m512d; ROW_ACCS] {
+        // SAFETY: each accumulator is one 64-byte row.
+        std::array::from_fn(|j| unsafe { _mm512_loadu_pd(acc.0[j].0.as_ptr()) })
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn store_accs(acc: &mut PairAcc, a: &[__m512d; ROW_ACCS]) {
+        for (row, v) in acc.0.iter_mut().zip(a) {
+            // SAFETY: each accumulator is one 64-byte row.
+            unsafe { _mm512_storeu_pd(row.0.as_mut_ptr(), *v) };
+        }
+    }
+
     /// Adds the row at byte offset `offs[t]` from `base` to `a[t % ROW_ACCS]`.
     ///
     /// # Safety
@@ -647,12 +672,9 @@ mod rows_x86 {
         // `GatherSink::gather`), so every load reads 64 bytes inside it; each accumulator is one
         // 64-byte row.
         unsafe {
-            let p = acc.0.as_mut_ptr().cast::<f64>();
-            let mut a: [__m512d; ROW_ACCS] = std::array::from_fn(|j| _mm512_loadu_pd(p.add(8 * j)));
+            let mut a = load_accs(acc);
             add_rows(&mut a, base, offs);
-            for (j, v) in a.iter().enumerate() {
-                _mm512_storeu_pd(p.add(8 * j), *v);
-            }
+            store_accs(acc, &a);
         }
     }
 
@@ -720,8 +742,7 @@ impl GatherSink for PairSink<'_> {
     }
 
     fn prefetch(&self, start: usize, part: usize, parts: usize) {
-        let block = &self.0[start..(start + (1 << Self::BITS)).min(self.0.len())];
-        prefetch_l2(part_of(block, part, parts));
+        prefetch_part(self.0, start, Self::BITS, part, parts);
     }
 
     fn draw_full(
@@ -800,8 +821,7 @@ impl GatherSink for SumSink<'_> {
     }
 
     fn prefetch(&self, start: usize, part: usize, parts: usize) {
-        let block = &self.0[start..(start + (1 << Self::BITS)).min(self.0.len())];
-        prefetch_l2(part_of(block, part, parts));
+        prefetch_part(self.0, start, Self::BITS, part, parts);
     }
 }
 
@@ -982,20 +1002,12 @@ mod tests {
         let n = 3 * SUPER + ROWS + 265;
         let xy = pairs(n);
         let x: Vec<f64> = xy.iter().map(|p| p[0]).collect();
-        let streams = || {
-            let keys: Vec<[u64; 2]> = (0..5).map(|k| [7, k]).collect();
-            let rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
-            let lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
-            (rngs, lanes)
-        };
         let run = |portable: bool| {
             PORTABLE_ONLY.set(portable);
-            let (mut r, mut l) = streams();
             let mut pairs = vec![PairAcc::default(); 5];
-            gather_pass(&PairSink(&xy), n, &mut r, &mut l, &mut pairs);
-            let (mut r, mut l) = streams();
+            keyed_pass(&PairSink(&xy), n, &[7], 0, &mut pairs);
             let mut sums = vec![SumAcc::default(); 5];
-            gather_pass(&SumSink(&x), n, &mut r, &mut l, &mut sums);
+            keyed_pass(&SumSink(&x), n, &[7], 0, &mut sums);
             PORTABLE_ONLY.set(false);
             (pairs, sums)
         };
@@ -1035,12 +1047,6 @@ mod tests {
             .map(|j| [(j % 11) as f64 - 5.0, (j % 7) as f64])
             .collect();
         let x: Vec<f64> = xy.iter().map(|p| p[0]).collect();
-        let streams = || {
-            let keys: Vec<[u64; 2]> = (0..4).map(|k| [3, k]).collect();
-            let rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
-            let lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
-            (rngs, lanes)
-        };
         let weighted = |c: &[u32]| {
             let mut want = [0.0; 5];
             for (&k, &[a, b]) in c.iter().zip(&xy) {
@@ -1050,21 +1056,17 @@ mod tests {
             }
             want
         };
-        let (mut r, mut l) = streams();
         let mut counts = vec![vec![0u32; n]; 4];
-        gather_pass(&Count::<9, 6>(n), n, &mut r, &mut l, &mut counts);
-        let (mut r, mut l) = streams();
+        keyed_pass(&Count::<9, 6>(n), n, &[3], 0, &mut counts);
         let mut pairs = vec![PairAcc::default(); 4];
-        gather_pass(&PairSink(&xy), n, &mut r, &mut l, &mut pairs);
+        keyed_pass(&PairSink(&xy), n, &[3], 0, &mut pairs);
         for (c, p) in counts.iter().zip(&pairs) {
             assert_eq!(p.moments(), weighted(c));
         }
-        let (mut r, mut l) = streams();
         let mut counts = vec![vec![0u32; n]; 4];
-        gather_pass(&Count::<12, 3>(n), n, &mut r, &mut l, &mut counts);
-        let (mut r, mut l) = streams();
+        keyed_pass(&Count::<12, 3>(n), n, &[3], 0, &mut counts);
         let mut sums = vec![SumAcc::default(); 4];
-        gather_pass(&SumSink(&x), n, &mut r, &mut l, &mut sums);
+        keyed_pass(&SumSink(&x), n, &[3], 0, &mut sums);
         for (c, s) in counts.iter().zip(&sums) {
             assert_eq!(s.total(), weighted(c)[0]);
         }
@@ -1080,11 +1082,8 @@ mod tests {
         let mut total = vec![0u64; n];
         let mut sq = [0.0f64; 3];
         for b in 0..reps / 32 {
-            let keys: Vec<[u64; 2]> = (0..32).map(|k| [5, (b * 32 + k) as u64]).collect();
-            let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
-            let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
             let mut accs = vec![vec![0u32; n]; 32];
-            gather_pass(&Count::<B, S>(n), n, &mut rngs, &mut lanes, &mut accs);
+            keyed_pass(&Count::<B, S>(n), n, &[5], b * 32, &mut accs);
             for acc in &accs {
                 assert_eq!(acc.iter().map(|&c| c as usize).sum::<usize>(), n);
                 let cells = [&acc[..SUPER], &acc[block..2 * block], &acc[n - last..]];
@@ -1161,10 +1160,8 @@ mod timing {
         let sink = PairSink(&xy);
         for n in [8 * SUPER, 1 << 20] {
             let dt = cpu_best(3, || {
-                let mut rngs: Vec<Rng> = (0..k).map(|b| Rng::keyed(&[1, b as u64])).collect();
-                let mut lanes: Vec<Lanes> = (0..k).map(|b| Lanes::keyed(&[1, b as u64])).collect();
                 let mut accs = vec![PairAcc::default(); k];
-                gather_pass(&sink, n, &mut rngs, &mut lanes, &mut accs);
+                keyed_pass(&sink, n, &[1], 0, &mut accs);
                 std::hint::black_box(&accs);
             });
             eprintln!(
