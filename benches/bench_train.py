@@ -323,7 +323,7 @@ def main() -> None:
         s, rss0, peak, _, cpu = best[k]
         rows.append(f"| {labels[k]} | {s:.1f} s | {work / s:.1f} | {cpu:.1f} s "
                     f"| {peak / 2**20:.0f} MB | {rss0 / 2**20:.0f} MB "
-                    f"| {sum(val[k]) / len(val[k]):.4f} |")
+                    f"| {vmean[k]:.4f} |")
     ratio = best["hf"][0] / best["ours"][0]
     ratio_nb = best["hf"][0] / best["ours_nobucket"][0]
     cpu_best = {k: min(x[4] for x in v) for k, v in runs.items()}

@@ -23,10 +23,8 @@ class PcgDropout:
     with :meth:`reseed`."""
 
     def __init__(self, modules: list[Any], seed: int = 0) -> None:
-        import numpy as np
-
         self.modules = modules
-        self._rng = np.random.Generator(np.random.PCG64(seed))
+        self.reseed(seed)
 
     @classmethod
     def build(cls, model: Any) -> PcgDropout | None:
