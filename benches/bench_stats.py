@@ -381,35 +381,38 @@ def write_section(text: str) -> None:
 def limits_text(rows: list[Row], n_a: int, b_a: int, n_b: int, b_b: int) -> str:
     a = rows[0]
     draws_a = n_a * b_a
-    floor_a = draws_a / 3e9 / 2  # ~1 cycle per draw at ~3 GHz on 2 cores
+    # The count tree's ~0.5 vector operations per pair and resample, on the two ports that
+    # run 512-bit operations, at ~3 GHz on 2 cores.
+    floor_a = draws_a * 0.25 / 3e9 / 2
     ns_a = a.ours_s * 2 / draws_a * 1e9
     b_row = next(r for r in rows if r.case.startswith("(b)"))
     draws_b = n_b * b_b
     floor_b = draws_b / 3e9 / 2
     ns_b = b_row.ours_s * 2 / draws_b * 1e9
-    mb_a = n_a * 16 / 1e6
-    stream_gb = mb_a * b_a / 1e3
-    batch = 128
+    tiles_mb = n_a * 32 / 1e6
+    stream_gb = tiles_mb * b_a / 512 / 1e3
     return f"""
 Physical limits, and where vhframe stands:
 
-- (a) Each resample needs one count per pair (a multinomial draw: at least ~1.3 random bits
-  per pair) and a pass over the {mb_a:.0f} MB of (x, y) pairs. Streamed from memory for every
-  resample that is {stream_gb:.0f} GB (~{stream_gb / 10:.0f} s at ~10 GB/s); vhframe walks
-  the pairs with {batch} resamples at a time and prefetches ahead, so data traffic is
-  ~{stream_gb / batch:.1f} GB and the bound is the per-draw work. Block totals are drawn for
-  4096-pair super-blocks (one exact BTRD binomial each) and split into eight blocks of 512 by
-  counting ones among random bits (a Binomial(c, 1/2) per split), so that a block's staged rows
-  (x, y, x^2, y^2, xy: 512 x 64 bytes = 32 KB) stay in L1 while the batch's resamples draw
-  from it. Per draw vhframe then does one 16-bit random field (eight xoshiro256++ lanes
-  stepped together give 32 fields in 10 vector instructions), one 2-byte offset load and one
-  64-byte load-and-add into one of eight accumulators: ~1.3 vector operations per draw on
-  the two ports that execute 512-bit operations, and two loads. At ~1 cycle per draw and
-  ~3 GHz on 2 cores the floor is ~{floor_a:.2f} s. vhframe spends {ns_a:.2f} ns per draw per
-  core ({a.ours_s:.2f} s), about {a.ours_s / floor_a:.1f}x that floor. Beyond the draws
-  themselves the time goes to per-block and per-super-block work (staging rows, splits,
-  binomials, and starting and ending each block's draws; `cargo test --release
-  time_gather_components -- --ignored --nocapture` times each part), not to memory bandwidth.
+- (a) Each resample needs a count per pair (a multinomial draw) and five sums over the pairs
+  weighted by those counts. On a CPU with AMX matrix tiles (this one) vhframe never places
+  draws one by one. For 32 resamples side by side it draws each 4096-pair chunk's total (one
+  exact BTRD binomial per resample), then halves counts level by level down to single pairs,
+  exactly: a Binomial(c, 1/2) is the number of ones among c random bits, counted by vector
+  popcounts, one random bit per pair per level plus rounding to whole bytes (about 16 bits
+  per pair and resample, from xoshiro256++ lanes at 9 vector operations per 512 bits). The
+  sums are then a product of the count matrix with the pairs' moments (x, y, x^2, y^2, xy as
+  exact integers of the data rounded to 32 bits: 32 byte columns), which the tiles do at
+  1,024 byte products per cycle, in the background. What is left is the count tree: ~0.5
+  vector operations per pair and resample on the two ports that run 512-bit operations, a
+  floor of ~0.25 cycles, ~{floor_a:.2f} s at ~3 GHz on 2 cores. vhframe spends
+  {ns_a:.2f} ns per pair and resample per core ({a.ours_s:.2f} s), about
+  {a.ours_s / floor_a:.1f}x that floor: the tree's rounds are short dependent chains, and
+  tile loads wait for the products still reading their registers (tile registers are not
+  renamed). Data traffic is small: the pairs' tile layout ({tiles_mb:.0f} MB, 32 bytes per
+  pair) streams from memory once per task of up to 512 resamples, ~{stream_gb:.1f} GB in
+  all. On CPUs without tiles the floating-point engine accumulates each draw as one 64-byte
+  load-and-add of the drawn pair's moments (about twice the time per draw here).
 - (b) {draws_b:.1e} draws over the {n_b * 8 / 1e3:.0f} KB array (L2): per draw one 16-bit random
   field, one 8-byte load from a 32 KB block (L1) and one add. The floor is again ~1 cycle per
   draw (~{floor_b:.2f} s on 2 cores); vhframe: {ns_b:.2f} ns per draw per core, about
@@ -421,8 +424,8 @@ Physical limits, and where vhframe stands:
   10,000 resamples (~0.2 s at a scalar ~5 Gflop/s per core); the BCa jackknife adds 154 such
   fits. statsmodels pays Python and pandas overhead on each of its 250,000 fits.
 - (e) Peak resident memory stays far below 2 GB in every vhframe case: inputs plus
-  O(resamples) outputs, and for (a) one interleaved copy of the pairs ({mb_a:.0f} MB); no
-  per-resample copy of the data is made.
+  O(resamples) outputs, and for (a) the pairs' tile layout ({tiles_mb:.0f} MB) and a centred
+  copy; no per-resample copy of the data is made.
 """
 
 

@@ -269,13 +269,15 @@ def test_rank_correlation_intervals_against_scipy_bootstrap(method: str) -> None
 
 
 @pytest.mark.parametrize("method", ["percentile", "bca"])
-def test_correlation_bootstraps_share_resamples(method: str) -> None:
+@pytest.mark.parametrize("n", [300, 5000])
+def test_correlation_bootstraps_share_resamples(method: str, n: int) -> None:
     # For 0/1 data, average ranks are an affine map of the values, and tau-b of a 2x2 table is
     # the phi coefficient: on every resample the three coefficients coincide. Equal intervals
-    # for one seed therefore show that the three draw the same rows.
+    # for one seed therefore show that the three draw the same rows (also past 4096 pairs,
+    # where the engines work in chunks).
     rng = np.random.default_rng(14)
-    x = (rng.random(300) < 0.4).astype(float)
-    y = np.where(rng.random(300) < 0.7, x, 1 - x)
+    x = (rng.random(n) < 0.4).astype(float)
+    y = np.where(rng.random(n) < 0.7, x, 1 - x)
     kw = {"method": method, "n_resamples": 500, "seed": 21}
     p = stats.bootstrap_pearson(x, y, **kw)  # type: ignore[arg-type]
     for f in (stats.bootstrap_spearman, stats.bootstrap_kendall):

@@ -336,6 +336,20 @@ fn corr_interval(
     interval(&mut dist, theta, &[jack], o)
 }
 
+/// Bootstrap distribution of Pearson r by the floating-point `gather` engine, from centred
+/// pairs.
+fn pearson_gather(xy: &[[f64; 2]], seed: u64, n_resamples: usize) -> Vec<f64> {
+    let n = xy.len();
+    par_gather(
+        &PairSink(xy),
+        n,
+        &[seed],
+        n_resamples,
+        gather_batch(n_resamples),
+        |a| r_from_sums(&a.moments(), n as f64),
+    )
+}
+
 /// Pearson r with pairs (rows) resampled together.
 pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsError> {
     o.check()?;
@@ -344,15 +358,10 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     let (mx, my) = (mean(x), mean(y));
     // Centred pairs, interleaved; the engine stages them a block at a time as rows of moments.
     let xy: Vec<[f64; 2]> = x.iter().zip(y).map(|(a, b)| [a - mx, b - my]).collect();
-    let sink = PairSink(&xy);
-    let dist = par_gather(
-        &sink,
-        n,
-        &[o.seed],
-        o.n_resamples,
-        gather_batch(o.n_resamples),
-        |a| r_from_sums(&a.moments(), n as f64),
-    );
+    // The tile engine where the CPU has matrix tiles and the data fit 32 bits; it draws its own
+    // streams, so seeded results differ between the two engines (both are exact resamples).
+    let dist = super::tiles::pearson_dist(x, y, o.seed, o.n_resamples)
+        .unwrap_or_else(|| pearson_gather(&xy, o.seed, o.n_resamples));
     let mut total = [0.0; 5];
     for &[a, b] in &xy {
         for (t, v) in total.iter_mut().zip([a, b, a * a, b * b, a * b]) {
@@ -379,25 +388,9 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     corr_interval(dist, theta, &jack, o)
 }
 
-/// How often each item was drawn.
-struct CountSink;
-
-impl Sink for CountSink {
-    type Acc = Vec<u32>;
-    #[inline(always)]
-    fn add(&self, acc: &mut Vec<u32>, i: usize) {
-        acc[i] += 1;
-    }
-    #[inline(always)]
-    fn add_counts(&self, acc: &mut Vec<u32>, start: usize, counts: &[u32; BLOCK]) {
-        // Each block is visited once per resample, so its counts can be copied over.
-        acc[start..start + BLOCK].copy_from_slice(counts);
-    }
-}
-
 /// A correlation with pairs (rows) resampled together: Pearson by `pearson_ci`; Spearman's rho
-/// or Kendall's tau-b on the same resamples for the same seed, each evaluated from its draw
-/// counts without re-sorting the data.
+/// or Kendall's tau-b on the same resamples as Pearson for the same seed (the draws of the same
+/// engine, counted), each evaluated from its draw counts without re-sorting the data.
 pub fn corr_ci(x: &[f64], y: &[f64], kind: CorrKind, o: &Options) -> Result<Interval, StatsError> {
     o.check()?;
     super::corr::check_pair(x, y)?;
@@ -406,14 +399,22 @@ pub fn corr_ci(x: &[f64], y: &[f64], kind: CorrKind, o: &Options) -> Result<Inte
     }
     let n = x.len();
     let rc = RankCorr::new(kind, x, y);
-    let dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
-        let mut accs = vec![vec![0u32; n]; rngs.len()];
-        multinomial_pass(&CountSink, n, rngs, &mut accs);
-        let mut s = rc.scratch();
-        for (o, a) in out.iter_mut().zip(&accs) {
-            *o = rc.weighted(a, &mut s);
-        }
-    });
+    // The draws of `pearson_ci`'s engine for these data, counted.
+    let dist = if super::tiles::accepts(x, y) {
+        super::tiles::par_counts(n, o.seed, o.n_resamples, |counts, out| {
+            let mut s = rc.scratch();
+            for (o, c) in out.iter_mut().zip(counts.chunks(n)) {
+                *o = rc.weighted(c, &mut s);
+            }
+        })
+    } else {
+        gather::par_pair_counts(n, &[o.seed], o.n_resamples, |counts, out| {
+            let mut s = rc.scratch();
+            for (o, c) in out.iter_mut().zip(counts) {
+                *o = rc.weighted(c, &mut s);
+            }
+        })
+    };
     let ones = vec![1u32; n];
     let theta = rc.weighted(&ones, &mut rc.scratch());
     let jack: Vec<f64> = if o.method == Method::Bca {
@@ -651,6 +652,51 @@ mod tests {
             pool.install(|| pearson_ci(&x, &y, &opts(Method::Bca)).unwrap())
         };
         assert_eq!(run(1), run(3));
+    }
+
+    #[test]
+    fn pearson_engines_draw_the_same_distribution() {
+        // The tile engine (where the CPU has one) and the floating-point engine are both exact
+        // resamplers: their distributions agree within Monte-Carlo error.
+        let n = 3000;
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1009) as f64).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| x[i] * 0.02 + ((i * 104729) % 997) as f64 / 50.0)
+            .collect();
+        let (mx, my) = (mean(&x), mean(&y));
+        let xy: Vec<[f64; 2]> = x.iter().zip(&y).map(|(a, b)| [a - mx, b - my]).collect();
+        let b = 8000;
+        let Some(tiles) = super::super::tiles::pearson_dist(&x, &y, 4, b) else {
+            eprintln!("no matrix tiles: only the floating-point engine runs here");
+            return;
+        };
+        let gather = pearson_gather(&xy, 4, b);
+        let moments = |d: &[f64]| {
+            let m = d.iter().sum::<f64>() / d.len() as f64;
+            let sd = (d.iter().map(|v| (v - m).powi(2)).sum::<f64>() / d.len() as f64).sqrt();
+            (m, sd)
+        };
+        let ((m1, s1), (m2, s2)) = (moments(&tiles), moments(&gather));
+        // Means differ by about sd * sqrt(2 / b); sds by about sd / sqrt(b).
+        assert!(
+            (m1 - m2).abs() < 5.0 * s1 * (2.0 / b as f64).sqrt(),
+            "{m1} vs {m2}"
+        );
+        assert!(
+            (s1 / s2 - 1.0).abs() < 5.0 / (b as f64).sqrt(),
+            "{s1} vs {s2}"
+        );
+    }
+
+    #[test]
+    fn pearson_with_far_outliers_uses_the_floating_point_engine() {
+        let n = 2000;
+        let mut x: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64).collect();
+        let y: Vec<f64> = (0..n).map(|i| ((i * 53) % 103) as f64 + x[i]).collect();
+        x[7] = 1e9;
+        assert!(super::super::tiles::pearson_dist(&x, &y, 1, 100).is_none());
+        let r = pearson_ci(&x, &y, &opts(Method::Percentile)).unwrap();
+        assert!(r.lo.is_finite() && r.lo <= r.hi, "{r:?}");
     }
 
     #[test]

@@ -588,6 +588,45 @@ impl PairAcc {
     }
 }
 
+/// For each resample of `par_gather(&PairSink(..), n, key, ..)`, its draw counts per pair: the
+/// same draws, counted (the rank correlations' bootstraps use them, so that for a seed they
+/// resample the rows Pearson's does). `eval(counts, out)` fills the values of a batch of
+/// resamples from their counts.
+pub fn par_pair_counts<F>(n: usize, key: &[u64], n_resamples: usize, eval: F) -> Vec<f64>
+where
+    F: Fn(&[Vec<u32>], &mut [f64]) + Sync,
+{
+    // Draws do not depend on the batch; this one keeps a batch's counts near 64 MB.
+    let batch = (16_000_000 / n.max(1)).clamp(1, 64);
+    par_batches(n_resamples, 1, batch, |first, out| {
+        let mut accs = vec![vec![0u32; n]; out.len()];
+        keyed_pass(&PairCountSink, n, key, first, &mut accs);
+        eval(&accs, out);
+    })
+}
+
+/// Counts draws where `PairSink` accumulates them: the same blocks and offsets, so the same
+/// random fields place the same draws.
+struct PairCountSink;
+
+impl GatherSink for PairCountSink {
+    type Acc = Vec<u32>;
+    /// The block's first item.
+    type Stage = usize;
+    const BITS: u32 = PairSink::BITS;
+    const SHIFT: u32 = PairSink::SHIFT;
+
+    fn stage(&self, stage: &mut usize, start: usize, _len: usize) {
+        *stage = start;
+    }
+
+    unsafe fn gather(&self, stage: &usize, acc: &mut Vec<u32>, offs: &[u16]) {
+        for &o in offs {
+            acc[stage + (o >> Self::SHIFT) as usize] += 1;
+        }
+    }
+}
+
 /// (x, y) pairs, staged a block of 512 at a time as rows of their five moments.
 pub struct PairSink<'a>(pub &'a [[f64; 2]]);
 
@@ -827,6 +866,32 @@ impl GatherSink for SumSink<'_> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn pair_counts_are_the_pearson_sinks_draws() {
+        let n = 5000;
+        let xy: Vec<[f64; 2]> = (0..n)
+            .map(|i| {
+                [
+                    ((i * 37) % 101) as f64 - 50.0,
+                    ((i * 53) % 103) as f64 - 51.0,
+                ]
+            })
+            .collect();
+        let sums = par_gather(&PairSink(&xy), n, &[3], 20, 8, |a| a.moments()[4]);
+        let counts = par_pair_counts(n, &[3], 20, |counts, out| {
+            for (o, k) in out.iter_mut().zip(counts) {
+                *o = k
+                    .iter()
+                    .zip(&xy)
+                    .map(|(&c, &[x, y])| c as f64 * x * y)
+                    .sum();
+            }
+        });
+        for (a, b) in sums.iter().zip(&counts) {
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{a} vs {b}");
+        }
+    }
     use super::*;
 
     #[test]

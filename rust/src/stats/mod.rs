@@ -11,6 +11,7 @@ pub mod multitest;
 pub mod ols;
 pub mod rng;
 pub mod special;
+pub mod tiles;
 
 pub use error::StatsError;
 pub mod alternative;
