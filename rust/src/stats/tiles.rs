@@ -134,8 +134,14 @@ fn pairs(c: Chunk) -> Vec<Pair> {
 fn central_sd(v: &[f64]) -> f64 {
     let k = v.len() / 100;
     let mut s = v.to_vec();
-    let lo = *s.select_nth_unstable_by(k, f64::total_cmp).1;
-    let hi = *s.select_nth_unstable_by(v.len() - 1 - k, f64::total_cmp).1;
+    let (_, &mut lo, above) = s.select_nth_unstable_by(k, f64::total_cmp);
+    // The k-th largest is the k-th largest of the values above the k-th smallest, if any.
+    let hi = if above.len() > k {
+        let at = above.len() - 1 - k;
+        *above.select_nth_unstable_by(at, f64::total_cmp).1
+    } else {
+        lo
+    };
     let mid: Vec<f64> = v
         .iter()
         .copied()
@@ -145,20 +151,22 @@ fn central_sd(v: &[f64]) -> f64 {
     (mid.iter().map(|a| (a - m) * (a - m)).sum::<f64>() / mid.len() as f64).sqrt()
 }
 
-/// Data mapped to 32-bit integers by `(v - min) * (2³² - 1) / (max - min)`, rounded; `None`
-/// for data wider than `GUARD` times `central_sd` (or constant).
-fn quantize(v: &[f64]) -> Option<Vec<u32>> {
+/// The map of `v` to 32-bit integers, `(v - lo) * scale` rounded, as `(lo, scale)`; `None` for
+/// data wider than `GUARD` times `central_sd` (or constant).
+fn scale(v: &[f64]) -> Option<(f64, f64)> {
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let range = hi - lo;
     let sd = central_sd(v);
-    if !(sd > 0.0 && range > 0.0 && range <= GUARD * sd) {
-        return None;
-    }
+    (sd > 0.0 && range > 0.0 && range <= GUARD * sd).then(|| (lo, u32::MAX as f64 / range))
+}
+
+/// `v` mapped to 32-bit integers by `scale`.
+fn quantize(v: &[f64]) -> Option<Vec<u32>> {
+    let (lo, scale) = scale(v)?;
     let top = u32::MAX as f64;
-    let scale = top / range;
     Some(
-        v.iter()
+        v.par_iter()
             .map(|a| ((a - lo) * scale).round().min(top) as u32)
             .collect(),
     )
@@ -204,14 +212,19 @@ impl Plan {
         a.par_chunks_mut(PAIR_BYTES)
             .zip(&all)
             .for_each(|(tile, p)| {
-                for m in 0..32 {
-                    for t in 0..4 {
-                        if let Some(i) = p.item(m, t) {
-                            let bytes = moment_bytes(qx[i], qy[i]);
-                            let (g, k) = (m / 16, m % 16);
-                            for (col, &b) in bytes.iter().enumerate() {
-                                tile[(g * 2 + col / 16) * 1024 + (col % 16) * 64 + 4 * k + t] = b;
-                            }
+                // The pair's 128 slots (quad m, byte t at 4m + t) with their byte columns, then
+                // written out a tile row (one column of 64 slots) at a time.
+                let mut slots = [[0u8; COLS]; 128];
+                for (k, slot) in slots.iter_mut().enumerate() {
+                    if let Some(i) = p.item(k / 4, k % 4) {
+                        *slot = moment_bytes(qx[i], qy[i]);
+                    }
+                }
+                for g in 0..2 {
+                    for col in 0..COLS {
+                        let row = &mut tile[(g * 2 + col / 16) * 1024 + (col % 16) * 64..][..64];
+                        for (b, slot) in row.iter_mut().zip(&slots[64 * g..64 * (g + 1)]) {
+                            *b = slot[col];
                         }
                     }
                 }
@@ -376,17 +389,18 @@ pub fn accepts(x: &[f64], y: &[f64]) -> bool {
         && !x.is_empty()
         && x.len() == y.len()
         && x.len() < 1 << 31
-        && quantize(x).is_some()
-        && quantize(y).is_some()
+        && rayon::join(|| scale(x).is_some(), || scale(y).is_some()) == (true, true)
 }
 
 /// Bootstrap distribution of Pearson r (pairs resampled together) for resamples
 /// `0..n_resamples` under `seed`, or `None` where the engine does not apply (`accepts`).
 pub fn pearson_dist(x: &[f64], y: &[f64], seed: u64, n_resamples: usize) -> Option<Vec<f64>> {
-    if !accepts(x, y) {
+    // `accepts`, with each side's scale found once.
+    if !x86::available() || x.is_empty() || x.len() != y.len() || x.len() >= 1 << 31 {
         return None;
     }
-    let plan = Plan::new(quantize(x)?, quantize(y)?);
+    let (qx, qy) = rayon::join(|| quantize(x), || quantize(y));
+    let plan = Plan::new(qx?, qy?);
     Some(run(&plan, seed, n_resamples, true))
 }
 
@@ -666,20 +680,29 @@ mod x86 {
     /// `Tree::split` on 64 u8 lanes, at least `R` rounds (a constant, so that the rounds are
     /// unrolled: a loop whose trip count changes from level to level mispredicts its exit).
     #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512bitalg")]
-    unsafe fn split8<const R: usize>(c: __m512i, s: &mut [__m512i; 4]) -> (__m512i, __m512i) {
+    #[target_feature(enable = "avx512f,avx512bw,avx512bitalg,avx512vbmi")]
+    unsafe fn split8<const R: usize, const SMALL: bool>(
+        c: __m512i,
+        s: &mut [__m512i; 4],
+    ) -> (__m512i, __m512i) {
         let masks = _mm512_broadcast_i32x4(_mm_setr_epi8(
             0, 1, 3, 7, 15, 31, 63, 127, -1, -1, -1, -1, -1, -1, -1, -1,
         ));
+        // For counts below 64, one byte permute maps the count itself to its mask.
+        let masks64: [u8; 64] = std::array::from_fn(|i| ((1u16 << i.min(8)) - 1) as u8);
+        let masks64 = _mm512_loadu_si512(masks64.as_ptr().cast());
         let eight = _mm512_set1_epi8(8);
         let mut rem = c;
         let mut left = _mm512_setzero_si512();
         macro_rules! round {
             () => {{
-                let m = _mm512_min_epu8(rem, eight);
-                let mask = _mm512_shuffle_epi8(masks, m);
+                let mask = if SMALL {
+                    _mm512_permutexvar_epi8(rem, masks64)
+                } else {
+                    _mm512_shuffle_epi8(masks, _mm512_min_epu8(rem, eight))
+                };
                 left = _mm512_add_epi8(left, _mm512_popcnt_epi8(_mm512_and_si512(step!(*s), mask)));
-                rem = _mm512_sub_epi8(rem, m);
+                rem = _mm512_subs_epu8(rem, eight);
             }};
         }
         for _ in 0..R {
@@ -691,12 +714,17 @@ mod x86 {
         (left, _mm512_sub_epi8(c, left))
     }
 
-    /// Splits `n` nodes of `from` (8-bit lanes, at least `R` rounds each) into `2n` of `to`.
+    /// Splits `n` nodes of `from` (8-bit lanes, at least `R` rounds each; `SMALL`: every count
+    /// below 64) into `2n` of `to`.
     #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512bitalg")]
-    unsafe fn level8<const R: usize>(from: &[__m512i], to: &mut [__m512i], s: &mut [__m512i; 4]) {
+    #[target_feature(enable = "avx512f,avx512bw,avx512bitalg,avx512vbmi")]
+    unsafe fn level8<const R: usize, const SMALL: bool>(
+        from: &[__m512i],
+        to: &mut [__m512i],
+        s: &mut [__m512i; 4],
+    ) {
         for (i, &c) in from.iter().enumerate() {
-            let (l, r) = split8::<R>(c, s);
+            let (l, r) = split8::<R, SMALL>(c, s);
             to[2 * i] = l;
             to[2 * i + 1] = r;
         }
@@ -780,6 +808,7 @@ mod x86 {
         let idx0: [u8; 64] = std::array::from_fn(|b| (b / 4 + 32 * (b % 4)) as u8);
         let idx0 = _mm512_loadu_si512(idx0.as_ptr().cast());
         let idx1 = _mm512_add_epi8(idx0, _mm512_set1_epi8(16));
+        let below64 = _mm512_set1_epi8(63);
         let mut last = 0;
         let mut leaves = [[_mm512_setzero_si512(); 64]; 2];
         for (j, pair) in pairs(c).into_iter().enumerate() {
@@ -798,6 +827,7 @@ mod x86 {
             leaves[0][0] = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi);
             let mut m = 1;
             let mut cur = 0;
+            let mut small = false;
             for bits in (1..=pair.size.trailing_zeros()).rev() {
                 let (x, y) = leaves.split_at_mut(1);
                 let (from, to) = if cur == 0 {
@@ -806,13 +836,28 @@ mod x86 {
                     (&y[0], &mut x[0])
                 };
                 let (from, to) = (&from[..m], &mut to[..2 * m]);
+                // Counts only shrink down the tree: once a level's are all below 64, so are
+                // those of every level under it.
+                small = small
+                    || from
+                        .iter()
+                        .all(|&v| _mm512_cmpgt_epu8_mask(v, below64) == 0);
+                macro_rules! level {
+                    ($b:literal) => {
+                        if small {
+                            level8::<{ MIN_ROUNDS[$b] }, true>(from, to, &mut s)
+                        } else {
+                            level8::<{ MIN_ROUNDS[$b] }, false>(from, to, &mut s)
+                        }
+                    };
+                }
                 match bits {
-                    6 => level8::<{ MIN_ROUNDS[6] }>(from, to, &mut s),
-                    5 => level8::<{ MIN_ROUNDS[5] }>(from, to, &mut s),
-                    4 => level8::<{ MIN_ROUNDS[4] }>(from, to, &mut s),
-                    3 => level8::<{ MIN_ROUNDS[3] }>(from, to, &mut s),
-                    2 => level8::<{ MIN_ROUNDS[2] }>(from, to, &mut s),
-                    _ => level8::<{ MIN_ROUNDS[1] }>(from, to, &mut s),
+                    6 => level!(6),
+                    5 => level!(5),
+                    4 => level!(4),
+                    3 => level!(3),
+                    2 => level!(2),
+                    _ => level!(1),
                 }
                 m *= 2;
                 cur ^= 1;
@@ -915,7 +960,9 @@ mod x86 {
         false
     }
 
-    pub struct Tiles;
+    pub struct Tiles {
+        pub(super) caps: (u64, u64),
+    }
 
     impl Tiles {
         pub fn new() -> Option<Self> {
@@ -1170,6 +1217,26 @@ mod tests {
         let r = super::super::corr::pearson_r(&x, &y);
         let rq = super::super::corr::pearson_r(&a, &b);
         assert!((r - rq).abs() < 1e-9, "{r} vs {rq}");
+    }
+
+    #[test]
+    fn central_sd_trims_one_percent_each_side() {
+        let v: Vec<f64> = (0..1000).rev().map(|i| i as f64).collect();
+        // Values 10..=989 are kept: 980 consecutive integers.
+        let want = ((980f64 * 980.0 - 1.0) / 12.0).sqrt();
+        assert!((central_sd(&v) - want).abs() < 1e-9, "{}", central_sd(&v));
+        assert_eq!(central_sd(&[3.0, 1.0, 2.0]), (2f64 / 3.0).sqrt());
+    }
+
+    #[test]
+    fn the_engine_runs_exactly_where_it_accepts() {
+        let (x, y) = data(1000, 1);
+        let mut far = x.clone();
+        far[3] = 1e9;
+        for (x, y, ok) in [(&x, &y, true), (&far, &y, false), (&y, &far, false)] {
+            assert_eq!(accepts(x, y), ok && x86::available());
+            assert_eq!(pearson_dist(x, y, 1, 10).is_some(), accepts(x, y));
+        }
     }
 
     #[test]
