@@ -403,14 +403,16 @@ Physical limits, and where vhframe stands:
   per pair and resample, from xoshiro256++ lanes at 9 vector operations per 512 bits). The
   sums are then a product of the count matrix with the pairs' moments (x, y, x^2, y^2, xy as
   exact integers of the data rounded to 32 bits: 32 byte columns), which the tiles do at
-  1,024 byte products per cycle, in the background. What is left is the count tree: ~0.5
+  1,024 byte products per cycle. That leaves the count tree as the bound: ~0.5
   vector operations per pair and resample on the two ports that run 512-bit operations, a
   floor of ~0.25 cycles, ~{floor_a:.2f} s at ~3 GHz on 2 cores. vhframe spends
   {ns_a:.2f} ns per pair and resample per core ({a.ours_s:.2f} s), about
-  {a.ours_s / floor_a:.1f}x that floor: the tree's rounds are short dependent chains, and
-  tile loads wait for the products still reading their registers (tile registers are not
-  renamed). Data traffic is small: the pairs' tile layout ({tiles_mb:.0f} MB, 32 bytes per
-  pair) streams from memory once per task of up to 512 resamples, ~{stream_gb:.1f} GB in
+  {a.ours_s / floor_a:.1f}x that floor. Measured on one core, the tile instructions take
+  about a fifth of the time (a tile load waits for the products still reading its register:
+  tile registers are not renamed), and each split carries bookkeeping beyond its rounds
+  (`cargo test --release time_tiles -- --ignored --nocapture` times the engine). Data
+  traffic is small: the pairs' tile layout ({tiles_mb:.0f} MB, 32 bytes per pair) streams
+  from memory once per task of up to 512 resamples, ~{stream_gb:.1f} GB in
   all. On CPUs without tiles the floating-point engine accumulates each draw as one 64-byte
   load-and-add of the drawn pair's moments (about twice the time per draw here).
 - (b) {draws_b:.1e} draws over the {n_b * 8 / 1e3:.0f} KB array (L2): per draw one 16-bit random
