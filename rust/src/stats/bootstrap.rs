@@ -161,21 +161,6 @@ fn gather_batch(n_resamples: usize) -> usize {
         .clamp(8, 128)
 }
 
-/// Sums of resampled values (pre-centred for accuracy).
-struct SumSink<'a>(&'a [f64]);
-
-impl Sink for SumSink<'_> {
-    type Acc = f64;
-    #[inline(always)]
-    fn add(&self, acc: &mut f64, i: usize) {
-        *acc += self.0[i];
-    }
-    #[inline(always)]
-    fn add_counts(&self, acc: &mut f64, start: usize, counts: &[u32; BLOCK]) {
-        *acc += weighted_sum(&self.0[start..], counts);
-    }
-}
-
 /// A sample centred on its mean: resampled sums of small numbers lose less to rounding.
 struct Centred {
     mean: f64,
@@ -276,18 +261,13 @@ pub fn diff_means_ci(
     check_sample("x", x, 2)?;
     check_sample("y", y, 2)?;
     let (sx, sy) = (Centred::new(x), Centred::new(y));
-    let (nx, ny) = (x.len(), y.len());
-    let (kx, ky) = (SumSink(&sx.c), SumSink(&sy.c));
-    let mut dist = par_resamples(&[o.seed], o.n_resamples, 1, |_, rngs, out| {
-        let mut ax = vec![0.0; rngs.len()];
-        let mut ay = vec![0.0; rngs.len()];
-        // x first, then y, from the same stream: fixed order per resample.
-        multinomial_pass(&kx, nx, rngs, &mut ax);
-        multinomial_pass(&ky, ny, rngs, &mut ay);
-        for ((o, a), b) in out.iter_mut().zip(&ax).zip(&ay) {
-            *o = (sx.mean + a / nx as f64) - (sy.mean + b / ny as f64);
-        }
-    });
+    // The two samples are resampled independently, each by the gather engine with its own
+    // stream family.
+    let (dx, dy) = rayon::join(
+        || mean_distribution(&sx, &[o.seed, 0], o.n_resamples),
+        || mean_distribution(&sy, &[o.seed, 1], o.n_resamples),
+    );
+    let mut dist: Vec<f64> = dx.iter().zip(&dy).map(|(a, b)| a - b).collect();
     let (ex, ey) = (sx.estimate(), sy.estimate());
     let theta = ex - ey;
     let (jx, jy) = if o.method == Method::Bca {
