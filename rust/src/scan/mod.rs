@@ -473,7 +473,11 @@ impl Matcher {
                 unsafe { ids.set_len(len) };
                 let end = self.tokens_from(text, $from, $stop, buf, &mut |id| ids.push(id));
                 len = ids.len();
-                out = ids.as_mut_ptr();
+                // unread where the text ends here, which only sets the final length
+                #[allow(unused_assignments)]
+                {
+                    out = ids.as_mut_ptr();
+                }
                 end
             }};
         }
@@ -491,10 +495,8 @@ impl Matcher {
                 let from = open.take().unwrap_or(i);
                 if n - from >= BLOCK {
                     // a token longer than a block ends the text
-                    // SAFETY: the first `len` entries are written
-                    unsafe { ids.set_len(len) };
-                    self.tokens_from(text, from, n, buf, &mut |id| ids.push(id));
-                    return;
+                    slow!(from, n);
+                    break;
                 }
                 pad[..n - from].copy_from_slice(&text[from..]);
                 pad[n - from..].fill(b' ');
@@ -1284,6 +1286,22 @@ mod tests {
                 assert_eq!(tokenize(&text[a..b]).len(), 1, "{text:?} {a}..{b}");
             });
             assert_eq!(spans, slow, "{text:?}");
+        }
+        // tokens of a block or more, at the end of the text and elsewhere
+        let long = "a".repeat(150);
+        for text in [
+            format!("x {long}"),
+            long.clone(),
+            "b".repeat(64),
+            format!("{long} the"),
+            format!("the {}", &long[..61]),
+            format!("{} x {long}", "y".repeat(70)),
+        ] {
+            let mut slow = Vec::new();
+            tokenize_with(text.as_bytes(), &mut b1, |t| slow.push(m.vocab.find(t)));
+            for fast in fast_ids(&m, text.as_bytes(), &mut b2) {
+                assert_eq!(fast, slow, "{text:?}");
+            }
         }
     }
 
