@@ -250,9 +250,10 @@ def bootstrap_pearson(
     Every resample is an exact multinomial draw of the pairs. On CPUs with AMX matrix tiles
     (Intel Xeon from the 4th generation) the resampled sums are exact integer sums of the data
     rounded to 32 bits of their range, which typically moves a resample's r by less than 1e-10
-    (data with outliers beyond 4096 standard deviations of their central 98% take the
-    floating-point engine instead). The two engines draw different resamples, so a seed's
-    interval differs between CPUs with and without tiles; on one kind of CPU it is fixed.
+    (data with outliers beyond 4096 standard deviations of their central 98%, and more than
+    2**25 pairs, take the floating-point engine instead). The two engines draw different
+    resamples, so a seed's interval differs between CPUs with and without tiles; on one kind
+    of CPU it is fixed.
     :func:`bootstrap_spearman` and :func:`bootstrap_kendall` use the same resamples.
     """
     return _bootstrap_corr("pearson", x, y, method, level, n_resamples, seed, threads)

@@ -335,21 +335,30 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     o.check()?;
     super::corr::check_pair(x, y)?;
     let n = x.len();
-    let (mx, my) = (mean(x), mean(y));
-    // Centred pairs, interleaved; the engine stages them a block at a time as rows of moments.
-    let xy: Vec<[f64; 2]> = x.iter().zip(y).map(|(a, b)| [a - mx, b - my]).collect();
+    // Centred pairs, interleaved: the floating-point engine stages them a block at a time as
+    // rows of moments, and the BCa jackknife reads them.
+    let centred = || -> Vec<[f64; 2]> {
+        let (mx, my) = (mean(x), mean(y));
+        x.iter().zip(y).map(|(a, b)| [a - mx, b - my]).collect()
+    };
     // The tile engine where the CPU has matrix tiles and the data fit 32 bits; it draws its own
     // streams, so seeded results differ between the two engines (both are exact resamples).
-    let dist = super::tiles::pearson_dist(x, y, o.seed, o.n_resamples)
-        .unwrap_or_else(|| pearson_gather(&xy, o.seed, o.n_resamples));
-    let mut total = [0.0; 5];
-    for &[a, b] in &xy {
-        for (t, v) in total.iter_mut().zip([a, b, a * a, b * b, a * b]) {
-            *t += v;
+    let (dist, xy) = match super::tiles::pearson_dist(x, y, o.seed, o.n_resamples) {
+        Some(d) => (d, None),
+        None => {
+            let xy = centred();
+            (pearson_gather(&xy, o.seed, o.n_resamples), Some(xy))
         }
-    }
+    };
     let theta = super::corr::pearson_r(x, y);
     let jack: Vec<f64> = if o.method == Method::Bca {
+        let xy = xy.unwrap_or_else(centred);
+        let mut total = [0.0; 5];
+        for &[a, b] in &xy {
+            for (t, v) in total.iter_mut().zip([a, b, a * a, b * b, a * b]) {
+                *t += v;
+            }
+        }
         xy.iter()
             .map(|&[a, b]| {
                 let s = [

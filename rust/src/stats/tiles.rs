@@ -30,7 +30,8 @@
 //! engine declines data whose range exceeds `GUARD` times the standard deviation of its
 //! central 98% (which nearly every resample keeps), so a rounding step is at most 2⁻²⁰ of that
 //! spread and a resample's r moves by at most a few parts in a million, typically far less, as
-//! rounding errors average out. Declined data go to the floating-point `gather` engine.
+//! rounding errors average out. Declined data, and inputs of more than `MAX_PAIRS` pairs, go
+//! to the floating-point `gather` engine.
 
 use super::resample::block_total;
 use super::rng::{Lanes, Rng};
@@ -44,6 +45,10 @@ const CHUNK_BITS: u32 = 12;
 const NODE_BITS: u32 = 6;
 /// Byte columns per pair: x and y (4 bytes each), x², y² and xy (8 each).
 const COLS: usize = 32;
+/// Most pairs the engine takes: its tile layout holds 32 bytes per pair (1 GiB here), twice
+/// the floating-point engine's copy, so larger inputs go there. Also keeps every integer
+/// product of `r_from_acc` far below 2¹²⁷.
+pub const MAX_PAIRS: usize = 1 << 25;
 /// Widest data accepted, in standard deviations of the central 98% (see the module notes).
 pub const GUARD: f64 = 4096.0;
 /// Most groups per task: a task's groups share each chunk's A tiles while those are in L2, so
@@ -253,7 +258,7 @@ fn r_from_acc(acc: &Acc, lane: usize, n: usize) -> f64 {
     };
     let (sx, sy, sxx, syy, sxy) = (sum(0, 4), sum(4, 4), sum(8, 8), sum(16, 8), sum(24, 8));
     let n = n as u128;
-    // Each product is below 2¹²⁶ for n < 2³¹ (checked by the caller), so nothing overflows.
+    // Each product is below 2¹²⁶ for n < 2³¹ (`MAX_PAIRS` is less), so nothing overflows.
     let dx = n * sxx - sx * sx;
     let dy = n * syy - sy * sy;
     if dx == 0 || dy == 0 {
@@ -381,14 +386,14 @@ impl Group {
     }
 }
 
-/// Whether the engine draws the bootstrap of (x, y): matrix tiles on this CPU, fewer than 2³¹
-/// pairs, and both sides narrow enough for 32 bits (`quantize`). Pearson's and the rank
+/// Whether the engine draws the bootstrap of (x, y): matrix tiles on this CPU, at most
+/// `MAX_PAIRS` pairs, and both sides narrow enough for 32 bits (`quantize`). Pearson's and the rank
 /// correlations' bootstraps ask the same question, so for a seed they share their resamples.
 pub fn accepts(x: &[f64], y: &[f64]) -> bool {
     x86::available()
         && !x.is_empty()
         && x.len() == y.len()
-        && x.len() < 1 << 31
+        && x.len() <= MAX_PAIRS
         && rayon::join(|| scale(x).is_some(), || scale(y).is_some()) == (true, true)
 }
 
@@ -396,7 +401,7 @@ pub fn accepts(x: &[f64], y: &[f64]) -> bool {
 /// `0..n_resamples` under `seed`, or `None` where the engine does not apply (`accepts`).
 pub fn pearson_dist(x: &[f64], y: &[f64], seed: u64, n_resamples: usize) -> Option<Vec<f64>> {
     // `accepts`, with each side's scale found once.
-    if !x86::available() || x.is_empty() || x.len() != y.len() || x.len() >= 1 << 31 {
+    if !x86::available() || x.is_empty() || x.len() != y.len() || x.len() > MAX_PAIRS {
         return None;
     }
     let (qx, qy) = rayon::join(|| quantize(x), || quantize(y));
