@@ -426,8 +426,8 @@ Physical limits, and where vhframe stands:
   10,000 resamples (~0.2 s at a scalar ~5 Gflop/s per core); the BCa jackknife adds 154 such
   fits. statsmodels pays Python and pandas overhead on each of its 250,000 fits.
 - (e) Peak resident memory stays far below 2 GB in every vhframe case: inputs plus
-  O(resamples) outputs, and for (a) the pairs' tile layout ({tiles_mb:.0f} MB) and a centred
-  copy; no per-resample copy of the data is made.
+  O(resamples) outputs, and for (a) the pairs' tile layout ({tiles_mb:.0f} MB) and their
+  32-bit copies; no per-resample copy of the data is made.
 """
 
 
