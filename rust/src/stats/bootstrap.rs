@@ -388,20 +388,21 @@ pub fn corr_ci(x: &[f64], y: &[f64], kind: CorrKind, o: &Options) -> Result<Inte
     }
     let n = x.len();
     let rc = RankCorr::new(kind, x, y);
-    // The draws of `pearson_ci`'s engine for these data, counted.
+    // The draws of `pearson_ci`'s engine for these data, counted; each engine hands over a
+    // batch of resamples' counts at a time.
+    let eval = |counts: &mut dyn Iterator<Item = &[u32]>, out: &mut [f64]| {
+        let mut s = rc.scratch();
+        for (o, c) in out.iter_mut().zip(counts) {
+            *o = rc.weighted(c, &mut s);
+        }
+    };
     let dist = if super::tiles::accepts(x, y) {
         super::tiles::par_counts(n, o.seed, o.n_resamples, |counts, out| {
-            let mut s = rc.scratch();
-            for (o, c) in out.iter_mut().zip(counts.chunks(n)) {
-                *o = rc.weighted(c, &mut s);
-            }
+            eval(&mut counts.chunks(n), out)
         })
     } else {
         gather::par_pair_counts(n, &[o.seed], o.n_resamples, |counts, out| {
-            let mut s = rc.scratch();
-            for (o, c) in out.iter_mut().zip(counts) {
-                *o = rc.weighted(c, &mut s);
-            }
+            eval(&mut counts.iter().map(Vec::as_slice), out)
         })
     };
     let ones = vec![1u32; n];

@@ -81,6 +81,14 @@ struct Pair {
 }
 
 impl Pair {
+    /// The items behind leaf `i` of the vector: `(0, item)` for node a's lanes 0..32 and
+    /// `(1, item)` for node b's lanes 32..64, if there is a node b.
+    fn halves(&self, i: usize) -> impl Iterator<Item = (usize, usize)> {
+        [(0, Some(self.a + i)), (1, self.b.map(|b| b + i))]
+            .into_iter()
+            .filter_map(|(half, item)| Some((half, item?)))
+    }
+
     /// The item behind byte `t` of quad `m` of the count rows: leaf `2m` then `2m + 1`, each
     /// as (node a, node b).
     fn item(&self, m: usize, t: usize) -> Option<usize> {
@@ -195,7 +203,7 @@ struct Plan {
     qx: Vec<u32>,
     qy: Vec<u32>,
     chunks: Vec<Chunk>,
-    /// Index of each chunk's first pair in `a`.
+    /// Index of each chunk's first pair in `a`, then the number of pairs.
     first_pair: Vec<usize>,
     /// A tiles, `PAIR_BYTES` per pair: byte `(g·2 + h)·1024 + row·64 + 4k + t` is column
     /// `16h + row` of the item behind byte `t` of quad `16g + k`.
@@ -203,16 +211,21 @@ struct Plan {
 }
 
 impl Plan {
+    /// The A tiles of chunk `ci`.
+    fn tiles(&self, ci: usize) -> &[u8] {
+        &self.a[self.first_pair[ci] * PAIR_BYTES..self.first_pair[ci + 1] * PAIR_BYTES]
+    }
+
     fn new(qx: Vec<u32>, qy: Vec<u32>) -> Self {
         let n = qx.len();
         let chunks = chunks(n);
-        let all: Vec<Pair> = chunks.iter().flat_map(|&c| pairs(c)).collect();
-        let mut first_pair = Vec::with_capacity(chunks.len());
-        let mut k = 0;
+        let mut all: Vec<Pair> = Vec::new();
+        let mut first_pair = Vec::with_capacity(chunks.len() + 1);
         for &c in &chunks {
-            first_pair.push(k);
-            k += pairs(c).len();
+            first_pair.push(all.len());
+            all.extend(pairs(c));
         }
+        first_pair.push(all.len());
         let mut a = vec![0u8; all.len() * PAIR_BYTES];
         a.par_chunks_mut(PAIR_BYTES)
             .zip(&all)
@@ -331,8 +344,7 @@ impl Tree {
                 nodes = Self::level(lanes, nodes, 8, MIN_ROUNDS[bits as usize]);
             }
             for (i, leaf) in nodes.iter().enumerate() {
-                for (half, item) in [(0, Some(p.a + i)), (1, p.b.map(|b| b + i))] {
-                    let Some(item) = item else { continue };
+                for (half, item) in p.halves(i) {
                     for (lane, &k) in leaf[half * GROUP..(half + 1) * GROUP].iter().enumerate() {
                         if k > 0 {
                             visit(item, lane, k);
@@ -390,18 +402,19 @@ impl Group {
 /// `MAX_PAIRS` pairs, and both sides narrow enough for 32 bits (`quantize`). Pearson's and the rank
 /// correlations' bootstraps ask the same question, so for a seed they share their resamples.
 pub fn accepts(x: &[f64], y: &[f64]) -> bool {
-    x86::available()
-        && !x.is_empty()
-        && x.len() == y.len()
-        && x.len() <= MAX_PAIRS
-        && rayon::join(|| scale(x).is_some(), || scale(y).is_some()) == (true, true)
+    runs_here(x, y) && rayon::join(|| scale(x).is_some(), || scale(y).is_some()) == (true, true)
+}
+
+/// `accepts` before the data's width: tiles on this CPU and a pair count the engine takes.
+fn runs_here(x: &[f64], y: &[f64]) -> bool {
+    x86::available() && !x.is_empty() && x.len() == y.len() && x.len() <= MAX_PAIRS
 }
 
 /// Bootstrap distribution of Pearson r (pairs resampled together) for resamples
 /// `0..n_resamples` under `seed`, or `None` where the engine does not apply (`accepts`).
 pub fn pearson_dist(x: &[f64], y: &[f64], seed: u64, n_resamples: usize) -> Option<Vec<f64>> {
-    // `accepts`, with each side's scale found once.
-    if !x86::available() || x.is_empty() || x.len() != y.len() || x.len() > MAX_PAIRS {
+    // `accepts`, with each side's scale found once (by `quantize`).
+    if !runs_here(x, y) {
         return None;
     }
     let (qx, qy) = rayon::join(|| quantize(x), || quantize(y));
@@ -463,9 +476,7 @@ fn run(plan: &Plan, seed: u64, n_resamples: usize, fast: bool) -> Vec<f64> {
                 .collect();
             let mut tiles = if fast { x86::Tiles::new() } else { None };
             walk(plan.n, &plan.chunks, &mut gs, |g, ci, c, totals| {
-                let np = pairs(c).len();
-                let first = plan.first_pair[ci] * PAIR_BYTES;
-                let a = &plan.a[first..first + np * PAIR_BYTES];
+                let a = plan.tiles(ci);
                 let done = tiles.as_mut().is_some_and(|t| {
                     t.chunk(c, totals, &mut g.lanes, x86::Out::Sums(a, &mut g.acc))
                 });
@@ -618,13 +629,8 @@ mod x86 {
             if totals.iter().any(|&t| t > cap) {
                 return false;
             }
-            let saved = lanes.clone();
             // SAFETY: `Tiles` exists only where `available` holds, which covers the features.
-            let ok = unsafe { chunk_avx512(c, totals, lanes, out, &mut self.rows, self.caps.1) };
-            if !ok {
-                *lanes = saved;
-            }
-            ok
+            unsafe { chunk_avx512(c, totals, lanes, out, &mut self.rows, self.caps.1) }
         }
     }
 
@@ -771,6 +777,8 @@ mod x86 {
         }
     }
 
+    /// `Tiles::chunk`'s work. The lanes' state lives in registers and is stored back only on
+    /// success, so a chunk handed back (a node count above `cap8`) leaves `lanes` as it was.
     #[target_feature(enable = "avx512f,avx512bw,avx512bitalg,avx512vbmi,avx2,sse4.1")]
     unsafe fn chunk_avx512(
         c: Chunk,
@@ -873,8 +881,7 @@ mod x86 {
                     let mut bytes = [0u8; 64];
                     for (i, &leaf) in leaves[..m].iter().enumerate() {
                         _mm512_storeu_si512(bytes.as_mut_ptr().cast(), leaf);
-                        for (half, item) in [(0, Some(pair.a + i)), (1, pair.b.map(|b| b + i))] {
-                            let Some(item) = item else { continue };
+                        for (half, item) in pair.halves(i) {
                             for lane in 0..GROUP {
                                 counts[lane * *n + item] += bytes[half * GROUP + lane] as u32;
                             }
@@ -1060,19 +1067,20 @@ mod tests {
             let mut fell_back = 0;
             let mut sums = |fast: bool| {
                 let mut g = Group::new(5, 0, n);
-                let mut len_left = n;
-                for (ci, &c) in plan.chunks.iter().enumerate() {
-                    let len = 1usize << c.bits;
-                    let totals = g.totals(len, len_left);
-                    let a = &plan.a[plan.first_pair[ci] * PAIR_BYTES..];
-                    if !(fast
-                        && tiles.chunk(c, &totals, &mut g.lanes, x86::Out::Sums(a, &mut g.acc)))
-                    {
-                        fell_back += fast as usize;
-                        Tree::chunk_sums(&plan, c, &totals, &mut g.lanes, &mut g.acc);
-                    }
-                    len_left -= len;
-                }
+                walk(
+                    n,
+                    &plan.chunks,
+                    std::slice::from_mut(&mut g),
+                    |g, ci, c, totals| {
+                        let a = plan.tiles(ci);
+                        if !(fast
+                            && tiles.chunk(c, totals, &mut g.lanes, x86::Out::Sums(a, &mut g.acc)))
+                        {
+                            fell_back += fast as usize;
+                            Tree::chunk_sums(&plan, c, totals, &mut g.lanes, &mut g.acc);
+                        }
+                    },
+                );
                 g.acc
             };
             assert_eq!(sums(true), sums(false), "n = {n}");
@@ -1086,13 +1094,14 @@ mod tests {
         for gi in 0..groups {
             let mut g = Group::new(seed, gi, n);
             let mut k = vec![vec![0u64; n]; GROUP];
-            let mut len_left = n;
-            for c in chunks(n) {
-                let len = 1usize << c.bits;
-                let totals = g.totals(len, len_left);
-                Tree::chunk(c, &totals, &mut g.lanes, |item, lane, v| k[lane][item] += v);
-                len_left -= len;
-            }
+            walk(
+                n,
+                &chunks(n),
+                std::slice::from_mut(&mut g),
+                |g, _, c, totals| {
+                    Tree::chunk(c, totals, &mut g.lanes, |item, lane, v| k[lane][item] += v);
+                },
+            );
             out.extend(k);
         }
         out
