@@ -28,14 +28,25 @@ class RefusalJudge:
     def __init__(self, extra_phrases: list[str] | None = None, lexicon: str | None = None) -> None:
         from vhframe.scan import Lexicon
 
-        if extra_phrases is not None and not all(isinstance(p, str) for p in extra_phrases):
-            raise ParamError("extra_phrases", "expected a list of strings")
+        # a bare string is iterable too: it would silently become one phrase per letter
+        if extra_phrases is not None and (
+            not isinstance(extra_phrases, list | tuple)
+            or not all(isinstance(p, str) for p in extra_phrases)
+        ):
+            raise ParamError("extra_phrases", f"expected a list of strings, found "
+                                              f"{extra_phrases!r}")
+        try:
+            extra = Lexicon.from_phrases("extra_phrases", extra_phrases or [])
+        except ValueError as exc:
+            raise ParamError("extra_phrases", str(exc)) from exc
+        if lexicon is not None and (not isinstance(lexicon, str) or not lexicon.strip()):
+            raise ParamError("lexicon", f"expected the path of a CSV file with a 'text' "
+                                        f"column, found {lexicon!r}")
         try:
             base = Lexicon.from_csv(lexicon, name="refusal") if lexicon else Lexicon.refusal()
         except (OSError, ValueError) as exc:
             raise ParamError("lexicon", str(exc)) from exc
-        phrases = list(base.phrases) + list(extra_phrases or [])
-        self.lexicon = Lexicon.from_phrases("refusal", phrases)
+        self.lexicon = Lexicon.from_phrases("refusal", [*base.phrases, *extra.phrases])
 
     def fingerprint(self) -> dict[str, Any]:
         return {"judge": "refusal", "phrases": sorted(self.lexicon.phrases)}
