@@ -111,10 +111,10 @@ def test_the_table_is_the_whole_key() -> None:
 
 
 def test_every_item_is_keyed_to_its_published_value() -> None:
-    got = {i: v for v, items in pvq.PVQ40_KEY.items() for i in items}
+    got = {i: v for v, nums in pvq.PVQ40_KEY.items() for i in nums}
     assert got == KEY
-    for value, items in pvq.PVQ40_KEY.items():
-        assert list(items) == sorted(items), value  # listed in item order
+    for value, nums in pvq.PVQ40_KEY.items():
+        assert list(nums) == sorted(nums), value  # listed in item order
     # and survey items built from any 40 texts carry the same values, item by item
     items = pvq.pvq40_items([f"portrait {i}" for i in range(1, 41)])
     assert [(it.number, it.value, it.text) for it in items] == [
