@@ -6,6 +6,9 @@ our endpoint must sit at the level the method asks for (alpha/2 for percentile, 
 level for BCa, computed here independently from scipy's distribution and the jackknife) within a
 few Monte-Carlo standard errors. That check stays valid for the discrete bootstrap
 distributions of tiny or tied samples.
+
+Each check runs on every engine and instruction set it can reach (``VHFRAME_STATS_ENGINE``,
+``VHFRAME_STATS_ISA``); paths this CPU lacks are skipped with the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -22,7 +26,44 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.special import ndtr, ndtri
 
-from vhframe import stats
+from vhframe import _core, stats
+
+ENGINE_VAR, ISA_VAR = "VHFRAME_STATS_ENGINE", "VHFRAME_STATS_ISA"
+#: The instruction sets of the floating-point kernels (every bootstrap but the OLS one).
+ISAS = [pytest.param(("gather", isa), id=isa) for isa in ("portable", "avx2", "avx512")]
+#: Those, and the tile engine, for the correlation bootstraps.
+ENGINES = [
+    *(pytest.param(("gather", isa), id=f"gather-{isa}") for isa in ("portable", "avx2", "avx512")),
+    pytest.param(("tiles", "auto"), id="tiles"),
+]
+
+
+@contextmanager
+def _path_env(path: tuple[str, str]) -> Iterator[None]:
+    """Sets the engine and instruction set variables to ``path`` for the block."""
+    saved = {k: os.environ.get(k) for k in (ENGINE_VAR, ISA_VAR)}
+    os.environ[ENGINE_VAR], os.environ[ISA_VAR] = path
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextmanager
+def forced(path: tuple[str, str]) -> Iterator[None]:
+    """Runs the block on engine and instruction set ``path``; skips the test, with the reason,
+    where this CPU lacks it."""
+    with _path_env(path):
+        try:
+            _core._stats_engines()
+        except RuntimeError as e:
+            pytest.skip(str(e))
+        yield
+
 
 B = 4000
 # About 5 Monte-Carlo standard errors at B = 4000: a 2.5% quantile level has sd ~0.0035 per
@@ -99,15 +140,25 @@ def samples(draw: st.DrawFn, min_n: int = 2) -> np.ndarray:
     return x
 
 
+@pytest.mark.parametrize("path", ISAS)
 @settings(max_examples=40, deadline=None)
 @given(samples(), st.sampled_from(["percentile", "bca"]), st.sampled_from([0.9, 0.95]))
-def test_mean_matches_scipy(x: np.ndarray, method: str, level: float) -> None:
-    _compare_one_sample(x, method, stats.bootstrap_mean, level)
+def test_mean_matches_scipy(
+    path: tuple[str, str], x: np.ndarray, method: str, level: float
+) -> None:
+    with forced(path):
+        _compare_one_sample(x, method, stats.bootstrap_mean, level)
 
 
+@pytest.mark.parametrize("path", ISAS)
 @settings(max_examples=15, deadline=None)
 @given(st.integers(2, 200), st.integers(0, 2**32 - 1), st.sampled_from(["percentile", "bca"]))
-def test_proportion_matches_scipy(n: int, seed: int, method: str) -> None:
+def test_proportion_matches_scipy(path: tuple[str, str], n: int, seed: int, method: str) -> None:
+    with forced(path):
+        _proportion_matches_scipy(n, seed, method)
+
+
+def _proportion_matches_scipy(n: int, seed: int, method: str) -> None:
     rng = np.random.default_rng(seed)
     x = rng.random(n) < 0.3
     if x.all() or not x.any():
@@ -117,9 +168,15 @@ def test_proportion_matches_scipy(n: int, seed: int, method: str) -> None:
     assert a == stats.bootstrap_proportion(x.astype(np.int8), method=method)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("path", ISAS)
 @pytest.mark.parametrize("method", ["percentile", "bca"])
 @pytest.mark.parametrize("paired", [False, True])
-def test_diff_means_matches_scipy(method: str, paired: bool) -> None:
+def test_diff_means_matches_scipy(path: tuple[str, str], method: str, paired: bool) -> None:
+    with forced(path):
+        _diff_means_matches_scipy(method, paired)
+
+
+def _diff_means_matches_scipy(method: str, paired: bool) -> None:
     rng = np.random.default_rng(5)
     for nx, ny in [(3, 3), (25, 25), (400, 400)] if paired else [(2, 5), (30, 70), (500, 300)]:
         x, y = rng.gamma(2.0, size=nx), rng.normal(1.0, size=ny)
@@ -158,8 +215,14 @@ def _pearson_stat(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.asarray(sps.pearsonr(a, b, axis=axis).statistic)
 
 
+@pytest.mark.parametrize("path", ENGINES)
 @pytest.mark.parametrize("method", ["percentile", "bca"])
-def test_pearson_matches_scipy(method: str) -> None:
+def test_pearson_matches_scipy(path: tuple[str, str], method: str) -> None:
+    with forced(path):
+        _pearson_matches_scipy(method)
+
+
+def _pearson_matches_scipy(method: str) -> None:
     rng = np.random.default_rng(6)
     for n in (12, 80, 1000):
         x = rng.normal(size=n)
@@ -203,6 +266,8 @@ def corr_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ENGINES)
 @settings(max_examples=12, deadline=None)
 @given(
     corr_pairs(),
@@ -210,6 +275,13 @@ def corr_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     st.sampled_from(["percentile", "bca"]),
 )
 def test_rank_correlations_match_scipy(
+    path: tuple[str, str], data: tuple[np.ndarray, np.ndarray], kind: str, method: str
+) -> None:
+    with forced(path):
+        _rank_correlations_match_scipy(data, kind, method)
+
+
+def _rank_correlations_match_scipy(
     data: tuple[np.ndarray, np.ndarray], kind: str, method: str
 ) -> None:
     x, y = data
@@ -245,8 +317,17 @@ def test_rank_correlations_match_scipy(
     assert ci.se == pytest.approx(float(np.std(dist, ddof=1)), rel=0.15, abs=1e-12)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ENGINES)
 @pytest.mark.parametrize("method", ["percentile", "bca"])
-def test_rank_correlation_intervals_against_scipy_bootstrap(method: str) -> None:
+def test_rank_correlation_intervals_against_scipy_bootstrap(
+    path: tuple[str, str], method: str
+) -> None:
+    with forced(path):
+        _rank_correlation_intervals_against_scipy_bootstrap(method)
+
+
+def _rank_correlation_intervals_against_scipy_bootstrap(method: str) -> None:
     # scipy's own BCa and percentile intervals: endpoints agree within Monte-Carlo error,
     # measured in bootstrap standard errors.
     rng = np.random.default_rng(13)
@@ -268,9 +349,15 @@ def test_rank_correlation_intervals_against_scipy_bootstrap(method: str) -> None
         assert abs(ci.low - lo) < 0.25 * se and abs(ci.high - hi) < 0.25 * se, (ci, lo, hi, se)
 
 
+@pytest.mark.parametrize("path", ENGINES)
 @pytest.mark.parametrize("method", ["percentile", "bca"])
 @pytest.mark.parametrize("n", [300, 5000])
-def test_correlation_bootstraps_share_resamples(method: str, n: int) -> None:
+def test_correlation_bootstraps_share_resamples(path: tuple[str, str], method: str, n: int) -> None:
+    with forced(path):
+        _correlation_bootstraps_share_resamples(method, n)
+
+
+def _correlation_bootstraps_share_resamples(method: str, n: int) -> None:
     # For 0/1 data, average ranks are an affine map of the values, and tau-b of a 2x2 table is
     # the phi coefficient: on every resample the three coefficients coincide. Equal intervals
     # for one seed therefore show that the three draw the same rows (also past 4096 pairs,
@@ -303,7 +390,13 @@ def test_rank_correlation_bootstrap_of_monotone_data() -> None:
 
 
 @pytest.mark.slow
-def test_many_blocks_match_scipy() -> None:
+@pytest.mark.parametrize("path", ENGINES)
+def test_many_blocks_match_scipy(path: tuple[str, str]) -> None:
+    with forced(path):
+        _many_blocks_match_scipy()
+
+
+def _many_blocks_match_scipy() -> None:
     # n spans two full 4096-item resampling blocks and a partial last block.
     rng = np.random.default_rng(8)
     n, b = 9000, 1500
@@ -374,7 +467,13 @@ def test_ols_bootstrap_redraws_singular_resamples() -> None:
         stats.bootstrap_ols(np.array([[0.0], [0.0], [1.0], [0.0]]), y[:4], method="bca")
 
 
-def test_grouped_matches_per_group_bootstrap() -> None:
+@pytest.mark.parametrize("path", ISAS)
+def test_grouped_matches_per_group_bootstrap(path: tuple[str, str]) -> None:
+    with forced(path):
+        _grouped_matches_per_group_bootstrap()
+
+
+def _grouped_matches_per_group_bootstrap() -> None:
     rng = np.random.default_rng(10)
     axes = np.array(["gender", "race", "age"])[rng.integers(0, 3, 900)]
     desc = np.array(["a", "b"])[rng.integers(0, 2, 900)]
@@ -401,7 +500,13 @@ def test_grouped_matches_per_group_bootstrap() -> None:
     np.testing.assert_array_equal(one.low, two.low[:3])
 
 
-def test_rtp_toxicity_matches_definitions() -> None:
+@pytest.mark.parametrize("path", ISAS)
+def test_rtp_toxicity_matches_definitions(path: tuple[str, str]) -> None:
+    with forced(path):
+        _rtp_toxicity_matches_definitions()
+
+
+def _rtp_toxicity_matches_definitions() -> None:
     rng = np.random.default_rng(11)
     scores = rng.beta(0.5, 3.0, size=(600, 10))
     res = stats.rtp_toxicity(scores, n_resamples=B, seed=4)
@@ -443,24 +548,114 @@ def _all_calls(threads: int | None) -> list[object]:
     ]
 
 
-def test_identical_across_thread_counts() -> None:
-    assert _all_calls(1) == _all_calls(2) == _all_calls(3)
+@pytest.mark.parametrize("path", ENGINES)
+def test_identical_across_thread_counts(path: tuple[str, str]) -> None:
+    # The work is split by thread count: with 300 resamples the floating-point engine runs
+    # batches of 75, 38 and 25 resamples on 1, 2 and 3 threads (four per thread, 8 to 128),
+    # and the tile engine tasks of 5, 3 and 2 groups of 32 (two per thread), so the splits
+    # differ; the 5000 pairs pass a 4096-pair super-block, where the vector paths draw.
+    with forced(path):
+        assert _all_calls(1) == _all_calls(2) == _all_calls(3)
 
 
-def test_identical_across_rayon_pool_sizes_in_subprocesses() -> None:
-    code = (
-        "import numpy as np; from vhframe import stats; "
-        "r = np.random.default_rng(1); x = r.normal(size=300_000); y = x + r.normal(size=300_000); "
-        "print(repr(stats.bootstrap_pearson(x, y, n_resamples=64, seed=5)))"
-    )
-    outs = []
-    for n in ("1", "2"):
-        env = {**os.environ, "RAYON_NUM_THREADS": n}
-        run = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ENGINES)
+def test_identical_across_rayon_pool_sizes_in_subprocesses(path: tuple[str, str]) -> None:
+    # 1000 resamples: batches of 128 and 125 (floating-point engine), tasks of 16 and 8 groups
+    # (tile engine) on global pools of 1 and 2 threads.
+    with forced(path):
+        code = (
+            "import numpy as np; from vhframe import stats; "
+            "r = np.random.default_rng(1); x = r.normal(size=20_000); "
+            "y = x + r.normal(size=20_000); "
+            "print(repr(stats.bootstrap_pearson(x, y, n_resamples=1000, seed=5)))"
         )
-        outs.append(run.stdout)
+        outs = []
+        for n in ("1", "2"):
+            env = {**os.environ, "RAYON_NUM_THREADS": n}
+            run = subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            )
+            outs.append(run.stdout)
     assert outs[0] == outs[1] and "BootstrapCI" in outs[0]
+
+
+def test_instruction_sets_give_identical_results() -> None:
+    # The floating-point kernels make the same bits on every instruction set.
+    results = {}
+    for isa in ("portable", "avx2", "avx512"):
+        try:
+            with forced(("gather", isa)):
+                results[isa] = _all_calls(None)
+        except pytest.skip.Exception:
+            continue
+    if len(results) < 2:
+        pytest.skip("CPU lacks AVX2 and AVX-512: only the portable path runs here")
+    portable = results.pop("portable")
+    for isa, r in results.items():
+        assert r == portable, isa
+
+
+def test_forced_paths_run_or_raise() -> None:
+    # A forced path this CPU lacks raises in every bootstrap that would take it, naming what is
+    # missing; never a silent fallback.
+    x = np.arange(50.0)
+    y = x % 7
+    calls = [
+        lambda: stats.bootstrap_pearson(x, y, n_resamples=50),
+        lambda: stats.bootstrap_spearman(x, y, n_resamples=50),
+        lambda: stats.bootstrap_mean(x, n_resamples=50),
+        lambda: stats.rtp_toxicity(np.c_[x, y] / 50, n_resamples=50),
+    ]
+    for path in [
+        ("tiles", "auto"),
+        ("gather", "portable"),
+        ("gather", "avx2"),
+        ("gather", "avx512"),
+    ]:
+        with _path_env(path):
+            try:
+                engine, isa = _core._stats_engines()
+            except RuntimeError as e:
+                assert f"{path[0] if path[0] == 'tiles' else path[1]}: this CPU lacks" in str(e)
+                for f in calls:
+                    with pytest.raises(RuntimeError, match="this CPU lacks"):
+                        f()
+                continue
+            assert engine == path[0] and path[1] in ("auto", isa)
+            for f in calls:
+                f()
+
+
+@pytest.mark.parametrize(
+    ("var", "value"), [(ENGINE_VAR, "fast"), (ISA_VAR, "sse2"), (ENGINE_VAR, "tile")]
+)
+def test_unknown_paths_are_errors(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ValueError, match=f"{var} must be 'auto'"):
+        stats.bootstrap_pearson(np.arange(10.0), np.arange(10.0) % 3)
+    with pytest.raises(ValueError, match=f"{var} must be 'auto'"):
+        _core._stats_engines()
+    # The OLS bootstrap and the permutation tests have one path and ignore the variables.
+    stats.permutation_pearson(np.arange(10.0), np.arange(10.0) % 3, n_resamples=10)
+
+
+def test_auto_is_the_fastest_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in (ENGINE_VAR, ISA_VAR):
+        monkeypatch.delenv(var, raising=False)
+    engine, isa = _core._stats_engines()
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=6000)
+    y = x + rng.normal(size=6000)
+    auto = (
+        stats.bootstrap_pearson(x, y, n_resamples=100),
+        stats.bootstrap_mean(x, n_resamples=100),
+    )
+    with forced((engine, isa)):
+        assert auto == (
+            stats.bootstrap_pearson(x, y, n_resamples=100),
+            stats.bootstrap_mean(x, n_resamples=100),
+        )
 
 
 def test_seed_changes_the_draws() -> None:
@@ -470,14 +665,22 @@ def test_seed_changes_the_draws() -> None:
     assert a != stats.bootstrap_mean(x, seed=2, n_resamples=200)
 
 
-def test_degenerate_samples() -> None:
-    zeros = stats.bootstrap_proportion(np.zeros(30))
-    assert (zeros.estimate, zeros.low, zeros.high) == (0.0, 0.0, 0.0)
-    const = stats.bootstrap_mean(np.full(10, 3.5), method="percentile")
-    assert (const.low, const.high) == (3.5, 3.5)
+@pytest.mark.parametrize("path", ISAS)
+def test_degenerate_samples(path: tuple[str, str]) -> None:
+    with forced(path):
+        zeros = stats.bootstrap_proportion(np.zeros(30))
+        assert (zeros.estimate, zeros.low, zeros.high) == (0.0, 0.0, 0.0)
+        const = stats.bootstrap_mean(np.full(10, 3.5), method="percentile")
+        assert (const.low, const.high) == (3.5, 3.5)
 
 
-def test_errors() -> None:
+@pytest.mark.parametrize("path", ENGINES)
+def test_errors(path: tuple[str, str]) -> None:
+    with forced(path):
+        _errors()
+
+
+def _errors() -> None:
     x = np.arange(10.0)
     with pytest.raises(ValueError, match="x contains a NaN or infinite value"):
         stats.bootstrap_mean(np.r_[x, np.nan])

@@ -7,6 +7,23 @@ Correlation p-values and permutation tests take scipy's ``alternative`` ("two-si
 "greater"); every resampling result is identical for a seed whatever the number of threads
 (correlation bootstraps also depend on whether the CPU has matrix tiles: see
 :func:`bootstrap_pearson`).
+
+Engines. Every bootstrap draws exact multinomial resamples, by default on the fastest path
+this CPU has: the correlation bootstraps on the tile engine (AMX) where it accepts the data,
+else on the floating-point engine, whose kernels run on AVX-512, AVX2 or portable code. Two
+environment variables, read at each call, force a path (for tests and benchmarks):
+
+- ``VHFRAME_STATS_ENGINE``: ``auto`` (default), ``tiles`` or ``gather``, the engine of
+  :func:`bootstrap_pearson`, :func:`bootstrap_spearman` and :func:`bootstrap_kendall`. Forced,
+  ``tiles`` also takes data it declines by default (far outliers, which it represents less
+  precisely), up to its 2**25 pairs.
+- ``VHFRAME_STATS_ISA``: ``auto`` (default), ``portable``, ``avx2`` or ``avx512``, the
+  instruction set of the floating-point kernels of every bootstrap but :func:`bootstrap_ols`.
+
+The instruction sets of an engine give identical results; the two engines draw different
+resamples for a seed. Forcing a path this CPU lacks raises ``RuntimeError`` saying what it
+lacks (never a silent fallback); an unknown value raises ``ValueError``. :func:`bootstrap_ols`
+and the permutation tests have one path each and ignore both variables.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 //! Bindings of the `stats` kernels: argument checks, GIL release and numpy conversion only.
-//! Every kernel error is a problem with the caller's input and becomes a `ValueError`.
+//! A kernel error about the caller's input becomes a `ValueError`, and a forced engine or
+//! instruction set this CPU lacks a `RuntimeError`.
 
 use std::borrow::Cow;
 
@@ -7,17 +8,21 @@ use numpy::ndarray::Array2;
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::stats::alternative::Alternative;
 use crate::stats::bootstrap::{self, Interval, Method, Options};
 use crate::stats::corr::CorrKind;
+use crate::stats::engine::{Engine, Engines};
 use crate::stats::multitest::{self, Adjust};
 use crate::stats::{corr, ols_boot, permutation, StatsError};
 
 fn value_error(e: StatsError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    match e {
+        StatsError::Unavailable(_) => PyRuntimeError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
 }
 
 /// Borrows a C-contiguous array's data, or copies it when the layout is anything else.
@@ -54,7 +59,22 @@ fn run<T: Send>(
     }
 }
 
+/// Bootstrap options on the engines `VHFRAME_STATS_ENGINE` and `VHFRAME_STATS_ISA` choose
+/// (read at each call).
 fn options(n_resamples: usize, level: f64, method: &str, seed: u64) -> PyResult<Options> {
+    Ok(Options {
+        engines: Engines::from_env().map_err(value_error)?,
+        ..one_engine_options(n_resamples, level, method, seed)?
+    })
+}
+
+/// Bootstrap options for kernels with a single engine, which ignore the variables.
+fn one_engine_options(
+    n_resamples: usize,
+    level: f64,
+    method: &str,
+    seed: u64,
+) -> PyResult<Options> {
     let method = match method {
         "percentile" => Method::Percentile,
         "bca" | "BCa" => Method::Bca,
@@ -69,7 +89,23 @@ fn options(n_resamples: usize, level: f64, method: &str, seed: u64) -> PyResult<
         level,
         method,
         seed,
+        engines: Engines::default(),
     })
+}
+
+/// The engine the correlation bootstraps try first ("tiles", taken where it accepts the data,
+/// or "gather") and the instruction set of the floating-point kernels, as `VHFRAME_STATS_ENGINE`
+/// and `VHFRAME_STATS_ISA` choose them now; raises as a bootstrap would on a path this CPU
+/// lacks.
+#[pyfunction]
+fn _stats_engines() -> PyResult<(&'static str, &'static str)> {
+    let e = Engines::from_env().map_err(value_error)?;
+    let engine = match e.engine {
+        Engine::Auto if crate::stats::tiles::available() => "tiles",
+        Engine::Auto => "gather",
+        other => other.name(),
+    };
+    Ok((engine, e.isa.name()))
 }
 
 type Ci = (f64, f64, f64, f64);
@@ -180,7 +216,7 @@ fn bootstrap_ols<'py>(
     threads: Option<usize>,
 ) -> PyResult<OlsBootOut<'py>> {
     let (n, p, m) = ols_shapes(&x, &y, &names)?;
-    let o = options(n_resamples, level, method, seed)?;
+    let o = one_engine_options(n_resamples, level, method, seed)?;
     let (xs, ys) = (flat2(&x), flat2(&y));
     let (xs, ys, names) = (&*xs, &*ys, names.as_deref());
     let r = run(py, threads, || {
@@ -505,6 +541,7 @@ fn permutation_diff_means(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_stats_engines, m)?)?;
     m.add_function(wrap_pyfunction!(ols, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_ols, m)?)?;
     m.add_function(wrap_pyfunction!(pearson, m)?)?;

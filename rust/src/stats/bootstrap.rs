@@ -9,11 +9,13 @@
 //! statistics are computed in closed form, O(n), instead of refitting n times.
 
 use super::corr::{CorrKind, CONSTANT_MSG};
+use super::engine::{Engine, Engines, Isa, ENGINE_VAR};
 use super::error::{check_finite, StatsError};
 use super::gather::{self, par_gather, PairSink};
 use super::rankcorr::RankCorr;
 use super::resample::{multinomial_pass, par_resamples, weighted_sum, Sink, BLOCK};
 use super::special::{norm_ppf, norm_sf};
+use super::tiles;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -27,6 +29,8 @@ pub struct Options {
     pub level: f64,
     pub method: Method,
     pub seed: u64,
+    /// The engine and instruction set to resample on (`Engines::default()`: the fastest).
+    pub engines: Engines,
 }
 
 impl Options {
@@ -201,19 +205,25 @@ impl Centred {
 }
 
 /// Bootstrap distribution of the mean of one sample; `key` identifies the stream family.
-fn mean_distribution(s: &Centred, key: &[u64], n_resamples: usize) -> Vec<f64> {
+fn mean_distribution(s: &Centred, key: &[u64], n_resamples: usize, isa: Isa) -> Vec<f64> {
     let n = s.c.len();
     let sink = gather::SumSink(&s.c);
-    par_gather(&sink, n, key, n_resamples, gather_batch(n_resamples), |a| {
-        s.mean + a.total() / n as f64
-    })
+    par_gather(
+        &sink,
+        n,
+        key,
+        n_resamples,
+        gather_batch(n_resamples),
+        isa,
+        |a| s.mean + a.total() / n as f64,
+    )
 }
 
 pub fn mean_ci(x: &[f64], o: &Options) -> Result<Interval, StatsError> {
     o.check()?;
     check_sample("x", x, 2)?;
     let s = Centred::new(x);
-    let mut dist = mean_distribution(&s, &[o.seed], o.n_resamples);
+    let mut dist = mean_distribution(&s, &[o.seed], o.n_resamples, o.engines.isa);
     let jack = if o.method == Method::Bca {
         s.jackknife()
     } else {
@@ -263,9 +273,10 @@ pub fn diff_means_ci(
     let (sx, sy) = (Centred::new(x), Centred::new(y));
     // The two samples are resampled independently, each by the gather engine with its own
     // stream family.
+    let isa = o.engines.isa;
     let (dx, dy) = rayon::join(
-        || mean_distribution(&sx, &[o.seed, 0], o.n_resamples),
-        || mean_distribution(&sy, &[o.seed, 1], o.n_resamples),
+        || mean_distribution(&sx, &[o.seed, 0], o.n_resamples, isa),
+        || mean_distribution(&sy, &[o.seed, 1], o.n_resamples, isa),
     );
     let mut dist: Vec<f64> = dx.iter().zip(&dy).map(|(a, b)| a - b).collect();
     let (ex, ey) = (sx.estimate(), sy.estimate());
@@ -317,17 +328,33 @@ fn corr_interval(
 }
 
 /// Bootstrap distribution of Pearson r by the floating-point `gather` engine, from centred
-/// pairs.
-fn pearson_gather(xy: &[[f64; 2]], seed: u64, n_resamples: usize) -> Vec<f64> {
+/// pairs, on instruction set `isa`.
+fn pearson_gather(xy: &[[f64; 2]], seed: u64, n_resamples: usize, isa: Isa) -> Vec<f64> {
     let n = xy.len();
-    par_gather(
-        &PairSink(xy),
-        n,
-        &[seed],
-        n_resamples,
-        gather_batch(n_resamples),
-        |a| r_from_sums(&a.moments(), n as f64),
-    )
+    let batch = gather_batch(n_resamples);
+    par_gather(&PairSink(xy), n, &[seed], n_resamples, batch, isa, |a| {
+        r_from_sums(&a.moments(), n as f64)
+    })
+}
+
+/// Why the forced tile engine cannot take (x, y): more pairs than it holds (a CPU without it
+/// fails earlier, when the choice is made).
+fn tiles_decline(n: usize) -> StatsError {
+    StatsError::invalid(format!(
+        "{ENGINE_VAR}=tiles: the tile engine takes at most {} pairs, got {n}",
+        tiles::MAX_PAIRS
+    ))
+}
+
+/// Whether the correlation bootstraps of (x, y) (already checked by `check_pair`) take the tile
+/// engine: by default where it accepts the data, forced wherever it can represent them.
+fn on_tiles(x: &[f64], y: &[f64], engines: Engines) -> Result<bool, StatsError> {
+    match engines.engine {
+        Engine::Gather => Ok(false),
+        Engine::Auto => Ok(tiles::accepts(x, y, true)),
+        Engine::Tiles if tiles::accepts(x, y, false) => Ok(true),
+        Engine::Tiles => Err(tiles_decline(x.len())),
+    }
 }
 
 /// Pearson r with pairs (rows) resampled together.
@@ -343,11 +370,17 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
     };
     // The tile engine where the CPU has matrix tiles and the data fit 32 bits; it draws its own
     // streams, so seeded results differ between the two engines (both are exact resamples).
-    let (dist, xy) = match super::tiles::pearson_dist(x, y, o.seed, o.n_resamples) {
+    let (seed, b) = (o.seed, o.n_resamples);
+    let tiles = match o.engines.engine {
+        Engine::Gather => None,
+        Engine::Auto => tiles::pearson_dist(x, y, seed, b, true),
+        Engine::Tiles => Some(tiles::pearson_dist(x, y, seed, b, false).ok_or(tiles_decline(n))?),
+    };
+    let (dist, xy) = match tiles {
         Some(d) => (d, None),
         None => {
             let xy = centred();
-            (pearson_gather(&xy, o.seed, o.n_resamples), Some(xy))
+            (pearson_gather(&xy, seed, b, o.engines.isa), Some(xy))
         }
     };
     let theta = super::corr::pearson_r(x, y);
@@ -387,6 +420,7 @@ pub fn corr_ci(x: &[f64], y: &[f64], kind: CorrKind, o: &Options) -> Result<Inte
         return pearson_ci(x, y, o);
     }
     let n = x.len();
+    let tiles = on_tiles(x, y, o.engines)?;
     let rc = RankCorr::new(kind, x, y);
     // The draws of `pearson_ci`'s engine for these data, counted; each engine hands over a
     // batch of resamples' counts at a time.
@@ -396,12 +430,12 @@ pub fn corr_ci(x: &[f64], y: &[f64], kind: CorrKind, o: &Options) -> Result<Inte
             *o = rc.weighted(c, &mut s);
         }
     };
-    let dist = if super::tiles::accepts(x, y) {
-        super::tiles::par_counts(n, o.seed, o.n_resamples, |counts, out| {
+    let dist = if tiles {
+        tiles::par_counts(n, o.seed, o.n_resamples, |counts, out| {
             eval(&mut counts.chunks(n), out)
         })
     } else {
-        gather::par_pair_counts(n, &[o.seed], o.n_resamples, |counts, out| {
+        gather::par_pair_counts(n, &[o.seed], o.n_resamples, o.engines.isa, |counts, out| {
             eval(&mut counts.iter().map(Vec::as_slice), out)
         })
     };
@@ -455,7 +489,8 @@ pub fn grouped_mean_ci(
             )));
         }
         let s = Centred::new(m);
-        let mut dist = mean_distribution(&s, &[o.seed, GROUP_STREAM_TAG, g as u64], o.n_resamples);
+        let key = [o.seed, GROUP_STREAM_TAG, g as u64];
+        let mut dist = mean_distribution(&s, &key, o.n_resamples, o.engines.isa);
         let jack = if o.method == Method::Bca {
             s.jackknife()
         } else {
@@ -477,10 +512,11 @@ pub struct Toxicity {
     pub n_prompts: usize,
 }
 
-/// Per-prompt maxima (centred) and exceedance indicators, as two columns.
+/// Per-prompt maxima (centred) and exceedance indicators, as two columns, summed on `isa`.
 struct MaxIndicatorSink<'a> {
     max: &'a [f64],
     ind: &'a [f64],
+    isa: Isa,
 }
 
 impl Sink for MaxIndicatorSink<'_> {
@@ -492,8 +528,8 @@ impl Sink for MaxIndicatorSink<'_> {
     }
     #[inline(always)]
     fn add_counts(&self, acc: &mut [f64; 2], start: usize, counts: &[u32; BLOCK]) {
-        acc[0] += weighted_sum(&self.max[start..], counts);
-        acc[1] += weighted_sum(&self.ind[start..], counts);
+        acc[0] += weighted_sum(self.isa, &self.max[start..], counts);
+        acc[1] += weighted_sum(self.isa, &self.ind[start..], counts);
     }
 }
 
@@ -519,6 +555,7 @@ pub fn toxicity_ci(
     let sink = MaxIndicatorSink {
         max: &centred,
         ind: &ind,
+        isa: o.engines.isa,
     };
     let both = par_resamples(&[o.seed], o.n_resamples, 2, |_, rngs, out| {
         let mut accs = vec![[0.0; 2]; rngs.len()];
@@ -597,6 +634,18 @@ mod tests {
             level: 0.95,
             method,
             seed: 3,
+            engines: Engines::default(),
+        }
+    }
+
+    /// `opts(method)` on the floating-point engine with instruction set `isa`.
+    fn gather_opts(method: Method, isa: Isa) -> Options {
+        Options {
+            engines: Engines {
+                engine: Engine::Gather,
+                isa,
+            },
+            ..opts(method)
         }
     }
 
@@ -645,9 +694,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(vhframe_cpu_amx), ignore = "CPU lacks AMX")]
     fn pearson_engines_draw_the_same_distribution() {
-        // The tile engine (where the CPU has one) and the floating-point engine are both exact
-        // resamplers: their distributions agree within Monte-Carlo error.
+        // The tile engine and the floating-point engine are both exact resamplers: their
+        // distributions agree within Monte-Carlo error.
         let n = 3000;
         let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1009) as f64).collect();
         let y: Vec<f64> = (0..n)
@@ -656,11 +706,8 @@ mod tests {
         let (mx, my) = (mean(&x), mean(&y));
         let xy: Vec<[f64; 2]> = x.iter().zip(&y).map(|(a, b)| [a - mx, b - my]).collect();
         let b = 8000;
-        let Some(tiles) = super::super::tiles::pearson_dist(&x, &y, 4, b) else {
-            eprintln!("no matrix tiles: only the floating-point engine runs here");
-            return;
-        };
-        let gather = pearson_gather(&xy, 4, b);
+        let tiles = tiles::pearson_dist(&x, &y, 4, b, true).expect("built as having AMX");
+        let gather = pearson_gather(&xy, 4, b, Isa::best());
         let moments = |d: &[f64]| {
             let m = d.iter().sum::<f64>() / d.len() as f64;
             let sd = (d.iter().map(|v| (v - m).powi(2)).sum::<f64>() / d.len() as f64).sqrt();
@@ -684,9 +731,68 @@ mod tests {
         let mut x: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64).collect();
         let y: Vec<f64> = (0..n).map(|i| ((i * 53) % 103) as f64 + x[i]).collect();
         x[7] = 1e9;
-        assert!(super::super::tiles::pearson_dist(&x, &y, 1, 100).is_none());
+        assert!(tiles::pearson_dist(&x, &y, 1, 100, true).is_none());
         let r = pearson_ci(&x, &y, &opts(Method::Percentile)).unwrap();
         assert!(r.lo.is_finite() && r.lo <= r.hi, "{r:?}");
+        let g = pearson_ci(&x, &y, &gather_opts(Method::Percentile, Isa::best())).unwrap();
+        assert_eq!(r, g);
+    }
+
+    /// One binary x with a single 1 (plus `offset`), and y rising: about e^-1 of the resamples
+    /// miss the 1, so x is constant in them.
+    fn rare_binary(n: usize, offset: f64) -> (Vec<f64>, Vec<f64>) {
+        let mut x = vec![offset; n];
+        x[n - 1] = offset + 1.0;
+        (x, (0..n).map(|i| i as f64).collect())
+    }
+
+    /// Every instruction set of the floating-point engine gives every bootstrap the same bits.
+    #[cfg(target_arch = "x86_64")]
+    fn isas_agree(isa: Isa) {
+        let (x, _) = rare_binary(300, 0.0);
+        let (u, v): (Vec<f64>, Vec<f64>) = (0..5000)
+            .map(|i| {
+                (
+                    ((i * 7919) % 1009) as f64,
+                    ((i * 104_729) % 997) as f64 / 7.0,
+                )
+            })
+            .unzip();
+        let run = |isa: Isa| {
+            // Past one super-block of 4096, where the vector paths draw.
+            let o = Options {
+                n_resamples: 64,
+                ..gather_opts(Method::Bca, isa)
+            };
+            (
+                pearson_ci(&u, &v, &o).unwrap(),
+                corr_ci(&u, &v, CorrKind::Kendall, &o).unwrap(),
+                mean_ci(&u, &o).unwrap(),
+                diff_means_ci(&u, &v[..4000], false, &o).unwrap(),
+                grouped_mean_ci(&x, &[0u32, 1, 2].repeat(100), 3, &o).unwrap(),
+                toxicity_ci(&v, 70.0, &o).unwrap().probability,
+            )
+        };
+        assert_eq!(run(isa), run(Isa::Portable), "{isa:?}");
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[cfg_attr(not(vhframe_cpu_avx2), ignore = "CPU lacks AVX2")]
+    fn isas_agree_avx2() {
+        assert!(Isa::Avx2.available(), "built as having AVX2: rebuild here");
+        isas_agree(Isa::Avx2);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[cfg_attr(not(vhframe_cpu_avx512), ignore = "CPU lacks AVX-512")]
+    fn isas_agree_avx512() {
+        assert!(
+            Isa::Avx512.available(),
+            "built as having AVX-512: rebuild here"
+        );
+        isas_agree(Isa::Avx512);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The one error type of the statistics kernels. Every variant is a problem with the caller's
-//! input, so the bindings map all of them to `ValueError` with the message below.
+//! The one error type of the statistics kernels. The bindings map a problem with the caller's
+//! input to `ValueError` and a path this CPU lacks to `RuntimeError`, each with the message
+//! below.
 
 use std::fmt;
 
@@ -21,6 +22,8 @@ pub enum StatsError {
     },
     /// Any other invalid input, with a specific message.
     Invalid(String),
+    /// An engine or instruction set was forced that this CPU lacks.
+    Unavailable(String),
 }
 
 impl StatsError {
@@ -44,7 +47,7 @@ impl fmt::Display for StatsError {
             StatsError::TooFew { what, needed, got } => {
                 write!(f, "{what} needs at least {needed} observations, got {got}")
             }
-            StatsError::Invalid(msg) => f.write_str(msg),
+            StatsError::Invalid(msg) | StatsError::Unavailable(msg) => f.write_str(msg),
         }
     }
 }

@@ -23,6 +23,8 @@
 //! draws to accumulators (draw `t` of a call to accumulator `t % accumulators`) and plain adds
 //! of precomputed values, so the sums are bit-identical on every path.
 
+use super::cpu;
+use super::engine::Isa;
 use super::resample::{block_total, par_batches};
 use super::rng::{Lanes, Rng, LANES};
 
@@ -39,13 +41,15 @@ const CHUNK: usize = 1024;
 /// What a statistic does with the items drawn in a block.
 pub trait GatherSink: Sync {
     type Acc: Send;
-    /// One block laid out as `gather` reads it; each pass owns one.
-    type Stage: Default;
+    /// One block laid out as `gather` reads it; each pass owns one, made by `new_stage`.
+    type Stage;
     /// log2 of the items in a block, at most `SUPER_BITS`: every draw of a block reads its
     /// staged items, which should fit L1.
     const BITS: u32;
     /// log2 of the byte size of one staged item; `BITS + SHIFT` must not exceed 16.
     const SHIFT: u32;
+    /// An empty stage, read with instruction set `isa` (which the CPU has).
+    fn new_stage(&self, isa: Isa) -> Self::Stage;
     /// Lays out items `start..start + len` (one block; `len` is `1 << BITS` except for the
     /// last block) in `stage`.
     fn stage(&self, stage: &mut Self::Stage, start: usize, len: usize);
@@ -94,40 +98,6 @@ fn prefetch_part<T>(data: &[T], start: usize, bits: u32, part: usize, parts: usi
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = slice;
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Isa {
-    Portable,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Lets tests run the portable path on a machine that has the vector ones.
-    static PORTABLE_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn isa() -> Isa {
-    #[cfg(test)]
-    if PORTABLE_ONLY.get() {
-        return Isa::Portable;
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        // Every path counts bits with POPCNT, which all these CPUs have.
-        let popcnt = is_x86_feature_detected!("popcnt");
-        if popcnt && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
-            return Isa::Avx512;
-        }
-        if popcnt && is_x86_feature_detected!("avx2") {
-            return Isa::Avx2;
-        }
-    }
-    Isa::Portable
 }
 
 /// Fills `out` (a multiple of `PER_STEP` long) with byte offsets: each 16-bit field of the
@@ -337,10 +307,10 @@ fn fill(isa: Isa, lanes: &mut Lanes, out: &mut [u16], mask: u16) {
     debug_assert_eq!(out.len() % PER_STEP, 0);
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `isa()` found AVX-512 F and BW.
+        // SAFETY: every caller checked `isa.available()`: AVX-512 F and BW.
         Isa::Avx512 => unsafe { x86::fill_avx512(lanes, out, mask) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `isa()` found AVX2.
+        // SAFETY: every caller checked `isa.available()`: AVX2.
         Isa::Avx2 => unsafe { x86::fill_avx2(lanes, out, mask) },
         Isa::Portable => fill_portable(lanes, out, mask),
     }
@@ -411,11 +381,11 @@ fn half(isa: Isa, lanes: &mut Lanes, c: u64) -> u64 {
         Isa::Portable => half_portable(lanes, c),
         #[cfg(target_arch = "x86_64")]
         _ => {
-            if isa == Isa::Avx512 && is_x86_feature_detected!("avx512vpopcntdq") {
+            if isa == Isa::Avx512 && cpu::avx512_popcnt() {
                 // SAFETY: the CPU has AVX-512 F and VPOPCNTDQ.
                 unsafe { x86::half_avx512(lanes, c) }
             } else {
-                // SAFETY: `isa()` picks a vector path only on CPUs with POPCNT.
+                // SAFETY: the vector paths are available only on CPUs with POPCNT.
                 unsafe { half_words_popcnt(isa, lanes, c) }
             }
         }
@@ -442,10 +412,11 @@ fn split_halves(isa: Isa, lanes: &mut Lanes, t: u64, out: &mut [u64]) {
 }
 
 /// One multinomial resample of `0..n` per resample k, from `rngs[k]` and `lanes[k]`, feeding
-/// `accs[k]`.
+/// `accs[k]`, on instruction set `isa` (every one gives the same sums, bit for bit).
 pub fn gather_pass<S: GatherSink>(
     sink: &S,
     n: usize,
+    isa: Isa,
     rngs: &mut [Rng],
     lanes: &mut [Lanes],
     accs: &mut [S::Acc],
@@ -453,7 +424,8 @@ pub fn gather_pass<S: GatherSink>(
     const { assert!(CHUNK.is_multiple_of(PER_STEP) && CHUNK.is_multiple_of(8)) };
     assert!(S::BITS + S::SHIFT <= 16 && S::BITS <= SUPER_BITS);
     assert!(SUPER_BITS - S::BITS <= MAX_LEVELS);
-    let isa = isa();
+    // The vector paths below rely on it.
+    assert!(isa.available(), "this CPU lacks {}", isa.name());
     let block = 1usize << S::BITS;
     let per_super = SUPER >> S::BITS;
     let mask = ((block - 1) << S::SHIFT) as u16;
@@ -461,7 +433,7 @@ pub fn gather_pass<S: GatherSink>(
     let mut left = vec![n as u64; k];
     // counts[b * per_super + j]: resample b's draws in block j of the current super-block.
     let mut counts = vec![0u64; k * per_super];
-    let mut stage = S::Stage::default();
+    let mut stage = sink.new_stage(isa);
     let mut offs = [0u16; CHUNK];
     let mut start = 0;
     while start < n {
@@ -528,14 +500,15 @@ pub fn gather_pass<S: GatherSink>(
 
 /// Runs `n_resamples` resamples of `0..n` through `sink` in parallel batches of `batch` and
 /// returns `stat` of each one's accumulator. Resample `b`'s streams are keyed by `key`
-/// followed by `b`, as in `resample::par_resamples`, so results do not depend on the batching
-/// or the thread count.
+/// followed by `b`, as in `resample::par_resamples`, so results do not depend on the batching,
+/// the thread count or the instruction set.
 pub fn par_gather<S, F>(
     sink: &S,
     n: usize,
     key: &[u64],
     n_resamples: usize,
     batch: usize,
+    isa: Isa,
     stat: F,
 ) -> Vec<f64>
 where
@@ -545,7 +518,7 @@ where
 {
     par_batches(n_resamples, 1, batch, |first, out| {
         let mut accs = vec![S::Acc::default(); out.len()];
-        keyed_pass(sink, n, key, first, &mut accs);
+        keyed_pass(sink, n, key, first, isa, &mut accs);
         for (o, a) in out.iter_mut().zip(&accs) {
             *o = stat(a);
         }
@@ -554,13 +527,20 @@ where
 
 /// `gather_pass` for resamples `first..first + accs.len()`, resample `b`'s streams keyed by
 /// `key` followed by `b`.
-fn keyed_pass<S: GatherSink>(sink: &S, n: usize, key: &[u64], first: usize, accs: &mut [S::Acc]) {
+fn keyed_pass<S: GatherSink>(
+    sink: &S,
+    n: usize,
+    key: &[u64],
+    first: usize,
+    isa: Isa,
+    accs: &mut [S::Acc],
+) {
     let keys: Vec<Vec<u64>> = (0..accs.len())
         .map(|b| key.iter().copied().chain([(first + b) as u64]).collect())
         .collect();
     let mut rngs: Vec<Rng> = keys.iter().map(|k| Rng::keyed(k)).collect();
     let mut lanes: Vec<Lanes> = keys.iter().map(|k| Lanes::keyed(k)).collect();
-    gather_pass(sink, n, &mut rngs, &mut lanes, accs);
+    gather_pass(sink, n, isa, &mut rngs, &mut lanes, accs);
 }
 
 /// Accumulators of the Pearson sink: eight add chains, so that their latency never holds up
@@ -592,7 +572,7 @@ impl PairAcc {
 /// same draws, counted (the rank correlations' bootstraps use them, so that for a seed they
 /// resample the rows Pearson's does). `eval(counts, out)` fills the values of a batch of
 /// resamples from their counts.
-pub fn par_pair_counts<F>(n: usize, key: &[u64], n_resamples: usize, eval: F) -> Vec<f64>
+pub fn par_pair_counts<F>(n: usize, key: &[u64], n_resamples: usize, isa: Isa, eval: F) -> Vec<f64>
 where
     F: Fn(&[Vec<u32>], &mut [f64]) + Sync,
 {
@@ -600,9 +580,18 @@ where
     let batch = (16_000_000 / n.max(1)).clamp(1, 64);
     par_batches(n_resamples, 1, batch, |first, out| {
         let mut accs = vec![vec![0u32; n]; out.len()];
-        keyed_pass(&PairCountSink, n, key, first, &mut accs);
+        keyed_pass(&PairCountSink, n, key, first, isa, &mut accs);
         eval(&accs, out);
     })
+}
+
+/// The draw counts per pair of resample `resample` of `par_gather(&PairSink(..), n, key, ..)`
+/// alone.
+pub fn pair_counts(n: usize, key: &[u64], resample: usize, isa: Isa) -> Vec<u32> {
+    let mut acc = [vec![0u32; n]];
+    keyed_pass(&PairCountSink, n, key, resample, isa, &mut acc);
+    let [counts] = acc;
+    counts
 }
 
 /// Counts draws where `PairSink` accumulates them: the same blocks and offsets, so the same
@@ -615,6 +604,10 @@ impl GatherSink for PairCountSink {
     type Stage = usize;
     const BITS: u32 = PairSink::BITS;
     const SHIFT: u32 = PairSink::SHIFT;
+
+    fn new_stage(&self, _isa: Isa) -> usize {
+        0
+    }
 
     fn stage(&self, stage: &mut usize, start: usize, _len: usize) {
         *stage = start;
@@ -634,14 +627,14 @@ pub struct PairSink<'a>(pub &'a [[f64; 2]]);
 const ROWS: usize = 1 << PairSink::BITS;
 
 /// A block of staged rows (past a short last block's length, rows of earlier blocks), and the
-/// instruction set to read them with, found once per pass.
+/// instruction set to read them with, chosen once per pass.
 pub struct Rows(Box<[Row; ROWS]>, Isa);
 
-impl Default for Rows {
-    fn default() -> Self {
+impl Rows {
+    fn new(isa: Isa) -> Self {
         Rows(
             vec![Row::default(); ROWS].try_into().expect("ROWS rows"),
-            isa(),
+            isa,
         )
     }
 }
@@ -758,8 +751,12 @@ impl GatherSink for PairSink<'_> {
     const BITS: u32 = 9;
     const SHIFT: u32 = 6;
 
+    fn new_stage(&self, isa: Isa) -> Rows {
+        Rows::new(isa)
+    }
+
     fn stage(&self, stage: &mut Rows, start: usize, len: usize) {
-        // The last three columns stay zero from `Rows::default`.
+        // The last three columns stay zero from `Rows::new`.
         for (row, &[x, y]) in stage.0.iter_mut().zip(&self.0[start..start + len]) {
             row.0[..5].copy_from_slice(&[x, y, x * x, y * y, x * y]);
         }
@@ -796,8 +793,8 @@ impl GatherSink for PairSink<'_> {
         match stage.1 {
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => {
-                // SAFETY: the CPU has AVX-512 F and BW (`isa()`), and the mask keeps offsets on
-                // rows of the stage (checked above).
+                // SAFETY: the CPU has AVX-512 F and BW (`gather_pass` checked), and the mask
+                // keeps offsets on rows of the stage (checked above).
                 unsafe { x86::draw_rows_avx512(&stage.0, lanes, count, mask, acc) };
                 true
             }
@@ -829,6 +826,10 @@ impl GatherSink for SumSink<'_> {
     /// 4096 values of 8 bytes: 32 KB, inside L1.
     const BITS: u32 = 12;
     const SHIFT: u32 = 3;
+
+    fn new_stage(&self, _isa: Isa) -> (usize, usize) {
+        (0, 0)
+    }
 
     fn stage(&self, stage: &mut (usize, usize), start: usize, len: usize) {
         *stage = (start, len);
@@ -866,6 +867,31 @@ impl GatherSink for SumSink<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// One test per vector instruction set of `check(isa)`, compiled as ignored (with the
+    /// reason) on CPUs that lack it: `cargo test` lists it as ignored rather than passing it.
+    macro_rules! isa_tests {
+        ($check:ident: $avx2:ident, $avx512:ident) => {
+            #[cfg(target_arch = "x86_64")]
+            #[test]
+            #[cfg_attr(not(vhframe_cpu_avx2), ignore = "CPU lacks AVX2")]
+            fn $avx2() {
+                assert!(Isa::Avx2.available(), "built as having AVX2: rebuild here");
+                $check(Isa::Avx2);
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[test]
+            #[cfg_attr(not(vhframe_cpu_avx512), ignore = "CPU lacks AVX-512")]
+            fn $avx512() {
+                assert!(
+                    Isa::Avx512.available(),
+                    "built as having AVX-512: rebuild here"
+                );
+                $check(Isa::Avx512);
+            }
+        };
+    }
 
     #[test]
     fn pair_counts_are_the_pearson_sinks_draws() {
@@ -878,53 +904,57 @@ mod tests {
                 ]
             })
             .collect();
-        let sums = par_gather(&PairSink(&xy), n, &[3], 20, 8, |a| a.moments()[4]);
-        let counts = par_pair_counts(n, &[3], 20, |counts, out| {
+        let isa = Isa::best();
+        let sums = par_gather(&PairSink(&xy), n, &[3], 20, 8, isa, |a| a.moments()[4]);
+        let xy_of = |k: &[u32]| -> f64 {
+            k.iter()
+                .zip(&xy)
+                .map(|(&c, &[x, y])| c as f64 * x * y)
+                .sum()
+        };
+        let counts = par_pair_counts(n, &[3], 20, isa, |counts, out| {
             for (o, k) in out.iter_mut().zip(counts) {
-                *o = k
-                    .iter()
-                    .zip(&xy)
-                    .map(|(&c, &[x, y])| c as f64 * x * y)
-                    .sum();
+                *o = xy_of(k);
             }
         });
         for (a, b) in sums.iter().zip(&counts) {
             assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{a} vs {b}");
         }
+        // One resample's counts alone are the same draws.
+        for b in [0, 7, 19] {
+            let k = pair_counts(n, &[3], b, isa);
+            assert_eq!(k.iter().map(|&c| c as usize).sum::<usize>(), n);
+            assert_eq!(xy_of(&k), counts[b]);
+        }
     }
-    use super::*;
 
     #[test]
-    fn offsets_are_identical_on_every_path() {
+    fn portable_offsets_are_the_lanes_fields() {
         let mut want = vec![0u16; 4 * PER_STEP];
-        let mut l0 = Lanes::keyed(&[9, 1]);
-        fill_portable(&mut l0, &mut want, 0xFFF0);
-        #[cfg(target_arch = "x86_64")]
-        for isa in [Isa::Avx2, Isa::Avx512] {
-            if isa == Isa::Avx512
-                && !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw"))
-                || isa == Isa::Avx2 && !is_x86_feature_detected!("avx2")
-            {
-                continue;
-            }
-            for mask in [0xFFF0u16, 0x7FF8, u16::MAX] {
-                let (mut a, mut b) = (Lanes::keyed(&[9, 1]), Lanes::keyed(&[9, 1]));
-                let (mut x, mut y) = (vec![0u16; 4 * PER_STEP], vec![0u16; 4 * PER_STEP]);
-                fill_portable(&mut a, &mut x, mask);
-                fill(isa, &mut b, &mut y, mask);
-                assert_eq!(x, y, "{isa:?}");
-                assert_eq!(a.s, b.s);
-                // Twice in a row continues the same stream.
-                fill_portable(&mut a, &mut x, mask);
-                fill(isa, &mut b, &mut y, mask);
-                assert_eq!(x, y, "{isa:?}");
-            }
-        }
+        fill_portable(&mut Lanes::keyed(&[9, 1]), &mut want, 0xFFF0);
         // The portable lanes are xoshiro256++ as `Rng` steps it: lane 0's first output.
         let w = Lanes::keyed(&[9, 1]).step();
         assert_eq!(want[0], (w[0] as u16) & 0xFFF0);
         assert_eq!(want[5], ((w[1] >> 16) as u16) & 0xFFF0);
     }
+
+    /// `fill` on `isa` makes the portable path's offsets and leaves the lanes in its state.
+    #[cfg(target_arch = "x86_64")]
+    fn offsets_match_portable(isa: Isa) {
+        for mask in [0xFFF0u16, 0x7FF8, u16::MAX] {
+            let (mut a, mut b) = (Lanes::keyed(&[9, 1]), Lanes::keyed(&[9, 1]));
+            let (mut x, mut y) = (vec![0u16; 4 * PER_STEP], vec![0u16; 4 * PER_STEP]);
+            fill_portable(&mut a, &mut x, mask);
+            fill(isa, &mut b, &mut y, mask);
+            assert_eq!(x, y, "{isa:?}");
+            assert_eq!(a.s, b.s);
+            // Twice in a row continues the same stream.
+            fill_portable(&mut a, &mut x, mask);
+            fill(isa, &mut b, &mut y, mask);
+            assert_eq!(x, y, "{isa:?}");
+        }
+    }
+    isa_tests!(offsets_match_portable: offsets_avx2, offsets_avx512);
 
     fn pairs(n: usize) -> Vec<[f64; 2]> {
         (0..n)
@@ -937,11 +967,11 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn simd_gather_equals_portable_bit_for_bit() {
+    /// The Pearson sink's `gather` on `isa` sums exactly what the portable loop sums.
+    fn gather_matches_portable(isa: Isa) {
         let xy = pairs(ROWS);
         let sink = PairSink(&xy);
-        let mut stage = Rows::default();
+        let mut stage = sink.new_stage(isa);
         sink.stage(&mut stage, 0, ROWS);
         let mut lanes = Lanes::keyed(&[4]);
         let mut offs = vec![0u16; 3 * PER_STEP];
@@ -950,31 +980,13 @@ mod tests {
             let mut want = PairAcc::default();
             pair_gather_portable(&stage.0, &offs[..m], &mut want);
             pair_gather_portable(&stage.0, &offs[..m], &mut want);
-            #[cfg(target_arch = "x86_64")]
-            {
-                let run = |f: unsafe fn(&[Row; ROWS], &[u16], &mut PairAcc)| {
-                    let mut a = PairAcc::default();
-                    // SAFETY: only called where the CPU has the kernel's features.
-                    unsafe {
-                        f(&stage.0, &offs[..m], &mut a);
-                        f(&stage.0, &offs[..m], &mut a);
-                    }
-                    a
-                };
-                if is_x86_feature_detected!("avx512f") {
-                    assert_eq!(run(rows_x86::gather_avx512), want, "m = {m}");
-                }
-                if is_x86_feature_detected!("avx2") {
-                    assert_eq!(run(rows_x86::gather_avx2), want, "m = {m}");
-                }
-            }
             let mut a = PairAcc::default();
             // SAFETY: the offsets are masked to rows of the stage.
             unsafe {
                 sink.gather(&stage, &mut a, &offs[..m]);
                 sink.gather(&stage, &mut a, &offs[..m]);
             }
-            assert_eq!(a, want, "m = {m}");
+            assert_eq!(a, want, "{isa:?}, m = {m}");
             // The sums are the plain sums up to rounding, and the padding stays zero.
             let mut s = [0.0; 5];
             for &o in &offs[..m] {
@@ -991,9 +1003,16 @@ mod tests {
     }
 
     #[test]
-    fn splits_are_exactly_multinomial_on_every_path() {
+    fn gather_portable() {
+        gather_matches_portable(Isa::Portable);
+    }
+    isa_tests!(gather_matches_portable: gather_avx2, gather_avx512);
+
+    #[test]
+    fn splits_are_exactly_multinomial() {
         // Counts of 8 equal blocks from 4096 draws: each Binomial(4096, 1/8), summing to 4096,
-        // and block 0 and block 1 negatively correlated as the multinomial says.
+        // and block 0 and block 1 negatively correlated as the multinomial says. (Every path
+        // makes the portable path's splits: `splits_match_portable`.)
         let (t, reps) = (4096u64, 40_000);
         let mut sum = [0.0f64; 8];
         let mut sq = [0.0f64; 8];
@@ -1001,12 +1020,7 @@ mod tests {
         for rep in 0..reps {
             let mut out = [0u64; 8];
             let mut lanes = Lanes::keyed(&[11, rep]);
-            split_halves(isa(), &mut lanes, t, &mut out);
-            let mut other = [0u64; 8];
-            let mut l2 = Lanes::keyed(&[11, rep]);
-            split_halves(Isa::Portable, &mut l2, t, &mut other);
-            assert_eq!(out, other);
-            assert_eq!(lanes.s, l2.s);
+            split_halves(Isa::Portable, &mut lanes, t, &mut out);
             assert_eq!(out.iter().sum::<u64>(), t);
             for j in 0..8 {
                 sum[j] += out[j] as f64;
@@ -1035,52 +1049,78 @@ mod tests {
             (cov / want - 1.0).abs() < 0.18,
             "covariance {cov} vs {want}"
         );
-        // Every count of bits, on every path, around the word and step edges.
-        #[cfg(target_arch = "x86_64")]
-        for c in (0..1100).chain([4095, 4096, 4097, 9000]) {
-            let want = half_portable(&mut Lanes::keyed(&[c]), c);
-            assert!(want <= c);
-            for isa in [Isa::Avx2, Isa::Avx512] {
-                if isa == Isa::Avx512 && !is_x86_feature_detected!("avx512f")
-                    || !is_x86_feature_detected!("avx2")
-                {
-                    continue;
-                }
-                let mut l = Lanes::keyed(&[c]);
-                assert_eq!(half(isa, &mut l, c), want, "{isa:?}, c = {c}");
-                // SAFETY: the CPU has POPCNT wherever it has AVX2.
-                let mut l2 = Lanes::keyed(&[c]);
-                assert_eq!(unsafe { half_words_popcnt(isa, &mut l2, c) }, want);
-                assert_eq!(l.s, l2.s);
-            }
-        }
         for t in [0, 1, 63, 64, 65, 200] {
             let mut out = [0u64; 64];
-            split_halves(isa(), &mut Lanes::keyed(&[t]), t, &mut out);
+            split_halves(Isa::Portable, &mut Lanes::keyed(&[t]), t, &mut out);
             assert_eq!(out.iter().sum::<u64>(), t);
         }
     }
 
+    /// `half` and `split_halves` on `isa` count exactly the portable path's bits, around the
+    /// word and step edges, and leave the lanes in its state.
+    #[cfg(target_arch = "x86_64")]
+    fn splits_match_portable(isa: Isa) {
+        for c in (0..1100).chain([4095, 4096, 4097, 9000]) {
+            let want = half_portable(&mut Lanes::keyed(&[c]), c);
+            assert!(want <= c);
+            let mut l = Lanes::keyed(&[c]);
+            assert_eq!(half(isa, &mut l, c), want, "{isa:?}, c = {c}");
+            // SAFETY: the CPU has POPCNT wherever it has AVX2.
+            let mut l2 = Lanes::keyed(&[c]);
+            assert_eq!(unsafe { half_words_popcnt(isa, &mut l2, c) }, want);
+            assert_eq!(l.s, l2.s);
+        }
+        for (rep, t) in (0..2000).zip((0..).map(|k| (k * 37) % 5000)) {
+            let mut out = [0u64; 8];
+            let mut lanes = Lanes::keyed(&[11, rep]);
+            split_halves(isa, &mut lanes, t, &mut out);
+            let mut other = [0u64; 8];
+            let mut l2 = Lanes::keyed(&[11, rep]);
+            split_halves(Isa::Portable, &mut l2, t, &mut other);
+            assert_eq!(out, other, "{isa:?}, t = {t}");
+            assert_eq!(lanes.s, l2.s);
+        }
+    }
+    isa_tests!(splits_match_portable: splits_avx2, splits_avx512);
+
+    /// The in-register popcount path of the AVX-512 split, where the CPU has VPOPCNTDQ (`half`
+    /// takes it there, so `splits_avx512` covers it too; this names it).
+    #[cfg(target_arch = "x86_64")]
     #[test]
-    fn whole_passes_are_identical_on_the_portable_path() {
+    #[cfg_attr(not(vhframe_cpu_avx512_popcnt), ignore = "CPU lacks AVX-512 VPOPCNTDQ")]
+    fn half_avx512_popcnt_matches_portable() {
+        assert!(
+            cpu::avx512_popcnt(),
+            "built as having VPOPCNTDQ: rebuild here"
+        );
+        for c in (0..1100).chain([4095, 4096, 4097, 9000]) {
+            let want = half_portable(&mut Lanes::keyed(&[c]), c);
+            let mut l = Lanes::keyed(&[c]);
+            // SAFETY: the CPU has AVX-512 F and VPOPCNTDQ (asserted above).
+            assert_eq!(unsafe { x86::half_avx512(&mut l, c) }, want, "c = {c}");
+        }
+    }
+
+    /// Whole passes of both sinks on `isa`, through every kind of block, sum exactly what the
+    /// portable path sums.
+    fn passes_match_portable(isa: Isa) {
         // Three full super-blocks and a short one of a full block and a short block.
         let n = 3 * SUPER + ROWS + 265;
         let xy = pairs(n);
         let x: Vec<f64> = xy.iter().map(|p| p[0]).collect();
-        let run = |portable: bool| {
-            PORTABLE_ONLY.set(portable);
+        let run = |isa: Isa| {
             let mut pairs = vec![PairAcc::default(); 5];
-            keyed_pass(&PairSink(&xy), n, &[7], 0, &mut pairs);
+            keyed_pass(&PairSink(&xy), n, &[7], 0, isa, &mut pairs);
             let mut sums = vec![SumAcc::default(); 5];
-            keyed_pass(&SumSink(&x), n, &[7], 0, &mut sums);
-            PORTABLE_ONLY.set(false);
+            keyed_pass(&SumSink(&x), n, &[7], 0, isa, &mut sums);
             (pairs, sums)
         };
-        let (native, portable) = (run(false), run(true));
-        assert_eq!(native, portable);
-        assert_ne!(native.0[0], native.0[1]);
-        assert_ne!(native.1[0], native.1[1]);
+        let (got, portable) = (run(isa), run(Isa::Portable));
+        assert_eq!(got, portable, "{isa:?}");
+        assert_ne!(got.0[0], got.0[1]);
+        assert_ne!(got.1[0], got.1[1]);
     }
+    isa_tests!(passes_match_portable: passes_avx2, passes_avx512);
 
     /// Counts how often each item is drawn, through the gather interface, with blocks of
     /// `1 << B` items of `1 << S` bytes like the sink it checks.
@@ -1090,6 +1130,9 @@ mod tests {
         type Stage = usize;
         const BITS: u32 = B;
         const SHIFT: u32 = S;
+        fn new_stage(&self, _isa: Isa) -> usize {
+            0
+        }
         fn stage(&self, stage: &mut usize, start: usize, _len: usize) {
             *stage = start;
         }
@@ -1122,16 +1165,16 @@ mod tests {
             want
         };
         let mut counts = vec![vec![0u32; n]; 4];
-        keyed_pass(&Count::<9, 6>(n), n, &[3], 0, &mut counts);
+        keyed_pass(&Count::<9, 6>(n), n, &[3], 0, Isa::best(), &mut counts);
         let mut pairs = vec![PairAcc::default(); 4];
-        keyed_pass(&PairSink(&xy), n, &[3], 0, &mut pairs);
+        keyed_pass(&PairSink(&xy), n, &[3], 0, Isa::best(), &mut pairs);
         for (c, p) in counts.iter().zip(&pairs) {
             assert_eq!(p.moments(), weighted(c));
         }
         let mut counts = vec![vec![0u32; n]; 4];
-        keyed_pass(&Count::<12, 3>(n), n, &[3], 0, &mut counts);
+        keyed_pass(&Count::<12, 3>(n), n, &[3], 0, Isa::best(), &mut counts);
         let mut sums = vec![SumAcc::default(); 4];
-        keyed_pass(&SumSink(&x), n, &[3], 0, &mut sums);
+        keyed_pass(&SumSink(&x), n, &[3], 0, Isa::best(), &mut sums);
         for (c, s) in counts.iter().zip(&sums) {
             assert_eq!(s.total(), weighted(c)[0]);
         }
@@ -1148,7 +1191,7 @@ mod tests {
         let mut sq = [0.0f64; 3];
         for b in 0..reps / 32 {
             let mut accs = vec![vec![0u32; n]; 32];
-            keyed_pass(&Count::<B, S>(n), n, &[5], b * 32, &mut accs);
+            keyed_pass(&Count::<B, S>(n), n, &[5], b * 32, Isa::best(), &mut accs);
             for acc in &accs {
                 assert_eq!(acc.iter().map(|&c| c as usize).sum::<usize>(), n);
                 let cells = [&acc[..SUPER], &acc[block..2 * block], &acc[n - last..]];
@@ -1226,7 +1269,7 @@ mod timing {
         for n in [8 * SUPER, 1 << 20] {
             let dt = cpu_best(3, || {
                 let mut accs = vec![PairAcc::default(); k];
-                keyed_pass(&sink, n, &[1], 0, &mut accs);
+                keyed_pass(&sink, n, &[1], 0, Isa::best(), &mut accs);
                 std::hint::black_box(&accs);
             });
             eprintln!(
@@ -1241,7 +1284,14 @@ mod timing {
             let mut lanes: Vec<Lanes> = (0..k).map(|b| Lanes::keyed(&[1, b as u64])).collect();
             let mut accs = vec![SumAcc::default(); k];
             for _ in 0..10 {
-                gather_pass(&SumSink(&v), n, &mut rngs, &mut lanes, &mut accs);
+                gather_pass(
+                    &SumSink(&v),
+                    n,
+                    Isa::best(),
+                    &mut rngs,
+                    &mut lanes,
+                    &mut accs,
+                );
             }
             std::hint::black_box(&accs);
         });
@@ -1249,7 +1299,7 @@ mod timing {
             "gather_pass, sums (n = {n}): {:.3} ns/draw",
             dt / (10 * k * n) as f64 * 1e9
         );
-        let isa = isa();
+        let isa = Isa::best();
         let mut lanes = Lanes::keyed(&[2]);
         let mut offs = vec![0u16; CHUNK];
         let reps = 20_000;
@@ -1264,7 +1314,7 @@ mod timing {
             dt / (reps * CHUNK) as f64 * 1e9
         );
         let mut acc = PairAcc::default();
-        let mut stage = Rows::default();
+        let mut stage = sink.new_stage(isa);
         sink.stage(&mut stage, 0, ROWS);
         fill(isa, &mut lanes, &mut offs, 0x7FC0);
         let dt = cpu_best(3, || {

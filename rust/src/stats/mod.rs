@@ -16,6 +16,8 @@ pub mod tiles;
 pub use error::StatsError;
 pub mod alternative;
 pub mod bootstrap;
+pub mod cpu;
+pub mod engine;
 pub mod ols_boot;
 pub mod permutation;
 pub mod rankcorr;

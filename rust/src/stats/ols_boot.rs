@@ -284,6 +284,7 @@ mod tests {
             level: 0.9,
             method: Method::Bca,
             seed: 1,
+            engines: Default::default(),
         };
         let r = ols_bootstrap(&x, &y, n, 2, 3, None, &o).unwrap();
         let x_mean: Vec<f64> = (0..2)

@@ -23,6 +23,7 @@
 
 use rayon::prelude::*;
 
+use super::engine::Isa;
 use super::rng::Rng;
 
 pub const BLOCK_BITS: u32 = 12;
@@ -100,24 +101,15 @@ mod avx2 {
     }
 }
 
-#[inline(always)]
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Sum of `counts[j] * v[j]` over the full block starting at `v[0]`.
-pub fn weighted_sum(v: &[f64], counts: &[u32; BLOCK]) -> f64 {
+/// Sum of `counts[j] * v[j]` over the full block starting at `v[0]`, on instruction set `isa`
+/// (the AVX2 kernel serves AVX-512 too; every path gives the same bits).
+pub fn weighted_sum(isa: Isa, v: &[f64], counts: &[u32; BLOCK]) -> f64 {
     let v: &[f64; BLOCK] = v[..BLOCK].try_into().expect("a full block");
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2.
+    if isa != Isa::Portable {
+        // The cached feature check is cheap next to a 4096-item pass.
+        assert!(isa.available(), "this CPU lacks {}", isa.name());
+        // SAFETY: the CPU has AVX2 (every `Isa` but `Portable` implies it).
         return unsafe { avx2::weighted_sum(v, counts) };
     }
     weighted_sum_portable(v, counts)
@@ -247,7 +239,17 @@ mod tests {
     }
 
     #[test]
-    fn simd_kernels_equal_portable_ones_bit_for_bit() {
+    fn portable_weighted_sum_is_the_plain_sum() {
+        let (v, c) = weighted_sum_case();
+        let want: f64 = v.iter().zip(c.iter()).map(|(a, &k)| a * k as f64).sum();
+        let got = weighted_sum(Isa::Portable, &v, &c);
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+    }
+
+    fn weighted_sum_case() -> (Vec<f64>, Box<[u32; BLOCK]>) {
         let v: Vec<f64> = (0..BLOCK)
             .map(|j| ((j * 7919) % 1000) as f64 / 37.0 - 13.0)
             .collect();
@@ -255,11 +257,32 @@ mod tests {
         for (j, x) in c.iter_mut().enumerate() {
             *x = ((j * 31) % 5) as u32;
         }
+        (v, c)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[cfg_attr(not(vhframe_cpu_avx2), ignore = "CPU lacks AVX2")]
+    fn avx2_weighted_sum_equals_portable_bit_for_bit() {
+        assert!(Isa::Avx2.available(), "built as having AVX2: rebuild here");
+        let (v, c) = weighted_sum_case();
         let va: &[f64; BLOCK] = v[..].try_into().unwrap();
-        assert_eq!(
-            weighted_sum(&v, &c).to_bits(),
-            weighted_sum_portable(va, &c).to_bits()
+        let want = weighted_sum_portable(va, &c).to_bits();
+        assert_eq!(weighted_sum(Isa::Avx2, &v, &c).to_bits(), want);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[cfg_attr(not(vhframe_cpu_avx512), ignore = "CPU lacks AVX-512")]
+    fn avx512_weighted_sum_equals_portable_bit_for_bit() {
+        assert!(
+            Isa::Avx512.available(),
+            "built as having AVX-512: rebuild here"
         );
+        let (v, c) = weighted_sum_case();
+        let va: &[f64; BLOCK] = v[..].try_into().unwrap();
+        let want = weighted_sum_portable(va, &c).to_bits();
+        assert_eq!(weighted_sum(Isa::Avx512, &v, &c).to_bits(), want);
     }
 
     #[test]
@@ -327,7 +350,7 @@ mod timing {
         let t = Instant::now();
         let mut s = 0.0;
         for _ in 0..100_000 {
-            s += weighted_sum(&v, &counts);
+            s += weighted_sum(Isa::best(), &v, &counts);
         }
         let dt = t.elapsed().as_secs_f64();
         eprintln!(

@@ -165,18 +165,21 @@ fn central_sd(v: &[f64]) -> f64 {
 }
 
 /// The map of `v` to 32-bit integers, `(v - lo) * scale` rounded, as `(lo, scale)`; `None` for
-/// data wider than `GUARD` times `central_sd` (or constant).
-fn scale(v: &[f64]) -> Option<(f64, f64)> {
+/// constant data and, with `guard`, for data wider than `GUARD` times `central_sd`.
+fn scale(v: &[f64], guard: bool) -> Option<(f64, f64)> {
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let range = hi - lo;
-    let sd = central_sd(v);
-    (sd > 0.0 && range > 0.0 && range <= GUARD * sd).then(|| (lo, u32::MAX as f64 / range))
+    let narrow = || {
+        let sd = central_sd(v);
+        sd > 0.0 && range <= GUARD * sd
+    };
+    (range > 0.0 && (!guard || narrow())).then(|| (lo, u32::MAX as f64 / range))
 }
 
 /// `v` mapped to 32-bit integers by `scale`.
-fn quantize(v: &[f64]) -> Option<Vec<u32>> {
-    let (lo, scale) = scale(v)?;
+fn quantize(v: &[f64], guard: bool) -> Option<Vec<u32>> {
+    let (lo, scale) = scale(v, guard)?;
     let top = u32::MAX as f64;
     Some(
         v.par_iter()
@@ -398,11 +401,18 @@ impl Group {
     }
 }
 
+/// Whether this CPU and OS run the engine (`cpu::amx`).
+pub fn available() -> bool {
+    x86::available()
+}
+
 /// Whether the engine draws the bootstrap of (x, y): matrix tiles on this CPU, at most
-/// `MAX_PAIRS` pairs, and both sides narrow enough for 32 bits (`quantize`). Pearson's and the rank
-/// correlations' bootstraps ask the same question, so for a seed they share their resamples.
-pub fn accepts(x: &[f64], y: &[f64]) -> bool {
-    runs_here(x, y) && rayon::join(|| scale(x).is_some(), || scale(y).is_some()) == (true, true)
+/// `MAX_PAIRS` pairs, neither side constant and, with `guard` (the default choice of engine),
+/// both narrow enough for 32 bits (`scale`). Pearson's and the rank correlations' bootstraps
+/// ask the same question, so for a seed they share their resamples.
+pub fn accepts(x: &[f64], y: &[f64], guard: bool) -> bool {
+    runs_here(x, y)
+        && rayon::join(|| scale(x, guard).is_some(), || scale(y, guard).is_some()) == (true, true)
 }
 
 /// `accepts` before the data's width: tiles on this CPU and a pair count the engine takes.
@@ -411,13 +421,20 @@ fn runs_here(x: &[f64], y: &[f64]) -> bool {
 }
 
 /// Bootstrap distribution of Pearson r (pairs resampled together) for resamples
-/// `0..n_resamples` under `seed`, or `None` where the engine does not apply (`accepts`).
-pub fn pearson_dist(x: &[f64], y: &[f64], seed: u64, n_resamples: usize) -> Option<Vec<f64>> {
+/// `0..n_resamples` under `seed`, or `None` where the engine does not apply (`accepts` with
+/// `guard`).
+pub fn pearson_dist(
+    x: &[f64],
+    y: &[f64],
+    seed: u64,
+    n_resamples: usize,
+    guard: bool,
+) -> Option<Vec<f64>> {
     // `accepts`, with each side's scale found once (by `quantize`).
     if !runs_here(x, y) {
         return None;
     }
-    let (qx, qy) = rayon::join(|| quantize(x), || quantize(y));
+    let (qx, qy) = rayon::join(|| quantize(x, guard), || quantize(y, guard));
     let plan = Plan::new(qx?, qy?);
     Some(run(&plan, seed, n_resamples, true))
 }
@@ -526,46 +543,10 @@ mod x86 {
     }
     use std::arch::asm;
     use std::arch::x86_64::*;
-    use std::sync::OnceLock;
 
-    /// Whether this CPU and OS run the engine: AVX-512 with byte popcounts and byte permutes,
-    /// AMX tiles with byte products, and the kernel's leave to use the tile state.
+    /// Whether this CPU and OS run the engine.
     pub fn available() -> bool {
-        static OK: OnceLock<bool> = OnceLock::new();
-        *OK.get_or_init(|| {
-            let vec = is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512bw")
-                && is_x86_feature_detected!("avx512bitalg")
-                && is_x86_feature_detected!("avx512vbmi")
-                && is_x86_feature_detected!("xsave");
-            // CPUID leaf 7: EDX bit 24 is AMX-TILE, bit 25 AMX-INT8.
-            let amx = __cpuid_count(7, 0).edx & (3 << 24) == 3 << 24;
-            // XCR0 bits 17 and 18: the OS saves the tile configuration and data.
-            let os = vec && amx && unsafe { _xgetbv(0) } & (3 << 17) == 3 << 17;
-            os && request_tile_state()
-        })
-    }
-
-    /// Asks Linux for permission to use the tile data state (`arch_prctl(ARCH_REQ_XCOMP_PERM,
-    /// XFEATURE_XTILEDATA)`); the grant covers the whole process.
-    fn request_tile_state() -> bool {
-        const SYS_ARCH_PRCTL: i64 = 158;
-        const ARCH_REQ_XCOMP_PERM: i64 = 0x1023;
-        const XFEATURE_XTILEDATA: i64 = 18;
-        let ret: i64;
-        // SAFETY: a plain system call; it reads no memory of ours.
-        unsafe {
-            asm!(
-                "syscall",
-                inlateout("rax") SYS_ARCH_PRCTL => ret,
-                in("rdi") ARCH_REQ_XCOMP_PERM,
-                in("rsi") XFEATURE_XTILEDATA,
-                lateout("rcx") _,
-                lateout("r11") _,
-                options(nostack),
-            );
-        }
-        ret == 0
+        crate::stats::cpu::amx()
     }
 
     /// The tile configuration (palette 1): eight tiles of 16 rows of 64 bytes.
@@ -1037,14 +1018,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(vhframe_cpu_amx), ignore = "CPU lacks AMX")]
     fn tiles_match_the_lane_by_lane_tree() {
-        if !x86::available() {
-            eprintln!("no AMX tiles on this CPU: only the reference tree is exercised");
-            return;
-        }
+        assert!(x86::available(), "built as having AMX: rebuild here");
         for (k, n) in SIZES.into_iter().enumerate() {
             let (x, y) = data(n, k as u64);
-            let plan = Plan::new(quantize(&x).unwrap(), quantize(&y).unwrap());
+            let plan = Plan::new(quantize(&x, true).unwrap(), quantize(&y, true).unwrap());
             let fast = run(&plan, 9, 70, true);
             let slow = run(&plan, 9, 70, false);
             assert_eq!(fast.len(), 70);
@@ -1054,16 +1033,14 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(vhframe_cpu_amx), ignore = "CPU lacks AMX")]
     fn overflowing_lanes_fall_back_to_the_same_draws() {
-        let Some(mut tiles) = x86::Tiles::new() else {
-            eprintln!("no AMX tiles on this CPU");
-            return;
-        };
+        let mut tiles = x86::Tiles::new().expect("built as having AMX: rebuild here");
         // Caps this low send most chunks, at either check, back to the reference tree.
         tiles.caps = (4000, 70);
         for n in [100, 4096, 9000] {
             let (x, y) = data(n, 3);
-            let plan = Plan::new(quantize(&x).unwrap(), quantize(&y).unwrap());
+            let plan = Plan::new(quantize(&x, true).unwrap(), quantize(&y, true).unwrap());
             let mut fell_back = 0;
             let mut sums = |fast: bool| {
                 let mut g = Group::new(5, 0, n);
@@ -1142,14 +1119,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(vhframe_cpu_amx), ignore = "CPU lacks AMX")]
     fn counts_are_the_draws_of_the_sums() {
-        if !x86::available() {
-            eprintln!("no AMX tiles on this CPU");
-            return;
-        }
+        assert!(x86::available(), "built as having AMX: rebuild here");
         for n in [5, 129, 4097, 9000] {
             let (x, y) = data(n, 6);
-            let plan = Plan::new(quantize(&x).unwrap(), quantize(&y).unwrap());
+            let plan = Plan::new(quantize(&x, true).unwrap(), quantize(&y, true).unwrap());
             let r = run(&plan, 13, 40, true);
             let seen = std::sync::Mutex::new(Vec::new());
             // One thread: the groups' counts arrive in order.
@@ -1203,7 +1178,7 @@ mod tests {
         let y: Vec<f64> = (0..n)
             .map(|i| ((i * 11) % 255 + (i * 37) % 255 / 2) as f64)
             .collect();
-        let plan = Plan::new(quantize(&x).unwrap(), quantize(&y).unwrap());
+        let plan = Plan::new(quantize(&x, true).unwrap(), quantize(&y, true).unwrap());
         let got = run(&plan, 21, 64, false);
         for (b, k) in counts(n, 21, 2).iter().enumerate() {
             let w = |f: &dyn Fn(usize) -> f64| (0..n).map(|i| k[i] as f64 * f(i)).sum::<f64>();
@@ -1224,8 +1199,8 @@ mod tests {
     #[test]
     fn quantized_r_is_close_to_full_precision() {
         let (x, y) = data(5000, 4);
-        let qx = quantize(&x).unwrap();
-        let qy = quantize(&y).unwrap();
+        let qx = quantize(&x, true).unwrap();
+        let qy = quantize(&y, true).unwrap();
         let a: Vec<f64> = qx.iter().map(|&v| v as f64).collect();
         let b: Vec<f64> = qy.iter().map(|&v| v as f64).collect();
         let r = super::super::corr::pearson_r(&x, &y);
@@ -1248,21 +1223,29 @@ mod tests {
         let mut far = x.clone();
         far[3] = 1e9;
         for (x, y, ok) in [(&x, &y, true), (&far, &y, false), (&y, &far, false)] {
-            assert_eq!(accepts(x, y), ok && x86::available());
-            assert_eq!(pearson_dist(x, y, 1, 10).is_some(), accepts(x, y));
+            assert_eq!(accepts(x, y, true), ok && x86::available());
+            assert_eq!(
+                pearson_dist(x, y, 1, 10, true).is_some(),
+                accepts(x, y, true)
+            );
+            // Forced, the engine takes wide data too.
+            assert_eq!(accepts(x, y, false), x86::available());
+            assert_eq!(pearson_dist(x, y, 1, 10, false).is_some(), x86::available());
         }
     }
 
     #[test]
     fn wide_or_constant_data_are_declined() {
         let mut x: Vec<f64> = (0..1000).map(|i| (i % 10) as f64).collect();
-        assert!(quantize(&x).is_some());
+        assert!(quantize(&x, true).is_some());
         // One outlier inflates the plain standard deviation enough to pass, not the central one.
         x[0] = 1e6;
-        assert!(quantize(&x).is_none());
+        assert!(quantize(&x, true).is_none());
+        assert!(quantize(&x, false).is_some());
         x[0] = 1e3;
-        assert!(quantize(&x).is_some());
-        assert!(quantize(&[2.0; 10]).is_none());
+        assert!(quantize(&x, true).is_some());
+        assert!(quantize(&[2.0; 10], true).is_none());
+        assert!(quantize(&[2.0; 10], false).is_none());
     }
 
     #[test]
@@ -1274,7 +1257,7 @@ mod tests {
                 .build()
                 .unwrap();
             pool.install(|| {
-                let plan = Plan::new(quantize(&x).unwrap(), quantize(&y).unwrap());
+                let plan = Plan::new(quantize(&x, true).unwrap(), quantize(&y, true).unwrap());
                 run(&plan, 2, 300, true)
             })
         };
@@ -1301,7 +1284,7 @@ mod timing {
             .map(|i| ((i * 104729) % 10009) as f64 + x[i] * 0.1)
             .collect();
         let t = Instant::now();
-        let plan = Plan::new(quantize(&x).unwrap(), quantize(&y).unwrap());
+        let plan = Plan::new(quantize(&x, true).unwrap(), quantize(&y, true).unwrap());
         eprintln!("plan: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
