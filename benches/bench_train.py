@@ -370,9 +370,10 @@ feeds the model, {shares["pad"]:.0%} with buckets). No attention mask is built (
 right-padded and attention is causal), so SDPA runs its fused causal kernel; AdamW runs fused;
 with buckets on the CPU the LoRA dropout masks are drawn from PCG64 instead of torch's
 element-by-element CPU draws (the same dropout, other masks; `bucket = false` keeps torch's
-draws, draw for draw the `Trainer` loop's). The `Trainer` loop also reloads the base model
-per profile, which costs it little at 1 M parameters (more with a 7B model, not measured
-here).
+draws, but not the `Trainer` loop's masks: its data loader draws from torch's generator
+before the first batch, and it visits the pairs in another order). The `Trainer` loop also
+reloads the base model per profile, which costs it little at 1 M parameters (more with a 7B
+model, not measured here).
 
 Validation loss: with buckets a batch holds pairs of one kind (survey answers or arguments).
 Each step's loss is divided by the mean target count per batch, so that every target token

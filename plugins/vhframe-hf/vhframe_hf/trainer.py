@@ -79,11 +79,20 @@ class LoraTrainer:
     and the batches are shuffled; each step's summed loss is divided by the mean number of
     target tokens per batch, so that every target token keeps the weight it has without
     buckets. Off, batches are consecutive runs of the shuffled order and each step takes the
-    mean over its batch's target tokens (what a ``transformers.Trainer`` loop computes).
-    With buckets on the CPU, the LoRA dropout masks are drawn from a PCG64 generator seeded
-    with ``seed`` (:mod:`vhframe_hf.lora_dropout`, several times faster than torch's CPU
-    draws; the same dropout, other masks); off, they are torch's, draw for draw what a
-    ``transformers.Trainer`` loop uses.
+    mean over its batch's target tokens, as ``transformers.Trainer`` does. With buckets on
+    the CPU, the LoRA dropout masks are drawn from a PCG64 generator seeded with ``seed``
+    (:mod:`vhframe_hf.lora_dropout`, several times faster than torch's CPU draws; the same
+    dropout, other masks); off, from torch's generator seeded with ``seed`` when training
+    starts.
+
+    With ``bucket`` off, the per-step losses are, draw for draw, those of a hand-written
+    transformers + peft loop that seeds torch and one order generator with ``seed``. A
+    ``transformers.Trainer`` given the same seed, pairs, order and settings (constant lr, no
+    clipping) computes the same losses through the first epoch only, and only without
+    dropout: its sampler reseeds with ``seed + epoch`` every epoch (another order from the
+    second), and its data loader takes a draw from torch's generator before the first batch
+    (other dropout masks from the start; the first step's loss still agrees, LoRA's B being
+    zero there).
     """
 
     def __init__(
