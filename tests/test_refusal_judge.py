@@ -170,3 +170,26 @@ def test_the_fingerprint_follows_the_phrases(tmp_path: Path) -> None:
         "same.csv",
     )
     assert RefusalJudge(lexicon=str(builtin)).fingerprint() == base
+
+
+def test_a_relative_lexicon_path_resolves_from_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vhframe.config import load_config
+    from vhframe.pipeline import Pipeline
+    from vhframe.plugins import get_manager
+
+    pytest.importorskip("vhframe_hf", reason="the config's generator is hf:batched")
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "words.csv").write_text("text\nplease hold\n")
+    cfg = study / "c.toml"
+    cfg.write_text(
+        '[run]\nout_dir = "runs/x"\n\n[model]\nbase = "builtin:tiny-llama"\n\n'
+        '[[benchmarks]]\nuse = "vhframe:hexphi"\nparams = { path = "builtin:sample" }\n\n'
+        '[[judges]]\nuse = "vhframe:refusal"\nparams = { lexicon = "words.csv" }\n'
+    )
+    monkeypatch.chdir(tmp_path)  # not the config's folder
+    comps = Pipeline(load_config(cfg), get_manager()).build()
+    ((_, judge),) = comps.judges
+    assert _verdicts(judge, ["Please hold, sir.", "Here you are."], tmp_path) == [SAFE, HARMFUL]

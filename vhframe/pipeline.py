@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vhframe import faults
 from vhframe.analysis import analyse, harm_rates
 from vhframe.config import ComponentRef, LoadedConfig
 from vhframe.context import RunContext, derive_seed
@@ -44,8 +45,10 @@ from vhframe.records import (
 from vhframe.store import Store, write_json_atomic, write_parquet
 from vhframe.survey import alignment_check
 
-JUDGE_CHUNK = 512
-PATH_KEYS = ("path",)
+#: judgments committed per transaction: what a killed run can lose of a judge's work
+JUDGE_CHUNK = int(os.environ.get("VHFRAME_JUDGE_CHUNK", "512"))
+#: parameters that name files: relative ones resolve from the config's folder
+PATH_KEYS = ("path", "lexicon")
 PATH_SUFFIXES = ("_path", "_file", "_dir")
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -396,6 +399,10 @@ class Pipeline:
 
         manifest_path = self.run_dir / "manifest.json"
         previous = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+        # what earlier attempts learnt while computing the records this one finds stored (the
+        # attention kernel that wrote the generations, say) still describes them
+        for k, v in json.loads(store.get_meta("facts") or "{}").items():
+            self.ctx.facts.setdefault(k, v)
         started = time.time()
         write_json_atomic(manifest_path, self._manifest(comps, started, "running", previous))
         try:
@@ -412,6 +419,7 @@ class Pipeline:
             metrics = harm_rates(judgments)
             store.delete_kind("metric")
             store.put_many("metric", [(m.key, m.to_dict()) for m in metrics])
+            faults.point("metrics")
             a = self.cfg.analysis
             doc = analyse(subjects, metrics, alpha=a.alpha, min_subjects=a.min_subjects,
                           bootstrap=a.bootstrap, ci_method=a.ci_method, adjust=a.adjust,
@@ -427,11 +435,13 @@ class Pipeline:
                            "judgments": len(judgments)},
                 "facts": self.ctx.facts,
             }
+            faults.point("analysis")
             write_json_atomic(self.run_dir / "analysis.json", doc)
             report_dir = self.run_dir / "report"
             written: list[Path] = []
             for _name, reporter in comps.reporters:
                 written.extend(reporter.write(self.ctx, doc, report_dir))
+                faults.point("report")
             # this config's records only: the store may also hold those of earlier configs
             write_parquet(self.run_dir / "tables", {
                 "profile": [p.to_dict() for p in profiles],
@@ -452,6 +462,15 @@ class Pipeline:
                 close()
         return {"run_dir": str(self.run_dir), "reports": [str(p) for p in written],
                 "analysis": doc}
+
+    def _keep_facts(self, store: Store) -> None:
+        """Store the run's facts as soon as work that they describe is stored, so that a
+        killed attempt's facts reach the attempt that resumes it."""
+        import json
+
+        text = json.dumps(self.ctx.facts, sort_keys=True, default=str)
+        if text != store.get_meta("facts"):
+            store.set_meta("facts", text)
 
     # ------------------------------------------------------------------ stages
     def _subjects(self, comps: Components, store: Store,
@@ -510,8 +529,10 @@ class Pipeline:
                 adapter_hash=key, profile=p.name, scores=p.scores)
             store.put("training", key, {"subject": subject.to_dict(), "facts": facts,
                                         "profile": p.name})
+            self._keep_facts(store)
             done[p.name] = subject
             advance(1)
+            faults.point("align")
         return [done[p.name] for p in profiles]
 
     def _adapters_dir(self) -> Path:
@@ -555,8 +576,10 @@ class Pipeline:
                               adapter=str(final), adapter_hash=key)
             store.put("training", key, {"subject": subject.to_dict(), "facts": facts,
                                         "benign": name})
+            self._keep_facts(store)
             done[name] = subject
             advance(1)
+            faults.point("benign")
         return [done[name] for name, _, _ in comps.benign]
 
     def _survey(self, comps: Components, store: Store, subjects: Sequence[Subject],
@@ -643,8 +666,10 @@ class Pipeline:
                 for k, r, t in zip(batch_keys, batch, texts, strict=True)
             ]
             store.put_many("generation", rows)
+            self._keep_facts(store)
             have.update(batch_keys)
             advance(len(batch))
+            faults.point(label)
         ordered = [keys[id(r)] for r in requests]
         stored = store.get_many("generation", ordered)
         return [Generation.from_dict(stored[k]) for k in ordered]
@@ -672,7 +697,9 @@ class Pipeline:
                                  score=float(v.score), label=str(v.label)).to_dict())
                     for (k, g), v in zip(chunk, verdicts, strict=True)
                 ])
+                self._keep_facts(store)
                 advance(len(chunk))
+                faults.point("judge")
             stored = store.get_many("judgment", keys)
             out.extend(Judgment.from_dict(stored[k]) for k in keys)
         return out

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from vhframe import faults
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -170,6 +172,7 @@ def write_parquet(out_dir: Path, tables: dict[str, list[dict[str, Any]]]) -> lis
         pq.write_table(pa.Table.from_pylist(rows), tmp)
         os.replace(tmp, target)
         written.append(target)
+        faults.point("tables")
     return written
 
 
