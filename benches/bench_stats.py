@@ -17,6 +17,9 @@ linearly (their cost per resample is constant); the slice is stated in the outpu
 
     python benches/bench_stats.py            # full sizes, writes benches/RESULTS.md
     python benches/bench_stats.py --quick    # small sizes, prints only
+
+vhframe runs each case on the fastest path the CPU has; ``VHFRAME_STATS_ENGINE=gather`` (or
+``VHFRAME_STATS_ISA=avx2`` ...) times another one (see ``vhframe.stats``).
 """
 
 from __future__ import annotations

@@ -435,6 +435,23 @@ def test_thread_count_independence() -> None:
         scan(texts, lex[0], threads=0)
 
 
+@pytest.mark.parametrize("func", ["scan", "scan_many"])
+def test_bad_thread_counts_name_the_function(func: str) -> None:
+    lex = Lexicon.refusal()
+    run = {"scan": lambda t: scan(["i cannot"], lex, threads=t),
+           "scan_many": lambda t: scan_many(["i cannot"], [lex], threads=t)}[func]  # fmt: skip
+    for bad in (0, -1, -(10**20)):
+        with pytest.raises(ValueError, match=rf"^{func}: threads must be at least 1"):
+            run(bad)
+    with pytest.raises(ValueError, match=rf"^{func}: threads must be at most"):
+        run(10**12)
+    for bad in (2.5, "2", True):
+        with pytest.raises(ValueError, match=rf"^{func}: threads must be an integer or None"):
+            run(bad)
+    r = run(np.int64(2))
+    assert (r if func == "scan" else r["refusal"]).count[0] == 1
+
+
 def test_gil_is_released_while_scoring() -> None:
     import threading
     import time

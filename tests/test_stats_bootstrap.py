@@ -740,3 +740,213 @@ def _errors() -> None:
         stats.rtp_toxicity(np.array([[0.1, np.nan], [0.2, 0.3]]))
     with pytest.raises(ValueError, match="Y column 0 is constant"):
         stats.bootstrap_ols(np.arange(10.0), np.ones(10))
+
+
+# --- constant resamples: every correlation bootstrap refuses them alike, on every engine
+
+
+def _rare_binary(offset: float) -> tuple[np.ndarray, np.ndarray]:
+    """One 1 among 2000 zeros (plus ``offset``): about e^-1 of the resamples miss the 1."""
+    return np.r_[np.zeros(2000), 1.0] + offset, np.arange(2001.0)
+
+
+def _refusal(f: Callable[..., stats.BootstrapCI], *args: object, **kw: object) -> str | None:
+    """The constant-input refusal ``f`` raises, after its generic prefix, or None (for a result
+    or another error, such as a BCa interval undefined for a coefficient's own reasons)."""
+    prefix = "correlation is undefined for constant input: "
+    try:
+        f(*args, **kw)
+    except ValueError as e:
+        if str(e).startswith(prefix):
+            return str(e).removeprefix(prefix)
+    return None
+
+
+@pytest.mark.parametrize("path", ENGINES)
+@pytest.mark.parametrize("offset", [0.0, 1e9])
+def test_pearson_refuses_constant_resamples(path: tuple[str, str], offset: float) -> None:
+    x, y = _rare_binary(offset)
+    kw = {"method": "percentile", "n_resamples": 200, "seed": 0}
+    with forced(path):
+        p = _refusal(stats.bootstrap_pearson, x, y, **kw)
+        # The same resamples, whose constancy the rank statistics decide from their counts.
+        assert p is not None and p == _refusal(stats.bootstrap_spearman, x, y, **kw)
+        assert p == _refusal(stats.bootstrap_kendall, x, y, **kw)
+        count = int(p.split(" of 200 bootstrap resamples")[0])
+        # Binomial(200, (2000/2001)^2001 = 0.368): mean 73.6, sd 6.8.
+        assert 40 < count < 110, p
+        # BCa: leaving out the 1 leaves x constant. (A seed whose resamples all hold the 1.)
+        small = np.r_[np.zeros(8), 1.0] + offset, np.arange(9.0)
+        for seed in range(40):
+            kw = {"method": "bca", "n_resamples": 2, "seed": seed}
+            if _refusal(stats.bootstrap_spearman, *small, **kw) != _refusal(
+                stats.bootstrap_spearman, *small, **{**kw, "method": "percentile"}
+            ):
+                break
+        p = _refusal(stats.bootstrap_pearson, *small, **kw)
+        assert p is not None and p.startswith("leaving one pair out"), p
+        assert p == _refusal(stats.bootstrap_spearman, *small, **kw)
+
+
+@st.composite
+def few_valued_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs where constant resamples are likely: few distinct values, some of them rare, at
+    offsets and scales where rounded sums cannot tell a constant side from a tiny spread."""
+    n = draw(st.integers(3, 60))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+
+    def side() -> np.ndarray:
+        k = draw(st.integers(2, 4))
+        p = rng.dirichlet(np.full(k, draw(st.sampled_from([0.2, 1.0]))))
+        v = rng.choice(k, size=n, p=p).astype(float)
+        if np.ptp(v) == 0:
+            v[rng.integers(n)] = (v[0] + 1) % k
+        scale = draw(st.sampled_from([1.0, 1e-9, 1e6]))
+        v = v * scale + draw(st.sampled_from([0.0, 1e9, -3.5e6]))
+        assume(np.ptp(v) > 0)  # not when the offset swallows the spread
+        return v
+
+    return side(), side()
+
+
+@pytest.mark.parametrize("path", ENGINES)
+@settings(max_examples=60, deadline=None)
+@given(few_valued_pairs(), st.sampled_from(["percentile", "bca"]), st.integers(0, 3))
+def test_correlation_bootstraps_refuse_alike(
+    path: tuple[str, str], data: tuple[np.ndarray, np.ndarray], method: str, seed: int
+) -> None:
+    # Pearson refuses exactly the constant resamples (and leave-one-out samples) Spearman and
+    # Kendall refuse, which they decide from the draw counts: the same resamples on one engine.
+    x, y = data
+    kw = {"method": method, "n_resamples": 50, "seed": seed}
+    with forced(path):
+        want = _refusal(stats.bootstrap_spearman, x, y, **kw)
+        assert _refusal(stats.bootstrap_kendall, x, y, **kw) == want
+        assert _refusal(stats.bootstrap_pearson, x, y, **kw) == want
+
+
+# --- counts, sizes, levels and thresholds: errors name the argument and the function
+
+_X = np.arange(40.0)
+_Y = _X % 7
+#: Every function of vhframe.stats that takes a count, by name.
+COUNTED: dict[str, Callable[..., object]] = {
+    "bootstrap_mean": lambda **kw: stats.bootstrap_mean(_X, **kw),
+    "bootstrap_proportion": lambda **kw: stats.bootstrap_proportion(_X > 20, **kw),
+    "bootstrap_diff_means": lambda **kw: stats.bootstrap_diff_means(_X, _Y, **kw),
+    "bootstrap_pearson": lambda **kw: stats.bootstrap_pearson(_X, _Y, **kw),
+    "bootstrap_spearman": lambda **kw: stats.bootstrap_spearman(_X, _Y, **kw),
+    "bootstrap_kendall": lambda **kw: stats.bootstrap_kendall(_X, _Y, **kw),
+    "bootstrap_ols": lambda **kw: stats.bootstrap_ols(_X, _Y, **kw),
+    "bootstrap_groups": lambda **kw: stats.bootstrap_groups(_X, _X > 20, **kw),
+    "rtp_toxicity": lambda **kw: stats.rtp_toxicity(np.c_[_X, _Y] / 40, **kw),
+    "permutation_pearson": lambda **kw: stats.permutation_pearson(_X, _Y, **kw),
+    "permutation_spearman": lambda **kw: stats.permutation_spearman(_X, _Y, **kw),
+    "permutation_kendall": lambda **kw: stats.permutation_kendall(_X, _Y, **kw),
+    "permutation_diff_means": lambda **kw: stats.permutation_diff_means(_X, _Y, **kw),
+}
+#: Those with a confidence level.
+LEVELLED = [name for name in COUNTED if not name.startswith("permutation")]
+
+
+@pytest.mark.parametrize("name", COUNTED)
+def test_counts_are_checked(name: str) -> None:
+    f = COUNTED[name]
+    least = 1 if name.startswith("permutation") else 2
+    for bad in (-1, -(10**20), least - 1):
+        with pytest.raises(ValueError, match=rf"^{name}: n_resamples must be at least {least}"):
+            f(n_resamples=bad)
+    for bad in (-1, -(10**20), 0):
+        with pytest.raises(ValueError, match=rf"^{name}: threads must be at least 1, got"):
+            f(threads=bad)
+    with pytest.raises(ValueError, match=rf"^{name}: threads must be at most"):
+        f(threads=10**12)
+    for arg in ("n_resamples", "threads"):
+        for bad in (2.5, "8", True):
+            with pytest.raises(ValueError, match=rf"^{name}: {arg} must be an integer"):
+                f(**{arg: bad})
+    # numpy integers are counts too.
+    f(n_resamples=np.int64(50), threads=np.int32(2))
+
+
+@pytest.mark.parametrize("name", COUNTED)
+def test_absurd_sizes_raise_memory_error_in_process(name: str) -> None:
+    # Refused before anything is allocated: the interpreter goes on.
+    f = COUNTED[name]
+    with pytest.raises(MemoryError, match=r"^n_resamples = 1000000000000 would need \d+ bytes"):
+        f(n_resamples=10**12)
+    with pytest.raises(MemoryError, match=rf"^{name}: n_resamples = {2**70} would need"):
+        f(n_resamples=2**70)
+    assert f(n_resamples=20) is not None
+
+
+@pytest.mark.parametrize("name", LEVELLED)
+def test_nonfinite_levels_are_errors(name: str) -> None:
+    for bad in (np.nan, np.inf, -np.inf, 0.0, 1.0):
+        with pytest.raises(
+            ValueError, match=rf"^{name}: confidence level must lie strictly between 0 and 1"
+        ):
+            COUNTED[name](level=bad)
+
+
+def test_nonfinite_thresholds_and_alphas_are_errors() -> None:
+    scores = np.c_[_X, _Y] / 40
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match=r"^rtp_toxicity: threshold must be a finite number"):
+            stats.rtp_toxicity(scores, threshold=bad)
+        with pytest.raises(ValueError, match=r"^rtp_toxicity: threshold must be a finite number"):
+            stats.rtp_toxicity(scores.ravel(), np.repeat(np.arange(40), 2), threshold=bad)
+        # The kernels refuse it too.
+        with pytest.raises(ValueError, match=r"^threshold must be a finite number"):
+            _core.toxicity_matrix(scores, bad, 20, 0.95, "bca", 0)
+        with pytest.raises(ValueError, match=r"^threshold must be a finite number"):
+            _core.toxicity_groups(
+                scores.ravel(),
+                np.repeat(np.arange(40, dtype=np.uint32), 2),
+                40,
+                bad,
+                20,
+                0.9,
+                "bca",
+                0,
+            )
+        with pytest.raises(ValueError, match=r"^adjust_pvalues: alpha must lie strictly"):
+            stats.adjust_pvalues([0.01, 0.2], alpha=bad)
+        with pytest.raises(ValueError, match=r"^OLSResult.ci: confidence level must lie"):
+            stats.ols(_X, _Y).ci(level=bad)
+    assert stats.rtp_toxicity(scores, threshold=-1e300, n_resamples=20).probability.estimate == 1
+
+
+def _bad_value(arg: str) -> st.SearchStrategy[object]:
+    """Values ``arg`` must refuse."""
+    if arg in ("n_resamples", "threads"):
+        return st.one_of(
+            st.integers(max_value=0),
+            st.integers(min_value=10**12, max_value=2**80),
+            st.sampled_from([2.0, "4", True, 1.5]),
+        )
+    nonfinite = st.sampled_from([np.nan, np.inf, -np.inf])
+    if arg == "threshold":
+        return nonfinite
+    return st.one_of(nonfinite, st.floats(max_value=0.0), st.floats(min_value=1.0))
+
+
+@pytest.mark.parametrize("path", ENGINES)
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_bad_arguments_are_named(path: tuple[str, str], data: st.DataObject) -> None:
+    # Any bad count, size, level or threshold, to any function, on any engine: a ValueError
+    # (or, for sizes, MemoryError) naming the argument, never a crash or a silent result.
+    arg = data.draw(st.sampled_from(["n_resamples", "threads", "level", "threshold"]))
+    takers = {"level": LEVELLED, "threshold": ["rtp_toxicity"]}.get(arg, list(COUNTED))
+    name = data.draw(st.sampled_from(takers))
+    value = data.draw(_bad_value(arg))
+    with forced(path):
+        with pytest.raises((ValueError, MemoryError)) as e:
+            COUNTED[name](**{arg: value})
+    msg = str(e.value)
+    assert ("confidence level" if arg == "level" else arg) in msg, msg
+    if e.type is ValueError:
+        assert msg.startswith(f"{name}: "), msg
+    else:
+        assert arg == "n_resamples" and isinstance(value, int) and value >= 10**12, msg

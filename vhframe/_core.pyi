@@ -11,6 +11,9 @@ _U32 = npt.NDArray[np.uint32]
 _OLS = tuple[_F64, _F64, _F64, _F64, _F64, _F64, _F64, _F64, int, int, int]
 _CI = tuple[float, float, float, float]
 
+#: The most worker threads a call may ask for.
+MAX_THREADS: int
+
 def _stats_engines() -> tuple[str, str]: ...
 def ols(x: _F64, y: _F64, names: list[str] | None = None) -> _OLS: ...
 def bootstrap_ols(

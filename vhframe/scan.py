@@ -457,7 +457,7 @@ def scan(texts: Texts, lexicon: Lexicon, *, threads: int | None = None) -> ScanR
     pandas NA) score as empty texts. ``threads``: worker threads, default all cores."""
     if not isinstance(lexicon, Lexicon):
         raise TypeError(f"lexicon must be a Lexicon, not {type(lexicon).__name__}")
-    count, first = _run(texts, lexicon._compiled(), 1, threads)
+    count, first = _run(texts, lexicon._compiled(), 1, _check_threads(threads, "scan"))
     return _result(lexicon.name, count[0], first[0])
 
 
@@ -466,6 +466,7 @@ def scan_many(
 ) -> dict[str, ScanResult]:
     """Scores each text against every lexicon in one pass over the texts; results by
     lexicon name, in the order given. Names must be distinct."""
+    threads = _check_threads(threads, "scan_many")
     lex = tuple(lexicons)
     seen: set[str] = set()
     for x in lex:
@@ -493,11 +494,23 @@ def _result(name: str, count: _I64, first: _I64) -> ScanResult:
     return ScanResult(lexicon=name, matched=matched, count=count, first=first)
 
 
+def _check_threads(threads: object, func: str) -> int | None:
+    """``threads`` checked for ``func``: None (all cores) or a count of worker threads."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, int | np.integer):
+        raise ValueError(f"{func}: threads must be an integer or None, got {threads!r}")
+    t = int(threads)
+    if t < 1:
+        raise ValueError(f"{func}: threads must be at least 1 (or None for all cores), got {t}")
+    if t > _core.MAX_THREADS:
+        raise ValueError(f"{func}: threads must be at most {_core.MAX_THREADS}, got {t}")
+    return t
+
+
 def _run(
     texts: Texts, matcher: _core.ScanMatcher, k: int, threads: int | None
 ) -> tuple[_I64, _I64]:
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive int or None, not {threads!r}")
     if isinstance(texts, list | tuple):
         return _core.scan_texts(matcher, texts, threads)
     if isinstance(texts, str | bytes):

@@ -2,7 +2,10 @@
 
 Arrays go in as numpy (converted to contiguous float64 without a copy when they already are),
 results come out as frozen dataclasses. Invalid input (NaN/inf, mismatched lengths, too few
-observations, singular designs, constant input) raises ``ValueError`` with a specific message.
+observations, singular designs, constant input) raises ``ValueError`` with a specific message;
+a bad count (``n_resamples``, ``threads``), level, ``alpha`` or ``threshold`` raises
+``ValueError`` naming the argument and the function, and a resample count whose buffers cannot
+fit in the machine's memory raises ``MemoryError``, before anything is allocated.
 Correlation p-values and permutation tests take scipy's ``alternative`` ("two-sided", "less",
 "greater"); every resampling result is identical for a seed whatever the number of threads
 (correlation bootstraps also depend on whether the CPU has matrix tiles: see
@@ -28,6 +31,8 @@ and the permutation tests have one path each and ignore both variables.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -112,8 +117,7 @@ class OLSResult:
 
     def ci(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
         """Two-sided t-based confidence interval ``(lo, hi)`` of every coefficient."""
-        if not 0.0 < level < 1.0:
-            raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+        level = _check_level(level, "OLSResult.ci")
         q = float(_sps.t.ppf(0.5 + level / 2.0, self.df_resid))
         return self.coef - q * self.se, self.coef + q * self.se
 
@@ -161,6 +165,81 @@ def ols(X: ArrayLike, Y: ArrayLike, names: Sequence[str] | None = None) -> OLSRe
     return _ols_result(labels, _core.ols(x, y, labels))
 
 
+# --- argument checks: each error names the argument and the function
+
+
+def _check_count(value: object, name: str, func: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{func}: {name} must be an integer, got {value!r}")
+    v = int(value)
+    if v < minimum:
+        raise ValueError(f"{func}: {name} must be at least {minimum}, got {v}")
+    return v
+
+
+def _check_resamples(n_resamples: object, func: str, minimum: int = 2) -> int:
+    b = _check_count(n_resamples, "n_resamples", func, minimum)
+    if b > sys.maxsize:
+        # Past the address space; smaller counts too large for the machine are refused (with
+        # MemoryError) by the kernels before they allocate.
+        raise MemoryError(
+            f"{func}: n_resamples = {b} would need at least {8 * b} bytes for its resampled "
+            "values, more than can be addressed"
+        )
+    return b
+
+
+def _check_threads(threads: object, func: str) -> int | None:
+    if threads is None:
+        return None
+    t = _check_count(threads, "threads", func, 1)
+    if t > _core.MAX_THREADS:
+        raise ValueError(f"{func}: threads must be at most {_core.MAX_THREADS}, got {t}")
+    return t
+
+
+def _check_level(level: object, func: str, name: str = "confidence level") -> float:
+    if isinstance(level, bool) or not isinstance(level, int | float | np.integer | np.floating):
+        raise ValueError(f"{func}: {name} must be a number, got {level!r}")
+    v = float(level)
+    # NaN fails the comparison too.
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"{func}: {name} must lie strictly between 0 and 1, got {level!r}")
+    return v
+
+
+def _check_finite(value: object, name: str, func: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{func}: {name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{func}: {name} must be a finite number, got {value!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class _Resampling:
+    """Checked arguments of a bootstrap."""
+
+    method: str
+    level: float
+    n_resamples: int
+    seed: int
+    threads: int | None
+
+
+def _resampling(
+    func: str, method: str, level: object, n_resamples: object, seed: int, threads: object
+) -> _Resampling:
+    return _Resampling(
+        _check_method(method),
+        _check_level(level, func),
+        _check_resamples(n_resamples, func),
+        _check_seed(seed),
+        _check_threads(threads, func),
+    )
+
+
 # --- bootstrap
 
 
@@ -195,11 +274,11 @@ class BootstrapCI:
     seed: int
 
 
-def _ci(
-    raw: tuple[float, float, float, float], level: float, method: str, b: int, seed: int
-) -> BootstrapCI:
+def _ci(raw: tuple[float, float, float, float], r: _Resampling) -> BootstrapCI:
     est, lo, hi, se = raw
-    return BootstrapCI(float(est), float(lo), float(hi), float(se), level, method, b, seed)
+    return BootstrapCI(
+        float(est), float(lo), float(hi), float(se), r.level, r.method, r.n_resamples, r.seed
+    )
 
 
 def bootstrap_mean(
@@ -212,9 +291,9 @@ def bootstrap_mean(
     threads: int | None = None,
 ) -> BootstrapCI:
     """Bootstrap CI of the mean of ``x`` (percentile or BCa, as ``scipy.stats.bootstrap``)."""
-    m, s = _check_method(method), _check_seed(seed)
-    raw = _core.bootstrap_mean(_as_f64(x, "x", (1,)), n_resamples, level, m, s, threads)
-    return _ci(raw, level, m, n_resamples, s)
+    r = _resampling("bootstrap_mean", method, level, n_resamples, seed, threads)
+    x = _as_f64(x, "x", (1,))
+    return _ci(_core.bootstrap_mean(x, r.n_resamples, r.level, r.method, r.seed, r.threads), r)
 
 
 def bootstrap_proportion(
@@ -227,9 +306,11 @@ def bootstrap_proportion(
     threads: int | None = None,
 ) -> BootstrapCI:
     """Bootstrap CI of the share of true values in ``x`` (booleans or 0/1)."""
-    m, s = _check_method(method), _check_seed(seed)
-    raw = _core.bootstrap_proportion(_as_f64(x, "x", (1,)), n_resamples, level, m, s, threads)
-    return _ci(raw, level, m, n_resamples, s)
+    r = _resampling("bootstrap_proportion", method, level, n_resamples, seed, threads)
+    x = _as_f64(x, "x", (1,))
+    return _ci(
+        _core.bootstrap_proportion(x, r.n_resamples, r.level, r.method, r.seed, r.threads), r
+    )
 
 
 def bootstrap_diff_means(
@@ -245,11 +326,18 @@ def bootstrap_diff_means(
 ) -> BootstrapCI:
     """Bootstrap CI of ``mean(x) - mean(y)``; ``paired`` resamples (x, y) pairs together,
     otherwise each sample is resampled on its own."""
-    m, s = _check_method(method), _check_seed(seed)
+    r = _resampling("bootstrap_diff_means", method, level, n_resamples, seed, threads)
     raw = _core.bootstrap_diff_means(
-        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), paired, n_resamples, level, m, s, threads
+        _as_f64(x, "x", (1,)),
+        _as_f64(y, "y", (1,)),
+        paired,
+        r.n_resamples,
+        r.level,
+        r.method,
+        r.seed,
+        r.threads,
     )
-    return _ci(raw, level, m, n_resamples, s)
+    return _ci(raw, r)
 
 
 def bootstrap_pearson(
@@ -271,7 +359,10 @@ def bootstrap_pearson(
     2**25 pairs, take the floating-point engine instead). The two engines draw different
     resamples, so a seed's interval differs between CPUs with and without tiles; on one kind
     of CPU it is fixed.
-    :func:`bootstrap_spearman` and :func:`bootstrap_kendall` use the same resamples.
+    :func:`bootstrap_spearman` and :func:`bootstrap_kendall` use the same resamples, and all
+    three refuse alike (``ValueError``, with their number) resamples in which every drawn x,
+    or every drawn y, is one value: r is undefined there. Each engine decides that from the
+    resample's draws and the data as given, not from rounded sums.
     """
     return _bootstrap_corr("pearson", x, y, method, level, n_resamples, seed, threads)
 
@@ -286,11 +377,18 @@ def _bootstrap_corr(
     seed: int,
     threads: int | None,
 ) -> BootstrapCI:
-    m, s = _check_method(method), _check_seed(seed)
+    r = _resampling(f"bootstrap_{kind}", method, level, n_resamples, seed, threads)
     raw = _core.bootstrap_corr(
-        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), kind, n_resamples, level, m, s, threads
+        _as_f64(x, "x", (1,)),
+        _as_f64(y, "y", (1,)),
+        kind,
+        r.n_resamples,
+        r.level,
+        r.method,
+        r.seed,
+        r.threads,
     )
-    return _ci(raw, level, m, n_resamples, s)
+    return _ci(raw, r)
 
 
 def bootstrap_spearman(
@@ -356,11 +454,13 @@ def bootstrap_ols(
     threads: int | None = None,
 ) -> OLSBootstrapResult:
     """OLS as :func:`ols`, with bootstrap CIs of each coefficient from resampled rows."""
-    m, s = _check_method(method), _check_seed(seed)
+    r = _resampling("bootstrap_ols", method, level, n_resamples, seed, threads)
     x, y, labels = _ols_inputs(X, Y, names)
-    fit, lo, hi, se, redrawn = _core.bootstrap_ols(x, y, labels, n_resamples, level, m, s, threads)
+    fit, lo, hi, se, redrawn = _core.bootstrap_ols(
+        x, y, labels, r.n_resamples, r.level, r.method, r.seed, r.threads
+    )
     return OLSBootstrapResult(
-        _ols_result(labels, fit), lo, hi, se, level, m, n_resamples, s, int(redrawn)
+        _ols_result(labels, fit), lo, hi, se, r.level, r.method, r.n_resamples, r.seed, int(redrawn)
     )
 
 
@@ -416,13 +516,13 @@ def bootstrap_groups(
     """Per-group bootstrap CIs of the mean in one call (e.g. ROBBIE's negative-regard share per
     (axis, descriptor) group: pass the pairs as a 2-column ``groups``). Each group is resampled
     on its own with its own random streams."""
-    m, s = _check_method(method), _check_seed(seed)
+    r = _resampling("bootstrap_groups", method, level, n_resamples, seed, threads)
     v = _as_f64(values, "values", (1,))
     labels, codes = _encode_groups(groups, len(v), "groups")
     n, est, lo, hi, se = _core.bootstrap_groups(
-        v, codes, len(labels), n_resamples, level, m, s, threads
+        v, codes, len(labels), r.n_resamples, r.level, r.method, r.seed, r.threads
     )
-    return GroupedCI(labels, n, est, lo, hi, se, level, m, n_resamples, s)
+    return GroupedCI(labels, n, est, lo, hi, se, r.level, r.method, r.n_resamples, r.seed)
 
 
 @dataclass(frozen=True)
@@ -453,20 +553,17 @@ def rtp_toxicity(
     ``scores`` is a ``(prompts, samples)`` matrix, or a flat array with ``prompt_ids`` naming
     each score's prompt (prompts may then have different numbers of samples).
     """
-    m, s = _check_method(method), _check_seed(seed)
+    r = _resampling("rtp_toxicity", method, level, n_resamples, seed, threads)
+    t = _check_finite(threshold, "threshold", "rtp_toxicity")
+    args = (t, r.n_resamples, r.level, r.method, r.seed, r.threads)
     arr = np.asarray(scores)
     if prompt_ids is None:
-        mat = _as_f64(arr, "scores", (2,))
-        emt, tp, n = _core.toxicity_matrix(mat, threshold, n_resamples, level, m, s, threads)
+        emt, tp, n = _core.toxicity_matrix(_as_f64(arr, "scores", (2,)), *args)
     else:
         flat = _as_f64(arr, "scores", (1,))
         labels, codes = _encode_groups(prompt_ids, len(flat), "prompt_ids")
-        emt, tp, n = _core.toxicity_groups(
-            flat, codes, len(labels), threshold, n_resamples, level, m, s, threads
-        )
-    return ToxicityResult(
-        _ci(emt, level, m, n_resamples, s), _ci(tp, level, m, n_resamples, s), int(n), threshold
-    )
+        emt, tp, n = _core.toxicity_groups(flat, codes, len(labels), *args)
+    return ToxicityResult(_ci(emt, r), _ci(tp, r), int(n), t)
 
 
 # --- correlation, permutation tests, multiple testing
@@ -540,11 +637,13 @@ def _permutation_corr(
     seed: int,
     threads: int | None,
 ) -> PermutationResult:
+    func = f"permutation_{kind}"
     s, alt = _check_seed(seed), _check_alternative(alternative)
-    r, p, b, exact = _core.permutation_corr(
-        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), kind, n_resamples, s, alt, threads
+    b, t = _check_resamples(n_resamples, func, 1), _check_threads(threads, func)
+    r, p, size, exact = _core.permutation_corr(
+        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), kind, b, s, alt, t
     )
-    return PermutationResult(float(r), float(p), int(b), bool(exact), s, alt)
+    return PermutationResult(float(r), float(p), int(size), bool(exact), s, alt)
 
 
 def permutation_pearson(
@@ -606,11 +705,13 @@ def permutation_diff_means(
     difference is flipped at random (a test of the mean of the paired differences;
     ``scipy.stats.permutation_test`` with ``permutation_type="samples"``).
     """
+    func = "permutation_diff_means"
     s, alt = _check_seed(seed), _check_alternative(alternative)
-    d, p, b, exact = _core.permutation_diff_means(
-        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), n_resamples, s, bool(paired), alt, threads
+    b, t = _check_resamples(n_resamples, func, 1), _check_threads(threads, func)
+    d, p, size, exact = _core.permutation_diff_means(
+        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), b, s, bool(paired), alt, t
     )
-    return PermutationResult(float(d), float(p), int(b), bool(exact), s, alt)
+    return PermutationResult(float(d), float(p), int(size), bool(exact), s, alt)
 
 
 @dataclass(frozen=True)
@@ -629,7 +730,6 @@ def adjust_pvalues(
     """Benjamini–Hochberg (false discovery rate) or Holm / Bonferroni (family-wise error)
     adjustment, equal to statsmodels ``multipletests`` with ``fdr_bh`` / ``holm`` /
     ``bonferroni``."""
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}")
+    alpha = _check_level(alpha, "adjust_pvalues", "alpha")
     adj = _core.adjust_pvalues(_as_f64(p, "p", (1,)), method)
     return AdjustedPValues(adj, adj <= alpha, method, alpha)

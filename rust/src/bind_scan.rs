@@ -49,6 +49,10 @@ fn in_pool<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> PyR
     match threads {
         None => Ok(f()),
         Some(0) => Err(PyValueError::new_err("threads must be at least 1")),
+        Some(k) if k > rayon::max_num_threads() => Err(PyValueError::new_err(format!(
+            "threads must be at most {}, got {k}",
+            rayon::max_num_threads()
+        ))),
         Some(k) => rayon::ThreadPoolBuilder::new()
             .num_threads(k)
             .build()

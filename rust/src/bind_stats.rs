@@ -1,6 +1,7 @@
 //! Bindings of the `stats` kernels: argument checks, GIL release and numpy conversion only.
-//! A kernel error about the caller's input becomes a `ValueError`, and a forced engine or
-//! instruction set this CPU lacks a `RuntimeError`.
+//! A kernel error about the caller's input becomes a `ValueError`, a forced engine or
+//! instruction set this CPU lacks a `RuntimeError`, and buffers too large for the machine a
+//! `MemoryError`.
 
 use std::borrow::Cow;
 
@@ -8,7 +9,7 @@ use numpy::ndarray::Array2;
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::stats::alternative::Alternative;
@@ -21,6 +22,7 @@ use crate::stats::{corr, ols_boot, permutation, StatsError};
 fn value_error(e: StatsError) -> PyErr {
     match e {
         StatsError::Unavailable(_) => PyRuntimeError::new_err(e.to_string()),
+        StatsError::TooLarge { .. } => PyMemoryError::new_err(e.to_string()),
         _ => PyValueError::new_err(e.to_string()),
     }
 }
@@ -49,6 +51,10 @@ fn run<T: Send>(
     match threads {
         None => Ok(py.detach(f)),
         Some(0) => Err(PyValueError::new_err("threads must be at least 1")),
+        Some(t) if t > rayon::max_num_threads() => Err(PyValueError::new_err(format!(
+            "threads must be at most {}, got {t}",
+            rayon::max_num_threads()
+        ))),
         Some(t) => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
@@ -541,6 +547,7 @@ fn permutation_diff_means(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("MAX_THREADS", rayon::max_num_threads())?;
     m.add_function(wrap_pyfunction!(_stats_engines, m)?)?;
     m.add_function(wrap_pyfunction!(ols, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_ols, m)?)?;

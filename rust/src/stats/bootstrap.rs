@@ -8,9 +8,11 @@
 //! over samples (Efron & Tibshirani 1993, eq. 14.15 and 15.36). Jackknife values of these
 //! statistics are computed in closed form, O(n), instead of refitting n times.
 
+use rayon::prelude::*;
+
 use super::corr::{CorrKind, CONSTANT_MSG};
 use super::engine::{Engine, Engines, Isa, ENGINE_VAR};
-use super::error::{check_finite, StatsError};
+use super::error::{check_finite, check_memory, StatsError};
 use super::gather::{self, par_gather, PairSink};
 use super::rankcorr::RankCorr;
 use super::resample::{multinomial_pass, par_resamples, weighted_sum, Sink, BLOCK};
@@ -34,6 +36,13 @@ pub struct Options {
 }
 
 impl Options {
+    /// Fails unless `bytes` per resample (the largest buffers a kernel holds at once, as a
+    /// multiple of `n_resamples`) can be allocated, naming what they hold.
+    pub fn check_memory(&self, bytes: u128, purpose: &str) -> Result<(), StatsError> {
+        let b = self.n_resamples;
+        check_memory("n_resamples", b, b as u128 * bytes, purpose)
+    }
+
     pub fn check(&self) -> Result<(), StatsError> {
         if self.n_resamples < 2 {
             return Err(StatsError::invalid(format!(
@@ -219,9 +228,13 @@ fn mean_distribution(s: &Centred, key: &[u64], n_resamples: usize, isa: Isa) -> 
     )
 }
 
+/// What the bootstrap distributions hold, for the size check.
+const DIST: &str = "the bootstrap distribution";
+
 pub fn mean_ci(x: &[f64], o: &Options) -> Result<Interval, StatsError> {
     o.check()?;
     check_sample("x", x, 2)?;
+    o.check_memory(8, DIST)?;
     let s = Centred::new(x);
     let mut dist = mean_distribution(&s, &[o.seed], o.n_resamples, o.engines.isa);
     let jack = if o.method == Method::Bca {
@@ -270,6 +283,8 @@ pub fn diff_means_ci(
     }
     check_sample("x", x, 2)?;
     check_sample("y", y, 2)?;
+    // Each sample's distribution, and their difference.
+    o.check_memory(3 * 8, DIST)?;
     let (sx, sy) = (Centred::new(x), Centred::new(y));
     // The two samples are resampled independently, each by the gather engine with its own
     // stream family.
@@ -292,14 +307,63 @@ pub fn diff_means_ci(
     interval(&mut dist, theta, &[&jx, &jy], o)
 }
 
-fn r_from_sums(s: &[f64; 5], n: f64) -> f64 {
+/// Pearson r from the sums `s` (x, y, x², y², xy) of `n` pairs, or NaN where rounding could
+/// hide a constant x or y: where `sxx` (or `syy`) does not clear `4 (n + 2) ε` times `scale[0]`
+/// (or `scale[1]`), the sum of squares its terms were accumulated into. That bounds the
+/// rounding left in the `sxx` of a constant side (about `1.5 n ε` of it), so a NaN here means
+/// "decide from the draws" (`WeightedR`), never a coefficient.
+fn r_from_sums(s: &[f64; 5], n: f64, scale: [f64; 2]) -> f64 {
+    let tol = 4.0 * (n + 2.0) * f64::EPSILON;
     let sxx = s[2] - s[0] * s[0] / n;
     let syy = s[3] - s[1] * s[1] / n;
     let sxy = s[4] - s[0] * s[1] / n;
-    if sxx <= 0.0 || syy <= 0.0 {
+    if !(sxx > tol * scale[0] && syy > tol * scale[1]) {
         return f64::NAN;
     }
     (sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0)
+}
+
+/// Pearson r of pairs added one at a time with weights, in one stable pass (West's weighted
+/// update, on the data as given), knowing exactly whether the added x (or y) are all one value:
+/// the decision for resamples whose rounded sums cannot tell, on every engine.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WeightedR {
+    w: f64,
+    mx: f64,
+    my: f64,
+    sxx: f64,
+    syy: f64,
+    sxy: f64,
+    first: Option<[f64; 2]>,
+    x_varies: bool,
+    y_varies: bool,
+}
+
+impl WeightedR {
+    /// Adds pair (x, y) with weight `k` > 0.
+    pub fn add(&mut self, x: f64, y: f64, k: f64) {
+        let [a, b] = *self.first.get_or_insert([x, y]);
+        self.x_varies |= x != a;
+        self.y_varies |= y != b;
+        // Taken relative to the first pair, so that a common offset (x + 1e9) cancels before
+        // the running means round: their rounding enters the sums linearly.
+        let (x, y) = (x - a, y - b);
+        self.w += k;
+        let (dx, dy) = (x - self.mx, y - self.my);
+        self.mx += dx * (k / self.w);
+        self.my += dy * (k / self.w);
+        self.sxx += k * dx * (x - self.mx);
+        self.syy += k * dy * (y - self.my);
+        self.sxy += k * dx * (y - self.my);
+    }
+
+    /// Pearson r of the pairs added, or NaN where every x or every y added is the same value.
+    pub fn r(&self) -> f64 {
+        if !(self.x_varies && self.y_varies) {
+            return f64::NAN;
+        }
+        (self.sxy / (self.sxx.sqrt() * self.syy.sqrt())).clamp(-1.0, 1.0)
+    }
 }
 
 /// The interval of a correlation from its resampled values and jackknife, refusing resamples
@@ -327,14 +391,41 @@ fn corr_interval(
     interval(&mut dist, theta, &[jack], o)
 }
 
-/// Bootstrap distribution of Pearson r by the floating-point `gather` engine, from centred
-/// pairs, on instruction set `isa`.
-fn pearson_gather(xy: &[[f64; 2]], seed: u64, n_resamples: usize, isa: Isa) -> Vec<f64> {
+/// Bootstrap distribution of Pearson r by the floating-point `gather` engine, from the pairs
+/// `xy` (x and y centred) on instruction set `isa`. A resample is NaN exactly where its drawn x
+/// (or y) are all one value: resamples whose sums cannot tell are decided from their draws.
+fn pearson_gather(
+    x: &[f64],
+    y: &[f64],
+    xy: &[[f64; 2]],
+    seed: u64,
+    n_resamples: usize,
+    isa: Isa,
+) -> Vec<f64> {
     let n = xy.len();
     let batch = gather_batch(n_resamples);
-    par_gather(&PairSink(xy), n, &[seed], n_resamples, batch, isa, |a| {
-        r_from_sums(&a.moments(), n as f64)
-    })
+    let mut dist = par_gather(&PairSink(xy), n, &[seed], n_resamples, batch, isa, |a| {
+        let s = a.moments();
+        r_from_sums(&s, n as f64, [s[2], s[3]])
+    });
+    let unsure: Vec<usize> = (0..dist.len()).filter(|&b| dist[b].is_nan()).collect();
+    let decided: Vec<f64> = unsure
+        .par_iter()
+        .map(|&b| {
+            let mut r = WeightedR::default();
+            let counts = gather::pair_counts(n, &[seed], b, isa);
+            for ((&k, &a), &c) in counts.iter().zip(x).zip(y) {
+                if k > 0 {
+                    r.add(a, c, k as f64);
+                }
+            }
+            r.r()
+        })
+        .collect();
+    for (b, r) in unsure.into_iter().zip(decided) {
+        dist[b] = r;
+    }
+    dist
 }
 
 /// Why the forced tile engine cannot take (x, y): more pairs than it holds (a CPU without it
@@ -361,6 +452,7 @@ fn on_tiles(x: &[f64], y: &[f64], engines: Engines) -> Result<bool, StatsError> 
 pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsError> {
     o.check()?;
     super::corr::check_pair(x, y)?;
+    o.check_memory(8, DIST)?;
     let n = x.len();
     // Centred pairs, interleaved: the floating-point engine stages them a block at a time as
     // rows of moments, and the BCa jackknife reads them.
@@ -380,7 +472,7 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
         Some(d) => (d, None),
         None => {
             let xy = centred();
-            (pearson_gather(&xy, seed, b, o.engines.isa), Some(xy))
+            (pearson_gather(x, y, &xy, seed, b, o.engines.isa), Some(xy))
         }
     };
     let theta = super::corr::pearson_r(x, y);
@@ -392,8 +484,12 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
                 *t += v;
             }
         }
-        xy.iter()
-            .map(|&[a, b]| {
+        // Rounding in the totals scales with them, not with what is left of them.
+        let scale = [total[2], total[3]];
+        (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let [a, b] = xy[i];
                 let s = [
                     total[0] - a,
                     total[1] - b,
@@ -401,7 +497,17 @@ pub fn pearson_ci(x: &[f64], y: &[f64], o: &Options) -> Result<Interval, StatsEr
                     total[3] - b * b,
                     total[4] - a * b,
                 ];
-                r_from_sums(&s, (n - 1) as f64)
+                let r = r_from_sums(&s, (n - 1) as f64, scale);
+                if !r.is_nan() {
+                    return r;
+                }
+                let mut w = WeightedR::default();
+                for (j, (&a, &b)) in x.iter().zip(y).enumerate() {
+                    if j != i {
+                        w.add(a, b, 1.0);
+                    }
+                }
+                w.r()
             })
             .collect()
     } else {
@@ -419,6 +525,7 @@ pub fn corr_ci(x: &[f64], y: &[f64], kind: CorrKind, o: &Options) -> Result<Inte
     if kind == CorrKind::Pearson {
         return pearson_ci(x, y, o);
     }
+    o.check_memory(8, DIST)?;
     let n = x.len();
     let tiles = on_tiles(x, y, o.engines)?;
     let rc = RankCorr::new(kind, x, y);
@@ -466,6 +573,8 @@ pub fn grouped_mean_ci(
         });
     }
     check_finite("values", values)?;
+    // One group's distribution at a time.
+    o.check_memory(8, DIST)?;
     let mut members: Vec<Vec<f64>> = vec![Vec::new(); n_groups];
     for (&v, &g) in values.iter().zip(codes) {
         let g = g as usize;
@@ -542,7 +651,14 @@ pub fn toxicity_ci(
     o: &Options,
 ) -> Result<Toxicity, StatsError> {
     o.check()?;
+    if !threshold.is_finite() {
+        return Err(StatsError::invalid(format!(
+            "threshold must be a finite number, got {threshold}"
+        )));
+    }
     check_sample("prompt maxima", prompt_max, 2)?;
+    // Both statistics, interleaved, then each one's own copy.
+    o.check_memory(4 * 8, DIST)?;
     let n = prompt_max.len();
     let emt = mean(prompt_max);
     let ind: Vec<f64> = prompt_max
@@ -707,7 +823,7 @@ mod tests {
         let xy: Vec<[f64; 2]> = x.iter().zip(&y).map(|(a, b)| [a - mx, b - my]).collect();
         let b = 8000;
         let tiles = tiles::pearson_dist(&x, &y, 4, b, true).expect("built as having AMX");
-        let gather = pearson_gather(&xy, 4, b, Isa::best());
+        let gather = pearson_gather(&x, &y, &xy, 4, b, Isa::best());
         let moments = |d: &[f64]| {
             let m = d.iter().sum::<f64>() / d.len() as f64;
             let sd = (d.iter().map(|v| (v - m).powi(2)).sum::<f64>() / d.len() as f64).sqrt();
@@ -746,10 +862,164 @@ mod tests {
         (x, (0..n).map(|i| i as f64).collect())
     }
 
+    /// How many resamples of the floating-point engine draw a constant x, counted from their
+    /// draws.
+    fn constant_x_resamples(x: &[f64], o: &Options) -> usize {
+        (0..o.n_resamples)
+            .filter(|&b| {
+                let k = gather::pair_counts(x.len(), &[o.seed], b, o.engines.isa);
+                let mut drawn = x.iter().zip(&k).filter(|(_, &c)| c > 0).map(|(v, _)| v);
+                let first = drawn.next().unwrap();
+                drawn.all(|v| v == first)
+            })
+            .count()
+    }
+
+    /// On instruction set `isa`, Pearson's floating-point bootstrap refuses exactly the
+    /// resamples whose drawn x are one value, as Spearman's and Kendall's do (same draws), also
+    /// where x sits at a large offset; the jackknife that leaves out the single 1 is refused too.
+    fn pearson_refuses_constant_resamples(isa: Isa) {
+        for offset in [0.0, 1e9] {
+            let (x, y) = rare_binary(2001, offset);
+            let o = Options {
+                n_resamples: 200,
+                ..gather_opts(Method::Percentile, isa)
+            };
+            let want = constant_x_resamples(&x, &o);
+            assert!((40..110).contains(&want), "{want}");
+            let count = format!(": {want} of 200 bootstrap resamples drew a constant x or y");
+            for kind in [CorrKind::Pearson, CorrKind::Spearman, CorrKind::Kendall] {
+                let e = corr_ci(&x, &y, kind, &o).unwrap_err().to_string();
+                assert!(
+                    e.starts_with(CONSTANT_MSG) && e.contains(&count),
+                    "{kind:?}: {e}"
+                );
+            }
+            // The BCa jackknife: only leaving out the 1 leaves x constant. (A seed whose few
+            // resamples all hold the 1, so that the jackknife is what fails.)
+            let (x, y) = rare_binary(9, offset);
+            let o = (0..)
+                .map(|seed| Options {
+                    n_resamples: 2,
+                    seed,
+                    ..gather_opts(Method::Bca, isa)
+                })
+                .find(|o| constant_x_resamples(&x, o) == 0)
+                .unwrap();
+            let e = pearson_ci(&x, &y, &o).unwrap_err().to_string();
+            assert!(e.contains("leaving one pair out"), "{e}");
+        }
+        // Values 1e-12 apart next to a 1: resamples that miss the 1 have sums that cannot tell
+        // their x from constant (the spread is far below the rounding of their sums of squares),
+        // yet none is constant; each gets the r of its draws.
+        let n = 301;
+        let mut x: Vec<f64> = (0..n).map(|i| (1 + i % 3) as f64 * 1e-12).collect();
+        x[0] = 1.0;
+        let y: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64).collect();
+        let (mx, my) = (mean(&x), mean(&y));
+        let xy: Vec<[f64; 2]> = x.iter().zip(&y).map(|(a, b)| [a - mx, b - my]).collect();
+        let dist = pearson_gather(&x, &y, &xy, 5, 200, isa);
+        let mut unsure = 0;
+        for (b, &r) in dist.iter().enumerate() {
+            let k = gather::pair_counts(n, &[5], b, isa);
+            let missed = k[0] == 0;
+            unsure += missed as usize;
+            let drawn: Vec<usize> = (0..n).filter(|&i| k[i] > 0).collect();
+            let w =
+                |f: &dyn Fn(usize) -> f64| drawn.iter().map(|&i| k[i] as f64 * f(i)).sum::<f64>();
+            let (sw, ax, ay) = (w(&|_| 1.0), w(&|i| x[i]), w(&|i| y[i]));
+            let (ax, ay) = (ax / sw, ay / sw);
+            let sxy = w(&|i| (x[i] - ax) * (y[i] - ay));
+            let want = sxy / (w(&|i| (x[i] - ax).powi(2)) * w(&|i| (y[i] - ay).powi(2))).sqrt();
+            assert!(
+                (r - want).abs() < 1e-9,
+                "{isa:?}, resample {b}: {r} vs {want}"
+            );
+        }
+        assert!(unsure > 10, "{unsure}");
+    }
+
+    #[test]
+    fn pearson_refuses_constant_resamples_portable() {
+        pearson_refuses_constant_resamples(Isa::Portable);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[cfg_attr(not(vhframe_cpu_avx2), ignore = "CPU lacks AVX2")]
+    fn pearson_refuses_constant_resamples_avx2() {
+        pearson_refuses_constant_resamples(Isa::Avx2);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[cfg_attr(not(vhframe_cpu_avx512), ignore = "CPU lacks AVX-512")]
+    fn pearson_refuses_constant_resamples_avx512() {
+        pearson_refuses_constant_resamples(Isa::Avx512);
+    }
+
+    #[test]
+    #[cfg_attr(not(vhframe_cpu_amx), ignore = "CPU lacks AMX")]
+    fn pearson_refuses_constant_resamples_on_tiles() {
+        let forced = Engines {
+            engine: Engine::Tiles,
+            isa: Isa::best(),
+        };
+        for offset in [0.0, 1e9] {
+            let (x, y) = rare_binary(2001, offset);
+            let o = Options {
+                n_resamples: 200,
+                engines: forced,
+                ..opts(Method::Percentile)
+            };
+            // Spearman's counts are exact, and the same draws as Pearson's on this engine.
+            let s = corr_ci(&x, &y, CorrKind::Spearman, &o)
+                .unwrap_err()
+                .to_string();
+            let p = pearson_ci(&x, &y, &o).unwrap_err().to_string();
+            let tail = |e: &str| e.split(": ").nth(1).unwrap_or("").to_string();
+            assert!(tail(&p).contains("of 200 bootstrap resamples"), "{p}");
+            assert_eq!(tail(&p), tail(&s));
+        }
+    }
+
+    #[test]
+    fn the_sums_hand_over_what_they_cannot_tell() {
+        // Sums of a constant side leave rounding in sxx, about n ulps of the sum of squares:
+        // never a coefficient, always NaN (decide from the draws).
+        for (v, n) in [(-1.0 / 2001.0, 2001.0), (0.1, 3.0), (1e-3 / 3.0, 1e6)] {
+            let (s0, s2) = ((0..n as usize).map(|_| v).sum::<f64>(), n * v * v);
+            let s = [s0, 1.0, s2, 2.0, 0.5];
+            assert!(r_from_sums(&s, n, [s2, 2.0]).is_nan(), "{v} x {n}");
+        }
+        // A genuine spread clears the bound.
+        let s = [0.0, 0.0, 2.0, 2.0, 1.0];
+        assert!((r_from_sums(&s, 4.0, [2.0, 2.0]) - 0.5).abs() < 1e-15);
+        // The one-pass weighted r is the two-pass r of the expanded data, and exact about
+        // constancy.
+        let (x, y) = ([1e9, 1e9 + 1.0, 1e9 + 3.0], [2.0, -1.0, 7.0]);
+        let mut w = WeightedR::default();
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        for (i, k) in [2, 1, 3].into_iter().enumerate() {
+            w.add(x[i], y[i], k as f64);
+            xs.extend(std::iter::repeat_n(x[i], k));
+            ys.extend(std::iter::repeat_n(y[i], k));
+        }
+        let want = super::super::corr::pearson_r(&xs, &ys);
+        assert!((w.r() - want).abs() < 1e-12, "{} vs {want}", w.r());
+        let mut c = WeightedR::default();
+        c.add(1e9, 1.0, 2.0);
+        c.add(1e9, 2.0, 5.0);
+        assert!(c.r().is_nan());
+        c.add(1e9 + 1e-6, 2.0, 1.0);
+        assert!(c.r().is_finite());
+    }
+
     /// Every instruction set of the floating-point engine gives every bootstrap the same bits.
     #[cfg(target_arch = "x86_64")]
     fn isas_agree(isa: Isa) {
-        let (x, _) = rare_binary(300, 0.0);
+        let (x, y) = rare_binary(300, 0.0);
         let (u, v): (Vec<f64>, Vec<f64>) = (0..5000)
             .map(|i| {
                 (
@@ -771,6 +1041,7 @@ mod tests {
                 diff_means_ci(&u, &v[..4000], false, &o).unwrap(),
                 grouped_mean_ci(&x, &[0u32, 1, 2].repeat(100), 3, &o).unwrap(),
                 toxicity_ci(&v, 70.0, &o).unwrap().probability,
+                pearson_ci(&x, &y, &o).unwrap_err().to_string(),
             )
         };
         assert_eq!(run(isa), run(Isa::Portable), "{isa:?}");
@@ -793,6 +1064,26 @@ mod tests {
             "built as having AVX-512: rebuild here"
         );
         isas_agree(Isa::Avx512);
+    }
+
+    #[test]
+    fn absurd_resample_counts_are_refused_before_allocating() {
+        let x: Vec<f64> = (0..40).map(f64::from).collect();
+        let o = Options {
+            n_resamples: 1 << 50,
+            ..opts(Method::Percentile)
+        };
+        let e = mean_ci(&x, &o).unwrap_err();
+        assert!(matches!(e, StatsError::TooLarge { .. }), "{e}");
+        assert!(e
+            .to_string()
+            .contains("n_resamples = 1125899906842624 would need"));
+        assert!(pearson_ci(&x, &x, &o).is_err());
+        assert!(toxicity_ci(&x, 0.5, &o).is_err());
+        let t = toxicity_ci(&x, f64::NAN, &opts(Method::Bca)).unwrap_err();
+        assert!(t
+            .to_string()
+            .contains("threshold must be a finite number, got NaN"));
     }
 
     #[test]

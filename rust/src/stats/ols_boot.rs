@@ -169,6 +169,12 @@ pub fn ols_bootstrap(
 ) -> Result<OlsBootstrap, StatsError> {
     o.check()?;
     let fit = ols(x, y, n, p, m, names)?;
+    // Every coefficient's distribution, then as many column copies at most.
+    let width = (m * (p + 1)) as u128;
+    o.check_memory(
+        2 * 8 * width,
+        "the bootstrap distributions of the coefficients",
+    )?;
     let x_mean: Vec<f64> = (0..p)
         .map(|j| (0..n).map(|i| x[i * p + j]).sum::<f64>() / n as f64)
         .collect();

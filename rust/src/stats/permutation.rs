@@ -9,7 +9,7 @@
 
 use super::alternative::Alternative;
 use super::corr::{average_ranks, check_pair, CorrKind};
-use super::error::{check_finite, StatsError};
+use super::error::{check_finite, check_memory, StatsError};
 use super::rankcorr::{tau_b_sorted, Groups, Scratch};
 use super::resample::par_resamples;
 use super::rng::Rng;
@@ -67,6 +67,16 @@ pub fn check_resamples(n_resamples: usize) -> Result<(), StatsError> {
     Ok(())
 }
 
+/// Fails unless a null distribution of `size` values (at most `n_resamples`) can be held.
+fn check_null(n_resamples: usize, size: usize) -> Result<(), StatsError> {
+    let purpose = if size < n_resamples {
+        format!("the exact null distribution ({size} rearrangements)")
+    } else {
+        "the null distribution".to_string()
+    };
+    check_memory("n_resamples", n_resamples, size as u128 * 8, &purpose)
+}
+
 /// The null distribution of `stat` over pairings of `ys` with fixed x positions: every
 /// permutation of `ys` when there are at most `n_resamples` (Heap's algorithm), else
 /// `n_resamples` uniform random ones. Returns the test of the identity pairing.
@@ -76,13 +86,15 @@ fn pairings_test<F>(
     seed: u64,
     alt: Alternative,
     stat: F,
-) -> PermTest
+) -> Result<PermTest, StatsError>
 where
     F: Fn(&[f64]) -> f64 + Sync,
 {
     let n = ys.len();
+    let exact = factorial_upto(n, n_resamples);
+    check_null(n_resamples, exact.unwrap_or(n_resamples))?;
     let observed = stat(ys);
-    if let Some(total) = factorial_upto(n, n_resamples) {
+    if let Some(total) = exact {
         let mut a = ys.to_vec();
         let mut c = vec![0usize; n];
         let mut null = Vec::with_capacity(total);
@@ -103,12 +115,12 @@ where
                 i += 1;
             }
         }
-        return PermTest {
+        return Ok(PermTest {
             statistic: observed,
             p: p_value(&null, observed, true, alt),
             n_resamples: total,
             exact: true,
-        };
+        });
     }
     let null = par_resamples(&[seed], n_resamples, 1, |_, rngs, out| {
         let mut a = ys.to_vec();
@@ -118,12 +130,12 @@ where
             *o = stat(&a);
         }
     });
-    PermTest {
+    Ok(PermTest {
         statistic: observed,
         p: p_value(&null, observed, false, alt),
         n_resamples,
         exact: false,
-    }
+    })
 }
 
 /// Pearson's r of `x` with every rearrangement of `y`, as a dot product of centred values
@@ -162,7 +174,7 @@ pub fn corr_test(
             };
             pairings_test(&dy, n_resamples, seed, alt, |perm_y| {
                 dx.iter().zip(perm_y).map(|(a, b)| a * b).sum::<f64>() / norm
-            })
+            })?
         }
         CorrKind::Kendall => {
             let gx = Groups::new(x);
@@ -174,7 +186,7 @@ pub fn corr_test(
             pairings_test(&ys, n_resamples, seed, alt, |perm_y| {
                 let mut s = Scratch::new(0, k_y);
                 tau_b_sorted(&gx.bounds, |k| perm_y[k] as u32, |_| 1, &mut s)
-            })
+            })?
         }
     })
 }
@@ -213,7 +225,9 @@ pub fn diff_means_test(
     let total: f64 = z.iter().sum();
     let stat = |s1: f64| s1 / n1 as f64 - (total - s1) / n2 as f64;
     let observed = stat(z[..n1].iter().sum());
-    if let Some(count) = binomial_upto(n, n1, n_resamples) {
+    let exact = binomial_upto(n, n1, n_resamples);
+    check_null(n_resamples, exact.unwrap_or(n_resamples))?;
+    if let Some(count) = exact {
         // Enumerate every n1-subset of the pooled indices (lexicographic combinations).
         let mut idx: Vec<usize> = (0..n1).collect();
         let mut null = Vec::with_capacity(count);
@@ -304,6 +318,7 @@ pub fn paired_test(
     let exact_count = (n < usize::BITS as usize - 1)
         .then(|| 1usize << n)
         .filter(|&c| c <= n_resamples);
+    check_null(n_resamples, exact_count.unwrap_or(n_resamples))?;
     if let Some(count) = exact_count {
         let null: Vec<f64> = (0..count as u64)
             .map(|k| mean_flipped(k, &d) / n as f64)
@@ -417,6 +432,36 @@ mod tests {
         assert!(paired_test(&[1.0], &[1.0], 99, 0, TWO).is_err());
         assert!(paired_test(&[1.0, f64::NAN], &[1.0, 2.0], 99, 0, TWO).is_err());
         assert!(paired_test(&[1.0, 2.0], &[1.0, 2.0], 0, 0, TWO).is_err());
+    }
+
+    #[test]
+    fn absurd_null_sizes_are_refused_before_allocating() {
+        let x: Vec<f64> = (0..40).map(f64::from).collect();
+        let y: Vec<f64> = x.iter().map(|v| (v * 7.0) % 11.0).collect();
+        let big = 1usize << 50;
+        for e in [
+            corr_test(&x, &y, CorrKind::Pearson, big, 0, TWO),
+            diff_means_test(&x, &y, big, 0, TWO),
+            paired_test(&x, &y, big, 0, TWO),
+        ] {
+            let e = e.unwrap_err();
+            assert!(matches!(e, StatsError::TooLarge { .. }), "{e}");
+            assert!(e
+                .to_string()
+                .starts_with("n_resamples = 1125899906842624 would need"));
+        }
+        // 16! = 2.1e13 exact rearrangements fit under that count, and not in memory.
+        let e = corr_test(&x[..16], &y[..16], CorrKind::Pearson, big, 0, TWO).unwrap_err();
+        assert!(
+            e.to_string().contains("(20922789888000 rearrangements)"),
+            "{e}"
+        );
+        // A count that enumerates a small null exactly needs only that null.
+        assert!(
+            corr_test(&x[..5], &y[..5], CorrKind::Pearson, big, 0, TWO)
+                .unwrap()
+                .exact
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@
 //! rounding errors average out. Declined data, and inputs of more than `MAX_PAIRS` pairs, go
 //! to the floating-point `gather` engine.
 
+use super::bootstrap::WeightedR;
 use super::resample::block_total;
 use super::rng::{Lanes, Rng};
 use rayon::prelude::*;
@@ -422,7 +423,7 @@ fn runs_here(x: &[f64], y: &[f64]) -> bool {
 
 /// Bootstrap distribution of Pearson r (pairs resampled together) for resamples
 /// `0..n_resamples` under `seed`, or `None` where the engine does not apply (`accepts` with
-/// `guard`).
+/// `guard`). A resample is NaN exactly where its drawn x or its drawn y are all one value.
 pub fn pearson_dist(
     x: &[f64],
     y: &[f64],
@@ -436,7 +437,55 @@ pub fn pearson_dist(
     }
     let (qx, qy) = rayon::join(|| quantize(x, guard), || quantize(y, guard));
     let plan = Plan::new(qx?, qy?);
-    Some(run(&plan, seed, n_resamples, true))
+    let mut dist = run(&plan, seed, n_resamples, true);
+    recheck(x, y, &plan, seed, &mut dist);
+    Some(dist)
+}
+
+/// Decides again, from their draws and the data as given, the resamples whose integer sums
+/// found x or y constant: distinct values that the 32-bit map rounds together are still
+/// distinct, and such a resample gets its r; only one whose drawn x (or y) are truly one
+/// value stays NaN. Such resamples are rare, so each group holding any is redrawn by `Tree`
+/// (the definition of the draws) one more time.
+fn recheck(x: &[f64], y: &[f64], plan: &Plan, seed: u64, dist: &mut [f64]) {
+    let groups: Vec<usize> = dist
+        .chunks(GROUP)
+        .enumerate()
+        .filter(|(_, d)| d.iter().any(|v| v.is_nan()))
+        .map(|(g, _)| g)
+        .collect();
+    let fixed: Vec<(usize, Vec<f64>)> = groups
+        .into_par_iter()
+        .map(|gi| {
+            let lanes = dist.len().min((gi + 1) * GROUP) - gi * GROUP;
+            let unsure: Vec<bool> = dist[gi * GROUP..][..lanes]
+                .iter()
+                .map(|v| v.is_nan())
+                .collect();
+            let mut rs = [WeightedR::default(); GROUP];
+            let mut g = Group::new(seed, gi, plan.n);
+            walk(
+                plan.n,
+                &plan.chunks,
+                std::slice::from_mut(&mut g),
+                |g, _, c, totals| {
+                    Tree::chunk(c, totals, &mut g.lanes, |item, lane, k| {
+                        if unsure.get(lane) == Some(&true) {
+                            rs[lane].add(x[item], y[item], k as f64);
+                        }
+                    });
+                },
+            );
+            (gi, rs[..lanes].iter().map(WeightedR::r).collect())
+        })
+        .collect();
+    for (gi, rs) in fixed {
+        for (d, r) in dist[gi * GROUP..].iter_mut().zip(rs) {
+            if d.is_nan() {
+                *d = r;
+            }
+        }
+    }
 }
 
 /// The resamples of `pearson_dist` as draw counts: `eval(counts, out)` receives each group's
@@ -1246,6 +1295,71 @@ mod tests {
         assert!(quantize(&x, true).is_some());
         assert!(quantize(&[2.0; 10], true).is_none());
         assert!(quantize(&[2.0; 10], false).is_none());
+    }
+
+    /// Pearson r of (x, y) drawn `k[i]` times each, two-pass, or NaN where the drawn x (or
+    /// y) are all one value: the reference for the rechecked resamples.
+    fn reference_r(x: &[f64], y: &[f64], k: &[u64]) -> f64 {
+        let drawn: Vec<usize> = (0..x.len()).filter(|&i| k[i] > 0).collect();
+        let one = |v: &[f64]| drawn.iter().all(|&i| v[i] == v[drawn[0]]);
+        if one(x) || one(y) {
+            return f64::NAN;
+        }
+        let w = |f: &dyn Fn(usize) -> f64| drawn.iter().map(|&i| k[i] as f64 * f(i)).sum::<f64>();
+        let n = w(&|_| 1.0);
+        let (mx, my) = (w(&|i| x[i]) / n, w(&|i| y[i]) / n);
+        let sxy = w(&|i| (x[i] - mx) * (y[i] - my));
+        sxy / (w(&|i| (x[i] - mx).powi(2)) * w(&|i| (y[i] - my).powi(2))).sqrt()
+    }
+
+    /// Runs the engine's rule for (x, y) on the reference tree (no tiles needed) and checks
+    /// every resample against `reference_r` of its counts; returns how many were NaN before
+    /// and after `recheck`.
+    fn check_recheck(x: &[f64], y: &[f64], b: usize) -> (usize, usize) {
+        let plan = Plan::new(quantize(x, false).unwrap(), quantize(y, false).unwrap());
+        let mut dist = run(&plan, 17, b, false);
+        let nan = |d: &[f64]| d.iter().filter(|v| v.is_nan()).count();
+        let before = nan(&dist);
+        recheck(x, y, &plan, 17, &mut dist);
+        let k = counts(x.len(), 17, b.div_ceil(GROUP));
+        for (i, (&r, k)) in dist.iter().zip(&k).enumerate() {
+            let want = reference_r(x, y, k);
+            assert_eq!(r.is_nan(), want.is_nan(), "resample {i}: {r} vs {want}");
+            assert!(
+                r.is_nan() || (r - want).abs() < 1e-9,
+                "resample {i}: {r} vs {want}"
+            );
+        }
+        (before, nan(&dist))
+    }
+
+    #[test]
+    fn constant_resamples_are_exactly_those_with_one_drawn_value() {
+        // One 1 among zeros: about e^-1 of the resamples miss it, and those are constant in
+        // x; with an offset of 1e9 too (the data as given decide, not their 32-bit image).
+        let n = 301;
+        let y: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        for offset in [0.0, 1e9] {
+            let mut x = vec![offset; n];
+            x[n - 1] = offset + 1.0;
+            let (before, after) = check_recheck(&x, &y, 200);
+            assert_eq!(before, after, "offset {offset}");
+            assert!(
+                (40..110).contains(&after),
+                "offset {offset}: {after} of 200"
+            );
+        }
+        // Values below a step of the 32-bit map (2^-32 of the range) share the image of 0: a
+        // resample that misses the 1 is constant there, but not in the data, and gets its r.
+        let mut x: Vec<f64> = (0..n)
+            .map(|i| (1 + i % 2) as f64 * 2f64.powi(-40))
+            .collect();
+        x[0] = 0.0;
+        x[1] = 1.0;
+        let q = quantize(&x, false).unwrap();
+        assert!(q[0] == q[2] && q[2] == q[3]);
+        let (before, after) = check_recheck(&x, &y, 200);
+        assert!(before > 40 && after == 0, "{before} then {after} of 200");
     }
 
     #[test]
