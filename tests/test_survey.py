@@ -89,6 +89,24 @@ def test_alignment_check_compares_each_subject_with_its_profile() -> None:
                                     "base": pytest.approx(0.25)}
 
 
+def _answers(by_value: dict[str, int | None], rest: int | None) -> list[int | None]:
+    """One answer per item: the value's entry in ``by_value``, else ``rest``."""
+    return [by_value.get(it.value, rest) for it in ITEMS]
+
+
+def test_a_run_without_profiles_has_no_nmse_to_report() -> None:
+    # nothing to compare an unprofiled subject with: its NMSEs are missing, not an error
+    subjects = [Subject(name="base", role="base", base_model="m")]
+    doc = alignment_check("vhframe:pvq40", ITEMS, {"base": [3] * 40}, subjects, [])
+    (row,) = doc["subjects"]
+    assert (row["nmse"], row["nmse_imputed"], row["nmse_by_profile"]) == (None, None, {})
+    assert row["scores"] == dict.fromkeys(VALUES, 3)
+    assert doc["summary"] == [{"role": "base", "subjects": 1, "mean_nmse": None,
+                               "subjects_with_nmse": 0, "mean_nmse_imputed": None,
+                               "answer_rate": 1.0}]
+    assert doc["by_profile"] == []
+
+
 def test_pvq40_survey_component(tmp_path: Path) -> None:
     s = Pvq40()
     items = s.load(_ctx(tmp_path))

@@ -90,6 +90,7 @@ def alignment_check(
     profile (value-aligned, role-play) is compared with its own profile; one without (the
     untuned base, benign fine-tunes) is compared with every profile of the run, and its
     NMSE is the mean over them: the error it would have as a stand-in for each aligned model.
+    In a run without profiles such a subject has nothing to be compared with: no NMSE.
     The per-profile comparison pairs each profile's aligned subject with its role-play
     subject and the base model.
     """
@@ -118,11 +119,14 @@ def alignment_check(
     summary = []
     for role, members in roles.items():
         plain_vals = [r["nmse"] for r in members if r["nmse"] is not None]
+        # None only for a subject with no profile in a run without profiles: nothing to
+        # compare it with
+        imputed_vals = [r["nmse_imputed"] for r in members if r["nmse_imputed"] is not None]
         summary.append({
             "role": role, "subjects": len(members),
             "mean_nmse": mean(plain_vals) if plain_vals else None,
             "subjects_with_nmse": len(plain_vals),
-            "mean_nmse_imputed": mean(r["nmse_imputed"] for r in members),
+            "mean_nmse_imputed": mean(imputed_vals) if imputed_vals else None,
             "answer_rate": 1.0 - sum(r["unparsed"] for r in members)
             / (len(members) * len(items)),
         })
