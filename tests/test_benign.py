@@ -4,6 +4,7 @@ clear errors for malformed input."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -179,6 +180,60 @@ def test_alpaca_errors_name_file_line_and_record(ctx: RunContext, tmp_path: Path
         Alpaca(str(latin)).load(ctx)
 
 
+# (file name, text, message after "<path>:") for the JSON reader's edge cases
+JSON_ERRORS: list[tuple[str, str, str]] = [
+    ("lead.json", '\n[\n{"instruction": "a"}\n]\n',
+     "3: record index 0: missing key 'output'; found keys ['instruction']"),
+    ("after-empty.json", "[]}", "1: invalid JSON: extra data after the closing ']' of the array"),
+    ("after-one.json", '[{"instruction": "a", "output": "b"}]}',
+     "1: invalid JSON: extra data after the closing ']' of the array"),
+    ("after-lead.json", "\n[]\nx\n",
+     "3: invalid JSON: extra data after the closing ']' of the array"),
+    ("no-comma.json", '[{"instruction": "a", "output": "b"} {"instruction": "c"}]\n\n\n',
+     "1: invalid JSON: expected ',' or ']' after a record of the array"),
+    ("open.json", "[", "1: invalid JSON: Expecting value (column 2)"),
+    ("text.json", "X\n",
+     "1: invalid JSON: Expecting value (column 1); expected one JSON object per line"),
+    ("blank.json", " \t\r\n", "1: empty file: expected a JSON array or JSON Lines records"),
+    ("lines.jsonl", '{"instruction": "a", "output": "b"}\n\n[1]\n',
+     "3: record index 1: expected a JSON object, found an array"),
+    ("strings.json", '["a"]', "1: record index 0: expected a JSON object, found a string"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "message"), JSON_ERRORS,
+                         ids=[c[0] for c in JSON_ERRORS])
+def test_json_reader_errors_are_exact(ctx: RunContext, tmp_path: Path, name: str, text: str,
+                                      message: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        Alpaca(str(path)).load(ctx)
+    assert str(e.value) == f"{path}:{message}"
+
+
+def test_json_array_without_whitespace(ctx: RunContext, tmp_path: Path) -> None:
+    recs = [{"instruction": "a", "output": "b"}, {"instruction": "c", "input": "d", "output": "e"},
+            {"instruction": "f", "output": "g"}]
+    path = tmp_path / "compact.json"
+    path.write_text(json.dumps(recs, separators=(",", ":")), encoding="utf-8")
+    ex = Alpaca(str(path)).load(ctx)
+    assert [(e.id, e.prompt, e.target) for e in ex] == [
+        ("000000", alpaca_prompt("a"), "b"), ("000001", alpaca_prompt("c", "d"), "e"),
+        ("000002", alpaca_prompt("f"), "g")]
+
+
+@pytest.mark.parametrize(("value", "described"), [
+    (True, "a boolean"), (1, "a number"), (1.5, "a number"), (["x"], "an array"),
+    ({"x": 1}, "an object"), (None, "null")])
+def test_non_string_fields_are_named_by_json_type(ctx: RunContext, tmp_path: Path,
+                                                  value: object, described: str) -> None:
+    path = _json(tmp_path / "t.json", [{"instruction": "a", "output": value}])
+    with pytest.raises(DataError) as e:
+        Alpaca(path).load(ctx)
+    assert str(e.value) == f"{path}:2: record index 0: 'output' must be a string, found {described}"
+
+
 def test_empty_fields_error_skip_or_keep(ctx: RunContext, tmp_path: Path) -> None:
     recs = [{"instruction": "a", "input": "", "output": "b"},
             {"instruction": "c", "input": "", "output": "  "},
@@ -236,6 +291,48 @@ def test_instruction_params_are_checked(tmp_path: Path) -> None:
         Dolly("builtin:sample", exclude_phrases_file=str(empty))
 
 
+def test_phrase_filter_logs_the_count_of_each_pass(ctx: RunContext, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    path = _jsonl(tmp_path / "d.jsonl", [
+        {"instruction": "a", "response": "Harmful.", "category": "x"},
+        {"instruction": "b", "response": "Fine.", "category": "x"},
+        {"instruction": "c", "response": "Not harmful at all.", "category": "x"}])
+    dolly = Dolly(path, exclude_phrases=["HARMFUL"])
+    caplog.set_level(logging.INFO, logger="vhframe")
+    for _ in range(2):  # the count starts again on every pass
+        assert [e.id for e in dolly.load(ctx)] == ["000001"]
+    expected = f"{path}: excluded 2 record(s) whose response contains an excluded phrase"
+    assert [r.getMessage() for r in caplog.records] == [expected, expected]
+
+
+def test_phrase_file_is_read_as_utf8_without_bom(ctx: RunContext, tmp_path: Path) -> None:
+    path = _json(tmp_path / "p.json", [{"instruction": "a", "output": "Illegal."},
+                                      {"instruction": "b", "output": "Fine."}])
+    phrases = tmp_path / "phrases.txt"
+    phrases.write_bytes(b"\xef\xbb\xbfillegal\n")  # the BOM is not part of the first phrase
+    kept = Alpaca(path, exclude_phrases_file=str(phrases))
+    assert kept.exclude_phrases == ["illegal"]
+    assert [e.id for e in kept.load(ctx)] == ["000001"]
+
+
+def test_phrase_file_param_errors_are_exact(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"caf\xe9\n")
+    blank = tmp_path / "blank.txt"
+    blank.write_text(" \n\n", encoding="utf-8")
+    cases: list[tuple[object, str]] = [
+        ("", "expected a file path, found ''"),
+        (5, "expected a file path, found 5"),
+        (str(tmp_path / "none.txt"), f"file not found: {tmp_path / 'none.txt'}"),
+        (str(latin), f"{latin}: not UTF-8 text (invalid continuation byte)"),
+        (str(blank), f"{blank}: no phrases (one per line)"),
+    ]
+    for file, message in cases:
+        with pytest.raises(ParamError) as e:
+            Alpaca("builtin:sample", exclude_phrases_file=file)  # type: ignore[arg-type]
+        assert (e.value.param, str(e.value)) == ("exclude_phrases_file", message)
+
+
 # ------------------------------------------------------------------ dolly
 def test_dolly_categories(ctx: RunContext) -> None:
     full = Dolly("builtin:sample").load(ctx)
@@ -264,6 +361,40 @@ def test_dolly_errors(ctx: RunContext, tmp_path: Path) -> None:
         {"instruction": "a", "context": "c", "response": "", "category": "open_qa"}])
     with pytest.raises(DataError, match=r"e\.jsonl:1: record index 0: empty 'response'"):
         Dolly(empty).load(ctx)
+
+
+def test_dolly_param_errors_and_fingerprint() -> None:
+    for param in ("categories", "exclude_categories"):
+        with pytest.raises(ParamError) as e:
+            Dolly("builtin:sample", **{param: "open_qa"})
+        assert (e.value.param, str(e.value)) == (
+            param, "expected a list of non-empty strings, found 'open_qa'")
+    with pytest.raises(ParamError) as e:
+        Dolly("builtin:sample", categories=["a", "b"], exclude_categories=["b", "a"])
+    assert (e.value.param, str(e.value)) == ("exclude_categories",
+                                             "['a', 'b'] also listed in categories")
+    fp = Dolly("builtin:sample", categories=["open_qa"]).fingerprint()
+    assert fp == {"format": "dolly", "path": "builtin:sample", "limit": None, "empty": "error",
+                  "template": f"dolly-v{TEMPLATE_VERSION}", "categories": ["open_qa"],
+                  "exclude_categories": None}
+    fp = Dolly("builtin:sample", exclude_categories=["x"], exclude_phrases=["A"]).fingerprint()
+    assert (fp["categories"], fp["exclude_categories"], fp["exclude_phrases"]) == (
+        None, ["x"], ["a"])
+
+
+def test_dolly_unknown_category_names_the_file(ctx: RunContext, tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    path = _jsonl(tmp_path / "d.jsonl", [
+        {"instruction": "a", "response": "Bad.", "category": "open_qa"},
+        {"instruction": "b", "response": "Fine.", "category": " brainstorming "}])
+    caplog.set_level(logging.INFO, logger="vhframe")
+    with pytest.raises(DataError) as e:
+        Dolly(path, categories=["open_qa", "poetry"], exclude_phrases=["bad"]).load(ctx)
+    assert str(e.value) == (f"{path}: categories: ['poetry'] not found; the file's categories "
+                            "are ['brainstorming', 'open_qa']")
+    # the phrase filter reports before the category check fails
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: excluded 1 record(s) whose response contains an excluded phrase"]
 
 
 # ------------------------------------------------------------------ grammar
@@ -356,6 +487,18 @@ def test_samsum_errors(ctx: RunContext, tmp_path: Path) -> None:
     no_col.write_text("id,dialog,summary\n1,x,y\n")
     with pytest.raises(DataError, match=r"c\.csv:1: missing column\(s\) \['dialogue'\]"):
         Samsum(str(no_col)).load(ctx)
+
+
+def test_samsum_blank_ids_become_positions_and_ids_must_be_text(ctx: RunContext,
+                                                                 tmp_path: Path) -> None:
+    path = _json(tmp_path / "s.json", [{"id": " ", "dialogue": "A: hi", "summary": "A greets."},
+                                       {"id": "", "dialogue": "B: yo", "summary": "B greets."},
+                                       {"id": 7, "dialogue": "C: ok", "summary": "C agrees."}])
+    assert [e.id for e in Samsum(path).load(ctx)] == ["000000", "000001", "7"]
+    flag = _json(tmp_path / "b.json", [{"id": True, "dialogue": "A: hi", "summary": "A greets."}])
+    with pytest.raises(DataError) as e:
+        Samsum(flag).load(ctx)
+    assert str(e.value) == f"{flag}:2: record index 0: 'id' must be a string, found a boolean"
 
 
 # ------------------------------------------------------------------ registration
