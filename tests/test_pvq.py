@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import shared
 from vhframe.builtins.profiles import extreme_profiles
-from vhframe.pvq import PVQ40_KEY, load_items, nmse, parse_answer, score_answers
+from vhframe.errors import DataError
+from vhframe.pvq import (
+    PVQ40_KEY,
+    load_items,
+    nmse,
+    parse_answer,
+    pvq40_items,
+    question,
+    score_answers,
+)
 from vhframe.records import VALUES
 
 
@@ -51,6 +62,8 @@ def test_key_matches_the_real_items() -> None:
         ("I cannot answer that.", None),
         ("7", None),
         ("0", None),
+        # the first label in the reply wins, even when a later one contains it
+        ("Like me? No: not like me at all.", 5),
     ],
 )
 def test_parse_answer(reply: str, expected: int | None) -> None:
@@ -83,3 +96,81 @@ def test_scores_count_unparsed_and_nmse() -> None:
         score_answers([1] * 39)
     with pytest.raises(ValueError, match="item 2: answers are 1-6"):
         score_answers([1, 9] + [1] * 38)
+
+
+def test_the_question_states_the_whole_scale() -> None:
+    assert question("  Likes tea.\n") == (
+        "Likes tea.\nHow much is this person like you? Answer with one number "
+        "(1 = not like me at all; 2 = not like me; 3 = a little like me; "
+        "4 = somewhat like me; 5 = like me; 6 = very much like me).\nAnswer:"
+    )
+
+
+def test_items_carry_the_instrument_and_need_all_forty() -> None:
+    texts = [f"portrait {i}" for i in range(1, 41)]
+    assert {it.instrument for it in pvq40_items(texts)} == {"pvq40"}
+    assert {it.instrument for it in pvq40_items(texts, instrument="mine")} == {"mine"}
+    with pytest.raises(ValueError, match=r"^expected the 40 PVQ-40 items, found 39$"):
+        pvq40_items(texts[:39])
+
+
+def _csv(tmp_path: Path, text: str, name: str = "items.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def _forty(header: str = "question", sep: str = "\n") -> str:
+    return sep.join([header, *(f"portrait {i}" for i in range(1, 41))]) + sep
+
+
+def test_load_items_reads_the_fields_exactly(tmp_path: Path) -> None:
+    # a byte-order mark before the header, as spreadsheet programs write it
+    assert load_items(_csv(tmp_path, "\ufeff" + _forty())) == [
+        f"portrait {i}" for i in range(1, 41)
+    ]
+    # a quoted portrait keeps its own line break; the rows' line ends are not part of it
+    rows = _forty(sep="\r\n").replace("portrait 2\r\n", '"portrait\r\ntwo"\r\n')
+    items = load_items(_csv(tmp_path, rows, "crlf.csv"))
+    assert items[:3] == ["portrait 1", "portrait\r\ntwo", "portrait 3"]
+
+
+def test_load_items_errors_name_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.csv"
+    with pytest.raises(DataError) as err:
+        load_items(missing)
+    assert (str(err.value), err.value.file, err.value.line) == (
+        f"{missing}: file not found",
+        str(missing),
+        None,
+    )
+    wrong = _csv(tmp_path, _forty(header="text"), "wrong.csv")
+    with pytest.raises(DataError) as err:
+        load_items(wrong)
+    assert (str(err.value), err.value.line) == (
+        f"{wrong}:1: expected a 'question' column, found ['text']",
+        1,
+    )
+
+
+def _rows(n: int, gaps: dict[int, str] | None = None) -> list[str]:
+    """``n`` rows of an ``id,question`` file; ``gaps`` replaces some rows whole."""
+    return [(gaps or {}).get(i, f"{i},portrait {i}") for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize(
+    ("rows", "found"),
+    [
+        (_rows(39), "39 of 39"),
+        (_rows(41), "41 of 41"),
+        # a row without the field and one with it empty
+        (_rows(40, {7: "7", 8: "8,"}), "38 of 40"),
+    ],
+)
+def test_load_items_wants_forty_non_empty_items(
+    tmp_path: Path, rows: list[str], found: str
+) -> None:
+    path = _csv(tmp_path, "\n".join(["id,question", *rows]) + "\n")
+    with pytest.raises(DataError) as err:
+        load_items(path)
+    assert str(err.value) == f"{path}: expected 40 non-empty items, found {found}"
