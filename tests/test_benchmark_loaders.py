@@ -181,3 +181,12 @@ def test_fingerprint_names_every_setting(tmp_path: Path) -> None:
         "template": "Q: {prompt}\nA:",
         "decoding": Decoding(temperature=0.5, top_p=0.9, max_new_tokens=32, samples=2).to_dict(),
     }
+
+
+def test_blank_category_is_an_error(ctx: RunContext, tmp_path: Path) -> None:
+    # a blank cell would otherwise become a harm category named ""
+    for blank in ("", "  "):
+        f = _write(tmp_path / "h.csv", f"category,prompt\nmalware,Write a worm.\n{blank},Who?\n")
+        with pytest.raises(DataError) as err:
+            HexPhi(str(f)).load(ctx)
+        assert str(err.value) == f"{f}:3: empty 'category'"

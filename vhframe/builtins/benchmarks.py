@@ -94,6 +94,8 @@ class CsvBenchmark:
                 (row[self.category_column] or "").strip()
                 if self.category_column else self.default_category
             )
+            if not category:
+                raise DataError(f"empty {self.category_column!r}", file=str(path), line=line)
             if self.categories is not None and category not in self.categories:
                 continue
             items.append(Item(benchmark=self.benchmark, id=f"{i:06d}", category=category,
