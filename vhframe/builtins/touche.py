@@ -14,7 +14,7 @@ from typing import Any
 
 from vhframe.context import RunContext
 from vhframe.errors import DataError, ParamError
-from vhframe.records import Example, content_hash
+from vhframe.records import Example
 
 LEVEL2_LABELS: tuple[str, ...] = (
     "Self-direction: thought",
@@ -174,10 +174,6 @@ class Touche23:
                 seen.add(ex.id)
                 examples.append(ex)
         return examples
-
-
-def examples_hash(examples: Sequence[Example]) -> str:
-    return content_hash([e.to_dict() for e in examples])
 
 
 class ValueTable:
