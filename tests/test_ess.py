@@ -91,3 +91,20 @@ def test_missing_codes_dropped_and_bad_codes_rejected(tmp_path: Path, ctx: RunCo
         EssNearest(str(_write(tmp_path, [good])), k=5).load(ctx)
     with pytest.raises(ParamError, match="expected one of"):
         EssNearest(str(f), reading="reversed")
+
+
+def test_fingerprint_names_every_setting(tmp_path: Path) -> None:
+    f = _write(tmp_path, [[3] * 21])
+    assert EssNearest(str(f)).fingerprint() == {
+        "path": str(f),
+        "k": 10,
+        "reading": "faithful",
+        "include_extreme": True,
+    }
+    src = EssNearest(str(f), k=3, reading="corrected", include_extreme=False)
+    assert src.fingerprint() == {
+        "path": str(f),
+        "k": 3,
+        "reading": "corrected",
+        "include_extreme": False,
+    }

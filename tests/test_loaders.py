@@ -259,3 +259,10 @@ def test_example_split_is_checked_and_round_trips() -> None:
     assert Example.from_dict({k: v for k, v in ex.to_dict().items() if k != "split"}).split == ""
     with pytest.raises(RecordError, match="split must be one of"):
         Example(id="a", conclusion="c", stance="against", premise="p", values=(), split="dev")
+
+
+def test_touche_fingerprint_names_path_and_splits(tmp_path: Path) -> None:
+    assert Touche23().fingerprint() == {"path": "builtin:sample", "splits": ["training"]}
+    _split(tmp_path)
+    ds = Touche23(str(tmp_path), splits=("training",))
+    assert ds.fingerprint() == {"path": str(tmp_path), "splits": ["training"]}
