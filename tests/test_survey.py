@@ -13,7 +13,7 @@ from vhframe.builtins.profiles import extreme_profiles
 from vhframe.builtins.surveys import SAMPLE_ITEMS, Pvq40
 from vhframe.context import RunContext
 from vhframe.errors import ParamError
-from vhframe.records import VALUES, Subject, ValueProfile
+from vhframe.records import VALUES, Decoding, Subject, ValueProfile
 from vhframe.survey import MIDPOINT, alignment_check, nmse, score_items
 
 ITEMS = pvq.pvq40_items(list(SAMPLE_ITEMS))
@@ -308,3 +308,50 @@ def test_pvq40_survey_reads_the_real_items(tmp_path: Path) -> None:
     items = Pvq40(path=str(path)).load(_ctx(tmp_path))
     assert len(items) == 40
     assert items[1].value == "Power" and "rich" in items[1].text.lower()
+
+
+QUESTION = (
+    "{item}\nHow much is this person like you? Answer with one number (1 = not like me at "
+    "all; 2 = not like me; 3 = a little like me; 4 = somewhat like me; 5 = like me; "
+    "6 = very much like me).\nAnswer:"
+)
+
+
+def test_pvq40_decoding_and_fingerprint(tmp_path: Path) -> None:
+    assert Pvq40().decoding == Decoding(temperature=0.1, top_p=0.75, max_new_tokens=8)
+    items = tmp_path / "items.csv"
+    items.write_text("question\n")  # only its existence is checked here
+    s = Pvq40(path=str(items), max_new_tokens=5, temperature=0.7, top_p=0.9)
+    assert s.fingerprint() == {
+        "survey": "pvq40",
+        "path": str(items),
+        "question": QUESTION,
+        "decoding": {"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 5, "samples": 1},
+    }
+    # the ends of each range are allowed
+    for kwargs, decoding in [
+        ({"max_new_tokens": 1}, Decoding(max_new_tokens=1)),
+        ({"temperature": 0}, Decoding(temperature=0.0, max_new_tokens=8)),
+        ({"temperature": 5.0}, Decoding(temperature=5.0, max_new_tokens=8)),
+        ({"top_p": 1}, Decoding(top_p=1.0, max_new_tokens=8)),
+    ]:
+        assert Pvq40(**kwargs).decoding == decoding, kwargs  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param", "message"),
+    [
+        ({"max_new_tokens": 0}, "max_new_tokens", "expected an integer >= 1, found 0"),
+        ({"max_new_tokens": 2.0}, "max_new_tokens", "expected an integer >= 1, found 2.0"),
+        ({"temperature": -0.5}, "temperature", "expected 0-5, found -0.5"),
+        ({"temperature": 5.5}, "temperature", "expected 0-5, found 5.5"),
+        ({"top_p": 0}, "top_p", "expected a number in (0, 1], found 0"),
+        ({"top_p": 1.5}, "top_p", "expected a number in (0, 1], found 1.5"),
+    ],
+)
+def test_pvq40_bad_parameters_name_the_parameter(
+    kwargs: dict[str, object], param: str, message: str
+) -> None:
+    with pytest.raises(ParamError) as err:
+        Pvq40(**kwargs)  # type: ignore[arg-type]
+    assert (err.value.param, str(err.value)) == (param, message)
