@@ -112,6 +112,59 @@ def test_malformed_config(tmp_path: Path, text: str, key: str, fragment: str) ->
     assert message.count("error:") == 1
 
 
+# (id, text after [run] or appended, full message after "<file>:")
+EXACT: list[tuple[str, str, str]] = [
+    ("date", "[run]\nseed = 1979-05-27\n",
+     "2: run.seed: expected an integer, found date (datetime.date(1979, 5, 27))"),
+    ("bool", "[run]\nseed = true\n", "2: run.seed: expected an integer, found a boolean (True)"),
+    ("float", "[run]\nseed = 1.5\n", "2: run.seed: expected an integer, found a number (1.5)"),
+    ("array", "[run]\nseed = [1]\n", "2: run.seed: expected an integer, found an array ([1])"),
+    ("table", "[run]\nseed = {a = 1}\n",
+     "2: run.seed: expected an integer, found a table ({'a': 1})"),
+    ("string", '[run]\nseed = "1"\n', "2: run.seed: expected an integer, found a string ('1')"),
+    ("integer", "[run]\ncache_dir = 5\n",
+     "2: run.cache_dir: expected a string, found an integer (5)"),
+    ("bool-type", '\n[report]\nopen = "yes"\n',
+     "15: report.open: expected a boolean, found a string ('yes')"),
+    ("list-type", '\n[report]\nreporters = "vhframe:html"\n',
+     "15: report.reporters: expected an array, found a string ('vhframe:html')"),
+    ("dict-type", '\n[executor]\nuse = "vhframe:local"\nparams = 3\n',
+     "16: executor.params: expected a table, found an integer (3)"),
+    ("model-type", '\n[alignment]\ntrainer = "hf:lora"\n',
+     "15: alignment.trainer: expected a table, found a string ('hf:lora')"),
+    ("greater-than", "\n[generation]\ntop_p = 0.0\n",
+     "15: generation.top_p: expected a value > 0.0, found 0.0"),
+    ("less-than", "\n[analysis]\nalpha = 1.0\n",
+     "15: analysis.alpha: expected a value < 1.0, found 1.0"),
+    ("less-equal", "\n[generation]\ntemperature = 6.0\n",
+     "15: generation.temperature: expected a value <= 5.0, found 6.0"),
+    ("greater-equal", "\n[analysis]\nmin_subjects = 2\n",
+     "15: analysis.min_subjects: expected a value >= 3, found 2"),
+    ("literal", '\n[analysis]\nadjust = "bonferroni"\n',
+     "15: analysis.adjust: expected one of 'bh', 'holm' or 'none', found 'bonferroni'"),
+    ("unknown", "\n[analysis]\nalfa = 2\n", "15: analysis.alfa: unknown key; check the "
+     "spelling (see `vhframe validate --help` for the schema)"),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), [c[1:] for c in EXACT], ids=[c[0] for c in EXACT])
+def test_validation_messages_are_exact(tmp_path: Path, extra: str, message: str) -> None:
+    text = MINIMAL.replace("[run]\n", extra, 1) if extra.startswith("[run]") else MINIMAL + extra
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}:{message}"
+
+
+def test_missing_key_message_is_exact(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(MINIMAL.split("[[judges]]")[0], encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert (str(info.value), info.value.line) == (f"{path}: judges: required key is missing", None)
+
+
 def test_error_names_the_line(tmp_path: Path) -> None:
     text = MINIMAL + "\n[generation]\ntemperature = 0.1\ntop_p = 1.5\n"
     path = tmp_path / "bad.toml"
