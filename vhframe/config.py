@@ -214,11 +214,12 @@ def _message(err: Any, raw: dict[str, Any]) -> str:
         return f"expected one of {ctx.get('expected')}, found {found!r}"
     if kind == "too_short":
         return f"expected at least {ctx.get('min_length')} entr(y/ies), found {len(found or [])}"
-    if kind.endswith("_type") or kind in {"int_from_float", "model_type", "dict_type"}:
+    # strict models never coerce, so every wrong-type error is a "*_type" kind
+    if kind.endswith("_type"):
         expected = {
             "int_type": "an integer", "float_type": "a number", "string_type": "a string",
             "bool_type": "a boolean", "list_type": "an array", "dict_type": "a table",
-            "model_type": "a table", "int_from_float": "an integer",
+            "model_type": "a table",
         }.get(kind, kind.removesuffix("_type"))
         return f"expected {expected}, found {_describe_type(found)} ({found!r})"
     if kind == "value_error":
