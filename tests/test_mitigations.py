@@ -51,7 +51,7 @@ def test_a_custom_safety_text() -> None:
 
 @pytest.mark.parametrize("text", ["", "   \n", 5, None])
 def test_an_empty_or_non_string_text_is_a_parameter_error(text: object) -> None:
-    with pytest.raises(ParamError, match="non-empty string") as err:
+    with pytest.raises(ParamError, match=r"^expected a non-empty string$") as err:
         SafetyPrompt(text=text)  # type: ignore[arg-type]
     assert err.value.param == "text"
 

@@ -126,7 +126,12 @@ def test_a_lexicon_file_replaces_the_built_in_phrases(tmp_path: Path) -> None:
     [
         ({"extra_phrases": [1]}, "extra_phrases", "list of strings"),
         ({"extra_phrases": "nope"}, "extra_phrases", "list of strings"),
-        ({"extra_phrases": ["ok", "!!!"]}, "extra_phrases", r"'!!!'.*no word characters"),
+        (
+            {"extra_phrases": ["ok", "!!!"]},
+            "extra_phrases",
+            r"^lexicon 'extra_phrases': phrase 1 \('!!!'\) has no word characters, "
+            r"so it could never match$",
+        ),
         ({"lexicon": 5}, "lexicon", "path"),
         ({"lexicon": ""}, "lexicon", "path"),
     ],
@@ -163,6 +168,8 @@ def test_the_fingerprint_follows_the_phrases(tmp_path: Path) -> None:
     path = _csv(tmp_path, "text\nnope\n")
     from_file = RefusalJudge(lexicon=str(path)).fingerprint()
     assert len({repr(fp) for fp in (base, extra, other, from_file)}) == 4
+    assert extra == {"judge": "refusal", "phrases": sorted([*Lexicon.refusal().phrases, "nope"])}
+    assert from_file == {"judge": "refusal", "phrases": ["nope"]}
     # the same phrases from a file or from the built-in list are the same judge
     builtin = _csv(
         tmp_path,
@@ -193,3 +200,14 @@ def test_a_relative_lexicon_path_resolves_from_the_config_folder(
     comps = Pipeline(load_config(cfg), get_manager()).build()
     ((_, judge),) = comps.judges
     assert _verdicts(judge, ["Please hold, sir.", "Here you are."], tmp_path) == [SAFE, HARMFUL]
+
+
+def test_the_judge_lexicon_is_named_refusal(tmp_path: Path) -> None:
+    # whatever the phrases come from, results scanned with it are reported as "refusal"
+    path = _csv(tmp_path, "text\nnope\n", "words.csv")
+    for judge in (
+        RefusalJudge(),
+        RefusalJudge(extra_phrases=["nah"]),
+        RefusalJudge(lexicon=str(path)),
+    ):
+        assert judge.lexicon.name == "refusal"
