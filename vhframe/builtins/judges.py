@@ -43,7 +43,8 @@ class RefusalJudge:
             raise ParamError("lexicon", f"expected the path of a CSV file with a 'text' "
                                         f"column, found {lexicon!r}")
         try:
-            base = Lexicon.from_csv(lexicon, name="refusal") if lexicon else Lexicon.refusal()
+            # only the phrases are kept: the judge's lexicon is named below
+            base = Lexicon.from_csv(lexicon) if lexicon else Lexicon.refusal()
         except (OSError, ValueError) as exc:
             raise ParamError("lexicon", str(exc)) from exc
         self.lexicon = Lexicon.from_phrases("refusal", [*base.phrases, *extra.phrases])
