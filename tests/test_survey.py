@@ -343,6 +343,10 @@ def test_pvq40_decoding_and_fingerprint(tmp_path: Path) -> None:
     [
         ({"max_new_tokens": 0}, "max_new_tokens", "expected an integer >= 1, found 0"),
         ({"max_new_tokens": 2.0}, "max_new_tokens", "expected an integer >= 1, found 2.0"),
+        ({"max_new_tokens": True}, "max_new_tokens", "expected an integer >= 1, found True"),
+        ({"temperature": "0.1"}, "temperature", "expected 0-5, found '0.1'"),
+        ({"temperature": False}, "temperature", "expected 0-5, found False"),
+        ({"top_p": "1"}, "top_p", "expected a number in (0, 1], found '1'"),
         ({"temperature": -0.5}, "temperature", "expected 0-5, found -0.5"),
         ({"temperature": 5.5}, "temperature", "expected 0-5, found 5.5"),
         ({"top_p": 0}, "top_p", "expected a number in (0, 1], found 0"),

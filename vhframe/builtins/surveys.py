@@ -122,6 +122,11 @@ SAMPLE_ITEMS: tuple[str, ...] = (
 )
 
 
+def _is_number(x: object) -> bool:
+    # a string would otherwise fail the range check with a TypeError, not a ParamError
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
 class Pvq40:
     """Survey ``vhframe:pvq40``: ask the 40 portraits with :func:`vhframe.pvq.question`, parse
     the first standalone digit 1-6 or a scale label, score by the PVQ-40 key."""
@@ -130,12 +135,14 @@ class Pvq40:
                  temperature: float = 0.1, top_p: float = 0.75) -> None:
         if path != SAMPLE_REF and not Path(path).is_file():
             raise ParamError("path", f"file not found: {path}")
-        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        # bool is an int subclass: a TOML `true` would silently mean one token
+        if (isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int)
+                or max_new_tokens < 1):
             raise ParamError("max_new_tokens",
                              f"expected an integer >= 1, found {max_new_tokens!r}")
-        if not 0.0 <= temperature <= 5.0:
+        if not _is_number(temperature) or not 0.0 <= temperature <= 5.0:
             raise ParamError("temperature", f"expected 0-5, found {temperature!r}")
-        if not 0.0 < top_p <= 1.0:
+        if not _is_number(top_p) or not 0.0 < top_p <= 1.0:
             raise ParamError("top_p", f"expected a number in (0, 1], found {top_p!r}")
         self.path = path
         self.decoding = Decoding(temperature=float(temperature), top_p=float(top_p),
