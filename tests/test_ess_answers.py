@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,27 @@ def test_nearest_respondents_names_scores_and_sources(ctx: RunContext, tmp_path:
 def test_js_distance_handles_zero_shares_and_identical_rows() -> None:
     p = np.array([0.0, 1.0, 2.0, 0.0])
     Q = np.array([[1.0, 1.0, 0.0, 2.0], [0.0, 2.0, 4.0, 0.0], [3.0, 0.0, 0.0, 0.0]])
-    got = js_distance(p, Q)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log(0) and 0 * log(0) stay silent
+        got = js_distance(p, Q)
     np.testing.assert_allclose(got, [jensenshannon(p, q) for q in Q], rtol=1e-12, atol=0)
     assert got[1] == 0.0 and got[2] == pytest.approx(np.sqrt(np.log(2)), rel=1e-12)
+
+
+def test_bom_single_respondent_and_k_equal_to_the_respondents(
+    ctx: RunContext, tmp_path: Path
+) -> None:
+    f = tmp_path / "ess.csv"
+    codes = [2] * 20 + [5]
+    f.write_bytes(
+        ("\ufeffidno," + ",".join(COLUMNS) + "\nr9," + ",".join(map(str, codes)) + "\n").encode()
+    )
+    got = EssNearest(str(f), k=1, include_extreme=False).load(ctx)
+    assert [p.name for p in got] == [f"close_{t.name}" for t in extreme_profiles()]
+    assert {p.scores for p in got} == {tuple(_means(codes))}
+    with pytest.raises(DataError) as err:
+        EssNearest(str(f), k=2).load(ctx)
+    assert (err.value.file, str(err.value)) == (
+        str(f),
+        f"{f}: k = 2 but only 1 complete respondents",
+    )

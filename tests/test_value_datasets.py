@@ -38,7 +38,7 @@ def test_labels_map_to_values_by_or_and_face_humility_drop(tmp_path: Path) -> No
         tmp_path,
         "training",
         [
-            "A1\tWe should act\tin favour of\tbecause",
+            'A1\tWe should act\tin favour of\t"free speech" is a right, because',  # quotes kept
             "",  # a blank line is skipped, not an error
             "A2\tWe should wait\tagainst\tsince",
             "A3\tWe should rest\tin favor of\tas",
@@ -52,7 +52,7 @@ def test_labels_map_to_values_by_or_and_face_humility_drop(tmp_path: Path) -> No
     examples = load_split(a, lab)
     # A2 has only Face and Humility: no basic value, so it is dropped
     assert [(e.id, e.conclusion, e.stance, e.premise) for e in examples] == [
-        ("A1", "We should act", "in favor of", "because"),
+        ("A1", "We should act", "in favor of", '"free speech" is a right, because'),
         ("A3", "We should rest", "in favor of", "as"),
     ]
     assert sorted(examples[0].values) == ["Power"]
@@ -184,4 +184,48 @@ def test_value_table_errors_name_file_and_line(ctx: RunContext, tmp_path: Path) 
     assert (perr.value.param, str(perr.value)) == (
         "split_dir",
         f"missing train.csv, test.csv in {d}",
+    )
+
+
+def test_value_table_parameters_and_fingerprint(tmp_path: Path) -> None:
+    f = _table(tmp_path / "t.csv", [])
+    with pytest.raises(ParamError) as err:
+        ValueTable(str(tmp_path / "none.csv"))
+    assert (err.value.param, str(err.value)) == ("path", f"file not found: {tmp_path / 'none.csv'}")
+    with pytest.raises(ParamError) as err:
+        ValueTable(str(f), split_dir=str(tmp_path / "nope"))
+    assert (err.value.param, str(err.value)) == (
+        "split_dir",
+        f"folder not found: {tmp_path / 'nope'}",
+    )
+    assert ValueTable(str(f)).fingerprint() == {"path": str(f)}
+    d = tmp_path / "split"
+    d.mkdir()
+    for name in ("train", "valid", "test"):
+        _table(d / f"{name}.csv", [], "Unnamed: 0")
+    assert ValueTable(str(f), split_dir=str(d)).fingerprint() == {
+        "path": str(f),
+        "split_dir": str(d),
+    }
+
+
+def test_value_table_split_conflicts_are_pinned(ctx: RunContext, tmp_path: Path) -> None:
+    row = "\tc\tagainst\tp\t" + _flags("Power")
+    d = tmp_path / "split"
+    d.mkdir()
+    _table(d / "train.csv", ["0" + row], "Unnamed: 0")
+    _table(d / "valid.csv", ["0" + row], "Unnamed: 0")
+    _table(d / "test.csv", [], "Unnamed: 0")
+    f = _table(tmp_path / "t.csv", ["0" + row, "1" + row])
+    with pytest.raises(DataError) as err:
+        ValueTable(str(f), split_dir=str(d)).load(ctx)
+    assert str(err.value) == (
+        f"{d / 'valid.csv'}:2: row id '0' is already in train.csv: a row may belong to one "
+        "split only"
+    )
+    dup = _table(tmp_path / "dup.csv", ["0" + row, "1" + row, "0" + row])
+    with pytest.raises(DataError) as err:
+        ValueTable(str(dup), split_dir=str(d)).load(ctx)
+    assert str(err.value) == (
+        f"{dup}:4: row id '0' also on line 2: ids must be unique to assign splits"
     )
