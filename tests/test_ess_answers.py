@@ -167,3 +167,29 @@ def test_bom_single_respondent_and_k_equal_to_the_respondents(
         str(f),
         f"{f}: k = 2 but only 1 complete respondents",
     )
+
+
+def test_equal_distances_keep_the_files_order(ctx: RunContext, tmp_path: Path) -> None:
+    # pairs of respondents whose Conformity and Hedonism answers are swapped lie at exactly
+    # the same distance from every profile that scores the two values alike
+    con = [COLUMNS.index(c) for c in PVQ21_ITEMS["Conformity"]]
+    hed = [COLUMNS.index(c) for c in PVQ21_ITEMS["Hedonism"]]
+    rng = np.random.default_rng(3)
+    rows: list[list[object]] = []
+    for i in range(30):
+        a = rng.integers(1, 7, 21).tolist()
+        a[con[0]], a[con[1]], a[hed[0]], a[hed[1]] = 2, 3, 5, 6
+        b = list(a)
+        b[con[0]], b[con[1]], b[hed[0]], b[hed[1]] = 5, 6, 2, 3
+        rows += [[f"a{i}", *a], [f"b{i}", *b]]
+    f = _write(tmp_path / "ess.csv", rows)
+    ids, means = value_means(f)
+    n = len(ids)
+    got = EssNearest(str(f), k=n, include_extreme=False).load(ctx)
+    targets = {p.name: p for p in extreme_profiles()}
+    for target in (targets["Ach"], targets["Self-Transcendence"]):
+        d = js_distance(np.array(target.scores), means)
+        assert len(set(d.tolist())) < n  # there are ties to break
+        expected = [ids[i] for i in sorted(range(n), key=lambda i: (d[i], i))]
+        mine = [p for p in got if p.source.endswith(f" to {target.name}")]
+        assert [p.source.split()[2] for p in mine] == expected
