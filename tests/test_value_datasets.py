@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import vhframe
 from vhframe.builtins.touche import LEVEL2_LABELS, Touche23, ValueTable, load_split
 from vhframe.context import RunContext
 from vhframe.errors import DataError, ParamError
@@ -229,3 +234,42 @@ def test_value_table_split_conflicts_are_pinned(ctx: RunContext, tmp_path: Path)
     assert str(err.value) == (
         f"{dup}:4: row id '0' also on line 2: ids must be unique to assign splits"
     )
+
+
+def test_files_are_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    a, lab = _split(
+        tmp_path,
+        "t",
+        ["A1\tWe should act\tagainst\tthe café stays"],
+        ["A1\t" + _labels("Hedonism")],
+    )
+    t = _table(tmp_path / "t.csv", ["0\tNaïve\tagainst\tp\t" + _flags("Power")])
+    code = (
+        "import json, sys, locale; from pathlib import Path;"
+        "from vhframe.builtins.touche import ValueTable, load_split;"
+        "assert locale.getpreferredencoding(False) != 'UTF-8';"
+        "a, lab, t = map(Path, sys.argv[1:]);"
+        "rows = [e.to_dict() for e in load_split(a, lab) + ValueTable(str(t)).load(None)];"
+        "print(json.dumps(rows))"
+    )
+    # an ASCII locale with no UTF-8 mode or coercion: open() would default to ASCII
+    env = {
+        **os.environ,
+        "LC_ALL": "C",
+        "PYTHONUTF8": "0",
+        "PYTHONCOERCECLOCALE": "0",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(vhframe.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(a), str(lab), str(t)],
+        env=env,
+        check=True,
+        capture_output=True,
+    ).stdout
+    rows = json.loads(out)
+    assert [(r["id"], r["conclusion"], r["premise"]) for r in rows] == [
+        ("A1", "We should act", "the café stays"),
+        ("0", "Naïve", "p"),
+    ]
