@@ -259,6 +259,10 @@ def test_phrase_filter_looks_at_the_response_only(ctx: RunContext, tmp_path: Pat
     by_file = Alpaca(path, exclude_phrases_file=str(phrases))
     assert by_file.load(ctx) == kept
     assert by_file.fingerprint()["exclude_phrases"] == ["illegal", "as an ai"]
+    both = Alpaca(path, exclude_phrases=["fine", "ILLEGAL"], exclude_phrases_file=str(phrases))
+    assert both.exclude_phrases == ["fine", "illegal", "as an ai"]
+    assert both.exclude_phrases_file == str(phrases)
+    assert both.load(ctx) == []
     assert "exclude_phrases" not in Alpaca(path).fingerprint()
 
     dolly = _jsonl(tmp_path / "d.jsonl", [
@@ -369,6 +373,10 @@ def test_dolly_param_errors_and_fingerprint() -> None:
             Dolly("builtin:sample", **{param: "open_qa"})
         assert (e.value.param, str(e.value)) == (
             param, "expected a list of non-empty strings, found 'open_qa'")
+    for bad in ([""], ["a", " "], ["a", 3], 5):
+        with pytest.raises(ParamError) as e:
+            Dolly("builtin:sample", categories=bad)  # type: ignore[arg-type]
+        assert str(e.value) == f"expected a list of non-empty strings, found {bad!r}"
     with pytest.raises(ParamError) as e:
         Dolly("builtin:sample", categories=["a", "b"], exclude_categories=["b", "a"])
     assert (e.value.param, str(e.value)) == ("exclude_categories",

@@ -144,6 +144,10 @@ EXACT: list[tuple[str, str, str]] = [
      "15: analysis.adjust: expected one of 'bh', 'holm' or 'none', found 'bonferroni'"),
     ("unknown", "\n[analysis]\nalfa = 2\n", "15: analysis.alfa: unknown key; check the "
      "spelling (see `vhframe validate --help` for the schema)"),
+    ("validator", '\n[executor]\nuse = "local"\n',
+     "15: executor.use: expected a component name like 'plugin:name', found 'local'"),
+    ("spaced-header", '\n[ generation ]\n"top_p" = 1.5\n',
+     "15: generation.top_p: expected a value <= 1.0, found 1.5"),
 ]
 
 
@@ -163,6 +167,69 @@ def test_missing_key_message_is_exact(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert (str(info.value), info.value.line) == (f"{path}: judges: required key is missing", None)
+
+
+def test_file_and_toml_errors_are_exact(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: config file not found"
+    path.write_bytes(b'name = "caf\xe9"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (f"{path}: cannot read config: 'utf-8' codec can't decode byte "
+                               "0xe9 in position 11: invalid continuation byte")
+    path.write_text(MINIMAL + "\n[generation\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert (info.value.line, str(info.value)) == (14, (
+        f"{path}:14: invalid TOML: Expected ']' at the end of a table declaration (at line 14, "
+        "column 12)"))
+    # tomllib names no line for an error at the end of the document
+    path.write_text(MINIMAL + "\nx = ", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert (info.value.line, str(info.value)) == (
+        None, f"{path}: invalid TOML: Invalid value (at end of document)")
+
+
+def test_locate_headers_keys_and_fallbacks() -> None:
+    text = (
+        'title = "x"\n'  # 1
+        "[ run ]  # comment\n"  # 2
+        '"seed" = 3\n'  # 3
+        "[[ benchmarks ]]\n"  # 4
+        'use = "a:b"\n'  # 5
+        "[[benchmarks]]\n"  # 6
+        'use = "c:d"\n'  # 7
+        "[benchmarks.params]\n"  # 8
+        'path = "p"\n'  # 9
+        "[alignment]\n"  # 10
+        'baselines = ["base"]\n'  # 11
+        "[alignment.trainer]\n"  # 12
+        'use = "hf:lora"\n'  # 13
+        "[generation]\n"  # 14
+        "params = { top_k = 5 }\n"  # 15
+    )
+    assert locate(text, "title") == 1
+    assert locate(text, "run.seed") == 3
+    assert locate(text, "run.name") == 2  # absent key: its table's header
+    assert locate(text, "benchmarks[0].use") == 5
+    assert locate(text, "benchmarks[1].use") == 7
+    assert locate(text, "benchmarks[1].params.path") == 9
+    assert locate(text, "benchmarks[1].params.limit") == 8
+    assert locate(text, "benchmarks[1].limit") == 6
+    assert locate(text, "alignment.baselines[0]") == 11
+    assert locate(text, "alignment.trainer.use") == 13
+    assert locate(text, "alignment.trainer.params") == 12
+    assert locate(text, "generation.params.top_k") == 15  # an inline table's key
+    assert locate(text, "report.open") is None
+    assert locate(text, "run") == 2
+    assert locate("runs = 1\n[runner]\n", "run.seed") is None  # names that merely share a start
+    assert locate("[a]\nb = 1\n", "a.c") == 1  # a one-letter table still serves as fallback
+    spaced = '[alignment . trainer]\n"X" = 1\n'
+    assert locate(spaced, "alignment.trainer.use") == 1
+    assert locate(spaced, "alignment.trainer.X") == 2
 
 
 def test_error_names_the_line(tmp_path: Path) -> None:
