@@ -212,6 +212,21 @@ def test_json_reader_errors_are_exact(ctx: RunContext, tmp_path: Path, name: str
     assert str(e.value) == f"{path}:{message}"
 
 
+def test_read_errors_are_exact(ctx: RunContext, tmp_path: Path) -> None:
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'\n[\n{"instruction": "caf\xe9", "output": "b"}]\n\n')
+    with pytest.raises(DataError) as e:
+        Alpaca(str(latin)).load(ctx)
+    assert str(e.value) == f"{latin}:3: not UTF-8 text (invalid continuation byte at byte 23)"
+    gone = tmp_path / "gone.json"
+    gone.write_text("[]", encoding="utf-8")
+    alpaca = Alpaca(str(gone))
+    gone.unlink()  # removed between configuration and loading
+    with pytest.raises(DataError) as e:
+        alpaca.load(ctx)
+    assert str(e.value) == f"{gone}: file not found"
+
+
 def test_json_array_without_whitespace(ctx: RunContext, tmp_path: Path) -> None:
     recs = [{"instruction": "a", "output": "b"}, {"instruction": "c", "input": "d", "output": "e"},
             {"instruction": "f", "output": "g"}]
