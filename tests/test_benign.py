@@ -352,6 +352,15 @@ def test_phrase_file_param_errors_are_exact(tmp_path: Path) -> None:
         assert (e.value.param, str(e.value)) == ("exclude_phrases_file", message)
 
 
+def test_path_and_limit_bounds(ctx: RunContext) -> None:
+    assert [e.id for e in Grammar("builtin:sample", limit=1).load(ctx)] == ["000000"]
+    for bad in ("", 5, None):
+        with pytest.raises(ParamError) as e:
+            Grammar(bad)  # type: ignore[arg-type]
+        assert (e.value.param, str(e.value)) == (
+            "path", f"expected a file path or 'builtin:sample', found {bad!r}")
+
+
 # ------------------------------------------------------------------ dolly
 def test_dolly_categories(ctx: RunContext) -> None:
     full = Dolly("builtin:sample").load(ctx)
