@@ -290,8 +290,9 @@ def test_instruction_params_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ParamError, match="file not found") as e:
         Alpaca(str(tmp_path / "nope.json"))
     assert e.value.param == "path"
-    with pytest.raises(ParamError, match="not a file"):
+    with pytest.raises(ParamError, match="not a file") as e:
         Alpaca(str(tmp_path))
+    assert (e.value.param, str(e.value)) == ("path", f"not a file: {tmp_path}")
     for bad in (0, -1, True, "3"):
         with pytest.raises(ParamError, match="positive integer") as e:
             Alpaca("builtin:sample", limit=bad)  # type: ignore[arg-type]
