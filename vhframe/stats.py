@@ -198,10 +198,14 @@ def _check_threads(threads: object, func: str) -> int | None:
     return t
 
 
+def _number(value: object, name: str, func: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{func}: {name} must be a number, got {value!r}")
+    return float(value)
+
+
 def _check_level(level: object, func: str, name: str = "confidence level") -> float:
-    if isinstance(level, bool) or not isinstance(level, int | float | np.integer | np.floating):
-        raise ValueError(f"{func}: {name} must be a number, got {level!r}")
-    v = float(level)
+    v = _number(level, name, func)
     # NaN fails the comparison too.
     if not 0.0 < v < 1.0:
         raise ValueError(f"{func}: {name} must lie strictly between 0 and 1, got {level!r}")
@@ -209,9 +213,7 @@ def _check_level(level: object, func: str, name: str = "confidence level") -> fl
 
 
 def _check_finite(value: object, name: str, func: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{func}: {name} must be a number, got {value!r}")
-    v = float(value)
+    v = _number(value, name, func)
     if not math.isfinite(v):
         raise ValueError(f"{func}: {name} must be a finite number, got {value!r}")
     return v
@@ -226,6 +228,11 @@ class _Resampling:
     n_resamples: int
     seed: int
     threads: int | None
+
+    @property
+    def args(self) -> tuple[int, float, str, int, int | None]:
+        """The trailing arguments every bootstrap kernel of ``_core`` takes, in its order."""
+        return (self.n_resamples, self.level, self.method, self.seed, self.threads)
 
 
 def _resampling(
@@ -293,7 +300,7 @@ def bootstrap_mean(
     """Bootstrap CI of the mean of ``x`` (percentile or BCa, as ``scipy.stats.bootstrap``)."""
     r = _resampling("bootstrap_mean", method, level, n_resamples, seed, threads)
     x = _as_f64(x, "x", (1,))
-    return _ci(_core.bootstrap_mean(x, r.n_resamples, r.level, r.method, r.seed, r.threads), r)
+    return _ci(_core.bootstrap_mean(x, *r.args), r)
 
 
 def bootstrap_proportion(
@@ -308,9 +315,7 @@ def bootstrap_proportion(
     """Bootstrap CI of the share of true values in ``x`` (booleans or 0/1)."""
     r = _resampling("bootstrap_proportion", method, level, n_resamples, seed, threads)
     x = _as_f64(x, "x", (1,))
-    return _ci(
-        _core.bootstrap_proportion(x, r.n_resamples, r.level, r.method, r.seed, r.threads), r
-    )
+    return _ci(_core.bootstrap_proportion(x, *r.args), r)
 
 
 def bootstrap_diff_means(
@@ -327,16 +332,7 @@ def bootstrap_diff_means(
     """Bootstrap CI of ``mean(x) - mean(y)``; ``paired`` resamples (x, y) pairs together,
     otherwise each sample is resampled on its own."""
     r = _resampling("bootstrap_diff_means", method, level, n_resamples, seed, threads)
-    raw = _core.bootstrap_diff_means(
-        _as_f64(x, "x", (1,)),
-        _as_f64(y, "y", (1,)),
-        paired,
-        r.n_resamples,
-        r.level,
-        r.method,
-        r.seed,
-        r.threads,
-    )
+    raw = _core.bootstrap_diff_means(_as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), paired, *r.args)
     return _ci(raw, r)
 
 
@@ -378,16 +374,7 @@ def _bootstrap_corr(
     threads: int | None,
 ) -> BootstrapCI:
     r = _resampling(f"bootstrap_{kind}", method, level, n_resamples, seed, threads)
-    raw = _core.bootstrap_corr(
-        _as_f64(x, "x", (1,)),
-        _as_f64(y, "y", (1,)),
-        kind,
-        r.n_resamples,
-        r.level,
-        r.method,
-        r.seed,
-        r.threads,
-    )
+    raw = _core.bootstrap_corr(_as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), kind, *r.args)
     return _ci(raw, r)
 
 
@@ -456,9 +443,7 @@ def bootstrap_ols(
     """OLS as :func:`ols`, with bootstrap CIs of each coefficient from resampled rows."""
     r = _resampling("bootstrap_ols", method, level, n_resamples, seed, threads)
     x, y, labels = _ols_inputs(X, Y, names)
-    fit, lo, hi, se, redrawn = _core.bootstrap_ols(
-        x, y, labels, r.n_resamples, r.level, r.method, r.seed, r.threads
-    )
+    fit, lo, hi, se, redrawn = _core.bootstrap_ols(x, y, labels, *r.args)
     return OLSBootstrapResult(
         _ols_result(labels, fit), lo, hi, se, r.level, r.method, r.n_resamples, r.seed, int(redrawn)
     )
@@ -519,9 +504,7 @@ def bootstrap_groups(
     r = _resampling("bootstrap_groups", method, level, n_resamples, seed, threads)
     v = _as_f64(values, "values", (1,))
     labels, codes = _encode_groups(groups, len(v), "groups")
-    n, est, lo, hi, se = _core.bootstrap_groups(
-        v, codes, len(labels), r.n_resamples, r.level, r.method, r.seed, r.threads
-    )
+    n, est, lo, hi, se = _core.bootstrap_groups(v, codes, len(labels), *r.args)
     return GroupedCI(labels, n, est, lo, hi, se, r.level, r.method, r.n_resamples, r.seed)
 
 
@@ -555,7 +538,7 @@ def rtp_toxicity(
     """
     r = _resampling("rtp_toxicity", method, level, n_resamples, seed, threads)
     t = _check_finite(threshold, "threshold", "rtp_toxicity")
-    args = (t, r.n_resamples, r.level, r.method, r.seed, r.threads)
+    args = (t, *r.args)
     arr = np.asarray(scores)
     if prompt_ids is None:
         emt, tp, n = _core.toxicity_matrix(_as_f64(arr, "scores", (2,)), *args)
