@@ -11,6 +11,23 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("VHFRAME_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+def ascii_locale_env() -> dict[str, str]:
+    """The environment of a child Python in an ASCII locale with neither UTF-8 mode nor locale
+    coercion, where ``open()`` without an encoding would read and write ASCII; it imports the
+    vhframe under test."""
+    import vhframe
+
+    return {
+        **os.environ,
+        "LC_ALL": "C",
+        "PYTHONUTF8": "0",
+        "PYTHONCOERCECLOCALE": "0",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(vhframe.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+
+
 def shared(path: str) -> Path:
     """A file under ../shared/data, or skip the test with the reason."""
     p = SHARED_DATA / path

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import vhframe
+from tests.conftest import ascii_locale_env
 from vhframe.builtins import samples
 from vhframe.builtins.samples import (
     ALPACA_TASKS,
@@ -133,16 +133,7 @@ def test_samples_are_replaced_atomically_from_beside_the_target(
 
 
 def test_samples_are_utf8_whatever_the_locale(tmp_path: Path) -> None:
-    # an ASCII locale with no UTF-8 mode or coercion: open() would default to ASCII
-    env = {
-        **os.environ,
-        "LC_ALL": "C",
-        "PYTHONUTF8": "0",
-        "PYTHONCOERCECLOCALE": "0",
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(vhframe.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
+    env = ascii_locale_env()
     code = (
         "import sys, locale; from pathlib import Path;"
         "from vhframe.builtins.samples import sample_dir;"

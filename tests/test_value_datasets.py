@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-import vhframe
+from tests.conftest import ascii_locale_env
 from vhframe.builtins.touche import LEVEL2_LABELS, Touche23, ValueTable, load_split
 from vhframe.context import RunContext
 from vhframe.errors import DataError, ParamError
@@ -252,16 +251,7 @@ def test_files_are_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
         "rows = [e.to_dict() for e in load_split(a, lab) + ValueTable(str(t)).load(None)];"
         "print(json.dumps(rows))"
     )
-    # an ASCII locale with no UTF-8 mode or coercion: open() would default to ASCII
-    env = {
-        **os.environ,
-        "LC_ALL": "C",
-        "PYTHONUTF8": "0",
-        "PYTHONCOERCECLOCALE": "0",
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(vhframe.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
+    env = ascii_locale_env()
     out = subprocess.run(
         [sys.executable, "-c", code, str(a), str(lab), str(t)],
         env=env,
