@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import inspect
+import json
 import os
 import platform
 import shutil
@@ -123,6 +124,9 @@ class Pipeline:
             device=self.cfg.run.device,
         )
         self.components: Components | None = None
+        #: the facts as last stored (``_keep_facts``), so that a batch that learnt nothing new
+        #: costs no store access
+        self._stored_facts: str | None = None
 
     # ------------------------------------------------------------------ building
     def _params(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -395,13 +399,12 @@ class Pipeline:
         }
 
     def _run(self, comps: Components, store: Store) -> dict[str, Any]:
-        import json
-
         manifest_path = self.run_dir / "manifest.json"
         previous = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
         # what earlier attempts learnt while computing the records this one finds stored (the
         # attention kernel that wrote the generations, say) still describes them
-        for k, v in json.loads(store.get_meta("facts") or "{}").items():
+        self._stored_facts = store.get_meta("facts")
+        for k, v in json.loads(self._stored_facts or "{}").items():
             self.ctx.facts.setdefault(k, v)
         started = time.time()
         write_json_atomic(manifest_path, self._manifest(comps, started, "running", previous))
@@ -466,11 +469,10 @@ class Pipeline:
     def _keep_facts(self, store: Store) -> None:
         """Store the run's facts as soon as work that they describe is stored, so that a
         killed attempt's facts reach the attempt that resumes it."""
-        import json
-
         text = json.dumps(self.ctx.facts, sort_keys=True, default=str)
-        if text != store.get_meta("facts"):
+        if text != self._stored_facts:
             store.set_meta("facts", text)
+            self._stored_facts = text
 
     # ------------------------------------------------------------------ stages
     def _subjects(self, comps: Components, store: Store,
