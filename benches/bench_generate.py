@@ -82,34 +82,59 @@ the prompt passes are a small part of a run on this CPU, so whole runs gain litt
 grows with prompt length and with the number of samples per prompt.
 """
 
-SPEC = TinySpec(vocab_size=4096, hidden_size=256, intermediate_size=688, num_hidden_layers=6,
-                num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=1024,
-                corpus_lines=3000, pretrain_steps=0)
+SPEC = TinySpec(
+    vocab_size=4096,
+    hidden_size=256,
+    intermediate_size=688,
+    num_hidden_layers=6,
+    num_attention_heads=8,
+    num_key_value_heads=4,
+    max_position_embeddings=1024,
+    corpus_lines=3000,
+    pretrain_steps=0,
+)
 
 
 def make_prompts(n: int, seed: int = 0) -> list[str]:
     """Prompts of widely varying length (1 to 4 corpus lines), like a benchmark mix."""
     rng = random.Random(seed)
     lines = corpus_lines(2000, seed + 1)
-    return ["QUESTION: " + " ".join(rng.sample(lines, rng.choice([1, 1, 1, 2, 2, 3, 4])))
-            + " ANSWER:" for _ in range(n)]
+    return [
+        "QUESTION: " + " ".join(rng.sample(lines, rng.choice([1, 1, 1, 2, 2, 3, 4]))) + " ANSWER:"
+        for _ in range(n)
+    ]
 
 
-def requests(prompts: Sequence[str], model: str, max_new: int, adapter: str | None = None,
-             tag: str = "s", samples: int = 1, temperature: float = 0.0, top_p: float = 1.0
-             ) -> list[GenerationRequest]:
+def requests(
+    prompts: Sequence[str],
+    model: str,
+    max_new: int,
+    adapter: str | None = None,
+    tag: str = "s",
+    samples: int = 1,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+) -> list[GenerationRequest]:
     """Requests in the pipeline's order: item, then sample (each sample its own seed)."""
     subject = Subject(name=tag, role="base", base_model=model, adapter=adapter)
-    dec = Decoding(temperature=temperature, top_p=top_p, max_new_tokens=max_new,
-                   samples=samples)
-    return [GenerationRequest(subject=subject,
-                              item=Item(benchmark="bench", id=str(i), category="c", prompt=p),
-                              prompt=p, decoding=dec, sample=s, seed=i * samples + s)
-            for i, p in enumerate(prompts) for s in range(samples)]
+    dec = Decoding(temperature=temperature, top_p=top_p, max_new_tokens=max_new, samples=samples)
+    return [
+        GenerationRequest(
+            subject=subject,
+            item=Item(benchmark="bench", id=str(i), category="c", prompt=p),
+            prompt=p,
+            decoding=dec,
+            sample=s,
+            seed=i * samples + s,
+        )
+        for i, p in enumerate(prompts)
+        for s in range(samples)
+    ]
 
 
-def run_engine(g: BatchedGenerator, ctx: RunContext, reqs: Sequence[GenerationRequest]
-               ) -> tuple[list[str], int]:
+def run_engine(
+    g: BatchedGenerator, ctx: RunContext, reqs: Sequence[GenerationRequest]
+) -> tuple[list[str], int]:
     """Through ``plan`` and ``generate``, as the pipeline drives it: texts in request order
     and the number of new tokens decoded."""
     texts: dict[int, str] = {}
@@ -125,19 +150,21 @@ def hf_per_prompt(model: Any, tok: Any, prompts: Sequence[str], max_new: int) ->
     for p in prompts:
         enc = tok(p, return_tensors="pt")
         ids = model.generate(**enc, do_sample=False, max_new_tokens=max_new)
-        out.append(_strip(ids[0, enc.input_ids.shape[1]:].tolist(), tok))
+        out.append(_strip(ids[0, enc.input_ids.shape[1] :].tolist(), tok))
     return out
 
 
-def hf_batched(model: Any, tok: Any, prompts: Sequence[str], max_new: int, batch: int
-               ) -> list[list[int]]:
+def hf_batched(
+    model: Any, tok: Any, prompts: Sequence[str], max_new: int, batch: int
+) -> list[list[int]]:
     """Batches in the given order, left padded: what a user writes without bucketing."""
     out = []
     for s in range(0, len(prompts), batch):
-        enc = tok(list(prompts[s:s + batch]), return_tensors="pt", padding=True,
-                  padding_side="left")
+        enc = tok(
+            list(prompts[s : s + batch]), return_tensors="pt", padding=True, padding_side="left"
+        )
         ids = model.generate(**enc, do_sample=False, max_new_tokens=max_new)
-        out.extend(_strip(row.tolist(), tok) for row in ids[:, enc.input_ids.shape[1]:])
+        out.extend(_strip(row.tolist(), tok) for row in ids[:, enc.input_ids.shape[1] :])
     return out
 
 
@@ -148,10 +175,15 @@ def hf_sampled(model: Any, tok: Any, reqs: Sequence[GenerationRequest]) -> list[
     for r in reqs:
         enc = tok(r.prompt, return_tensors="pt")
         torch.manual_seed(r.seed)
-        ids = model.generate(**enc, do_sample=True, temperature=r.decoding.temperature,
-                             top_p=r.decoding.top_p, top_k=0,
-                             max_new_tokens=r.decoding.max_new_tokens)
-        out.append(_strip(ids[0, enc.input_ids.shape[1]:].tolist(), tok))
+        ids = model.generate(
+            **enc,
+            do_sample=True,
+            temperature=r.decoding.temperature,
+            top_p=r.decoding.top_p,
+            top_k=0,
+            max_new_tokens=r.decoding.max_new_tokens,
+        )
+        out.append(_strip(ids[0, enc.input_ids.shape[1] :].tolist(), tok))
     return out
 
 
@@ -169,8 +201,9 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, result
 
 
-def best_of(fns: Sequence[Callable[[], Any]], reps: int = 3,
-            clock: Callable[[], float] = time.perf_counter) -> list[tuple[float, Any]]:
+def best_of(
+    fns: Sequence[Callable[[], Any]], reps: int = 3, clock: Callable[[], float] = time.perf_counter
+) -> list[tuple[float, Any]]:
     """Each function's fastest of ``reps`` runs, taken in turns; with its result."""
     best: list[tuple[float, Any]] = [(math.inf, None)] * len(fns)
     for _ in range(reps):
@@ -188,8 +221,9 @@ def build_adapters(base: Path, root: Path, n: int) -> list[str]:
     from peft import LoraConfig, get_peft_model
 
     model = AutoModelForCausalLM.from_pretrained(base)
-    peft_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=32,
-                                                  target_modules=["q_proj", "v_proj"]))
+    peft_model = get_peft_model(
+        model, LoraConfig(r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"])
+    )
     paths = []
     for i in range(n):
         torch.manual_seed(100 + i)
@@ -203,9 +237,15 @@ def build_adapters(base: Path, root: Path, n: int) -> list[str]:
     return paths
 
 
-def adapters_in_turn(base: Path, tok: Any, adapters: Sequence[str], prompts: Sequence[str],
-                     max_new: int, batch: int, load_times: list[float] | None = None
-                     ) -> list[list[int]]:
+def adapters_in_turn(
+    base: Path,
+    tok: Any,
+    adapters: Sequence[str],
+    prompts: Sequence[str],
+    max_new: int,
+    batch: int,
+    load_times: list[float] | None = None,
+) -> list[list[int]]:
     """Per subject: load the base model, load its adapter with peft, run the batched loop.
     The seconds spent loading are appended to ``load_times``."""
     from peft import PeftModel
@@ -226,12 +266,14 @@ PARTS = ("engine", "lora", "samples")
 
 
 def same(texts: Sequence[str], ids: Sequence[list[int]], tok: Any) -> int:
-    return sum(t == tok.decode(i, skip_special_tokens=True)
-               for t, i in zip(texts, ids, strict=True))
+    return sum(
+        t == tok.decode(i, skip_special_tokens=True) for t, i in zip(texts, ids, strict=True)
+    )
 
 
-def bench_engine(res: dict[str, Any], base: Path, model: Any, tok: Any, ctx: RunContext,
-                 quick: bool) -> None:
+def bench_engine(
+    res: dict[str, Any], base: Path, model: Any, tok: Any, ctx: RunContext, quick: bool
+) -> None:
     n_prompts, max_new, batch = (16, 32, 8) if quick else (64, 64, 16)
     prompts = make_prompts(n_prompts)
     lens = [len(tok(p)["input_ids"]) for p in prompts]
@@ -243,30 +285,50 @@ def bench_engine(res: dict[str, Any], base: Path, model: Any, tok: Any, ctx: Run
         t_engine, (texts, n_engine) = timed(lambda: run_engine(engine, ctx, reqs))
         t_loop, loop_ids = timed(lambda: hf_per_prompt(model, tok, prompts, max_new))
         t_plain, plain_ids = timed(lambda: hf_batched(model, tok, prompts, max_new, batch))
-    tps = {"engine": n_engine / t_engine,
-           "loop": sum(map(len, loop_ids)) / t_loop,
-           "plain": sum(map(len, plain_ids)) / t_plain}
-    res["engine"] = {"n": n_prompts, "lens": (min(lens), max(lens)), "max_new": max_new,
-                     "batch": batch, "tps": tps, "same_loop": same(texts, loop_ids, tok),
-                     "same_plain": same(texts, plain_ids, tok)}
-    print(f"{n_prompts} prompts of {min(lens)}-{max(lens)} tokens, max_new_tokens {max_new}, "
-          f"batch {batch}:")
+    tps = {
+        "engine": n_engine / t_engine,
+        "loop": sum(map(len, loop_ids)) / t_loop,
+        "plain": sum(map(len, plain_ids)) / t_plain,
+    }
+    res["engine"] = {
+        "n": n_prompts,
+        "lens": (min(lens), max(lens)),
+        "max_new": max_new,
+        "batch": batch,
+        "tps": tps,
+        "same_loop": same(texts, loop_ids, tok),
+        "same_plain": same(texts, plain_ids, tok),
+    }
+    print(
+        f"{n_prompts} prompts of {min(lens)}-{max(lens)} tokens, max_new_tokens {max_new}, "
+        f"batch {batch}:"
+    )
     print(f"hf:batched          {t_engine:7.2f} s  {tps['engine']:8.1f} tok/s")
-    print(f"per-prompt generate {t_loop:7.2f} s  {tps['loop']:8.1f} tok/s  "
-          f"(same text {res['engine']['same_loop']}/{n_prompts})")
-    print(f"batched generate    {t_plain:7.2f} s  {tps['plain']:8.1f} tok/s  "
-          f"(same text {res['engine']['same_plain']}/{n_prompts})")
-    print(f"ratios: vs per-prompt {tps['engine'] / tps['loop']:.2f}x (target 5), vs batched "
-          f"{tps['engine'] / tps['plain']:.2f}x (target 1.3)")
+    print(
+        f"per-prompt generate {t_loop:7.2f} s  {tps['loop']:8.1f} tok/s  "
+        f"(same text {res['engine']['same_loop']}/{n_prompts})"
+    )
+    print(
+        f"batched generate    {t_plain:7.2f} s  {tps['plain']:8.1f} tok/s  "
+        f"(same text {res['engine']['same_plain']}/{n_prompts})"
+    )
+    print(
+        f"ratios: vs per-prompt {tps['engine'] / tps['loop']:.2f}x (target 5), vs batched "
+        f"{tps['engine'] / tps['plain']:.2f}x (target 1.3)"
+    )
 
 
-def bench_lora(res: dict[str, Any], base: Path, tok: Any, ctx: RunContext, tmp: Path,
-               quick: bool) -> None:
+def bench_lora(
+    res: dict[str, Any], base: Path, tok: Any, ctx: RunContext, tmp: Path, quick: bool
+) -> None:
     n_adapters, n_prompts, max_new, batch = (4, 16, 8, 8) if quick else (14, 64, 16, 16)
     adapters = build_adapters(base, tmp / "adapters", n_adapters)
     prompts = make_prompts(n_prompts, seed=1)
-    reqs = [r for i, a in enumerate(adapters)
-            for r in requests(prompts, str(base), max_new, adapter=a, tag=f"a{i}")]
+    reqs = [
+        r
+        for i, a in enumerate(adapters)
+        for r in requests(prompts, str(base), max_new, adapter=a, tag=f"a{i}")
+    ]
     settings: dict[str, dict[str, Any]] = {
         "mixed": {"max_adapters": n_adapters},
         "peft_rows": {"max_adapters": n_adapters, "batched_lora": False},
@@ -282,12 +344,13 @@ def bench_lora(res: dict[str, Any], base: Path, tok: Any, ctx: RunContext, tmp: 
     # the bound: the mixed runs' very batches (same padding) without adapters, on a model
     # that never loads one (prompt sharing off: without adapters, equal prompts would share)
     batches = BatchedGenerator(batch_size=batch, max_adapters=n_adapters).plan(reqs)
-    no_lora = [[dataclasses.replace(r, subject=dataclasses.replace(r.subject, adapter=None))
-                for r in b] for b in batches]
+    no_lora = [
+        [dataclasses.replace(r, subject=dataclasses.replace(r.subject, adapter=None)) for r in b]
+        for b in batches
+    ]
 
     def bare_run() -> tuple[list[str], int]:
-        g = BatchedGenerator(model=str(base), batch_size=batch, device="cpu",
-                             share_prompts=False)
+        g = BatchedGenerator(model=str(base), batch_size=batch, device="cpu", share_prompts=False)
         return [text for b in no_lora for text in g.generate(ctx, b)], g.new_tokens
 
     def turn_run() -> tuple[list[list[int]], float]:
@@ -296,7 +359,8 @@ def bench_lora(res: dict[str, Any], base: Path, tok: Any, ctx: RunContext, tmp: 
         return ids, sum(loads)
 
     runs: dict[str, Callable[[], Any]] = {
-        k: (lambda kw=kw: engine_run(**kw)) for k, kw in settings.items()}
+        k: (lambda kw=kw: engine_run(**kw)) for k, kw in settings.items()
+    }
     runs["base"] = bare_run
     runs["turn"] = turn_run
     # two rounds taken in turns, each method's best kept: other jobs on the VM come and go
@@ -310,47 +374,74 @@ def bench_lora(res: dict[str, Any], base: Path, tok: Any, ctx: RunContext, tmp: 
     # than wall time), best of three in turns, on the first quarter of the prompts
     part = [r for r in reqs if int(r.item.id) < max(1, n_prompts // 4)]
     part_batches = BatchedGenerator(batch_size=batch, max_adapters=n_adapters).plan(part)
-    part_bare = [[dataclasses.replace(r, subject=dataclasses.replace(r.subject, adapter=None))
-                  for r in b] for b in part_batches]
-    loaded = {k: BatchedGenerator(model=str(base), batch_size=batch, device="cpu", **kw)
-              for k, kw in settings.items()}
-    loaded["base"] = BatchedGenerator(model=str(base), batch_size=batch, device="cpu",
-                                      share_prompts=False)
+    part_bare = [
+        [dataclasses.replace(r, subject=dataclasses.replace(r.subject, adapter=None)) for r in b]
+        for b in part_batches
+    ]
+    loaded = {
+        k: BatchedGenerator(model=str(base), batch_size=batch, device="cpu", **kw)
+        for k, kw in settings.items()
+    }
+    loaded["base"] = BatchedGenerator(
+        model=str(base), batch_size=batch, device="cpu", share_prompts=False
+    )
     decode: dict[str, Callable[[], Any]] = {
-        k: (lambda g=g: run_engine(g, ctx, part)) for k, g in loaded.items() if k != "base"}
+        k: (lambda g=g: run_engine(g, ctx, part)) for k, g in loaded.items() if k != "base"
+    }
     decode["base"] = lambda: [loaded["base"].generate(ctx, b) for b in part_bare]
     for fn in decode.values():
         fn()  # load
-    cpu = dict(zip(decode, best_of(list(decode.values()), reps=3, clock=time.process_time),
-                   strict=True))
+    cpu = dict(
+        zip(decode, best_of(list(decode.values()), reps=3, clock=time.process_time), strict=True)
+    )
     cpu_s = {k: v[0] for k, v in cpu.items()}
-    res["lora"] = {"adapters": n_adapters, "prompts": n_prompts, "max_new": max_new,
-                   "batch": batch, "rows": len(reqs), "tps": tps, "t": t,
-                   "load": load, "cpu": cpu_s, "cpu_rows": len(part),
-                   "per_batch": sorted(len({r.subject.adapter for r in b})
-                                       for b in part_batches),
-                   "same_turn": same(texts["mixed"], turn_ids, tok),
-                   "same": {k: sum(a == b for a, b in zip(texts["mixed"], v, strict=True))
-                            for k, v in texts.items()}}
+    res["lora"] = {
+        "adapters": n_adapters,
+        "prompts": n_prompts,
+        "max_new": max_new,
+        "batch": batch,
+        "rows": len(reqs),
+        "tps": tps,
+        "t": t,
+        "load": load,
+        "cpu": cpu_s,
+        "cpu_rows": len(part),
+        "per_batch": sorted(len({r.subject.adapter for r in b}) for b in part_batches),
+        "same_turn": same(texts["mixed"], turn_ids, tok),
+        "same": {
+            k: sum(a == b for a, b in zip(texts["mixed"], v, strict=True)) for k, v in texts.items()
+        },
+    }
     print(f"{n_adapters} adapters x {n_prompts} prompts, max_new_tokens {max_new}:")
     print(f"hf:batched mixed-LoRA, batched   {t['mixed']:7.2f} s  {tps['mixed']:8.1f} tok/s")
-    print(f"hf:batched mixed-LoRA, peft rows {t['peft_rows']:7.2f} s  "
-          f"{tps['peft_rows']:8.1f} tok/s  (same text {res['lora']['same']['peft_rows']})")
-    print(f"hf:batched, one adapter/batch    {t['single']:7.2f} s  {tps['single']:8.1f} tok/s  "
-          f"(same text {res['lora']['same']['single']})")
+    print(
+        f"hf:batched mixed-LoRA, peft rows {t['peft_rows']:7.2f} s  "
+        f"{tps['peft_rows']:8.1f} tok/s  (same text {res['lora']['same']['peft_rows']})"
+    )
+    print(
+        f"hf:batched, one adapter/batch    {t['single']:7.2f} s  {tps['single']:8.1f} tok/s  "
+        f"(same text {res['lora']['same']['single']})"
+    )
     print(f"hf:batched, no adapters          {t['base']:7.2f} s  {tps['base']:8.1f} tok/s")
-    print(f"peft, each adapter in turn       {t['turn']:7.2f} s  {tps['turn']:8.1f} tok/s  "
-          f"(same text {res['lora']['same_turn']}/{len(reqs)}; loading {load:.2f} s)")
-    print(f"ratios: mixed-LoRA vs in turn {tps['mixed'] / tps['turn']:.2f}x (target 3), "
-          f"vs peft's per-row path {tps['mixed'] / tps['peft_rows']:.2f}x, "
-          f"vs one adapter per batch {tps['mixed'] / tps['single']:.2f}x; "
-          f"bound (no adapters) vs in turn {tps['base'] / tps['turn']:.2f}x")
-    print(f"decoding only, CPU s on {len(part)} rows: " + ", ".join(
-        f"{k} {v:.2f}" for k, v in cpu_s.items()))
+    print(
+        f"peft, each adapter in turn       {t['turn']:7.2f} s  {tps['turn']:8.1f} tok/s  "
+        f"(same text {res['lora']['same_turn']}/{len(reqs)}; loading {load:.2f} s)"
+    )
+    print(
+        f"ratios: mixed-LoRA vs in turn {tps['mixed'] / tps['turn']:.2f}x (target 3), "
+        f"vs peft's per-row path {tps['mixed'] / tps['peft_rows']:.2f}x, "
+        f"vs one adapter per batch {tps['mixed'] / tps['single']:.2f}x; "
+        f"bound (no adapters) vs in turn {tps['base'] / tps['turn']:.2f}x"
+    )
+    print(
+        f"decoding only, CPU s on {len(part)} rows: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in cpu_s.items())
+    )
 
 
-def bench_samples(res: dict[str, Any], base: Path, model: Any, tok: Any, ctx: RunContext,
-                  quick: bool) -> None:
+def bench_samples(
+    res: dict[str, Any], base: Path, model: Any, tok: Any, ctx: RunContext, quick: bool
+) -> None:
     n_prompts, samples, max_new, batch = (4, 10, 16, 16) if quick else (24, 10, 64, 16)
     # RealToxicityPrompts prompts are sentence beginnings: one corpus line each
     rng = random.Random(2)
@@ -358,49 +449,74 @@ def bench_samples(res: dict[str, Any], base: Path, model: Any, tok: Any, ctx: Ru
     lens = [len(tok(p)["input_ids"]) for p in prompts]
     reqs = requests(prompts, str(base), max_new, samples=samples, temperature=0.1, top_p=0.75)
     shared = BatchedGenerator(model=str(base), batch_size=batch, device="cpu")
-    unshared = BatchedGenerator(model=str(base), batch_size=batch, device="cpu",
-                                share_prompts=False)
-    first = [dataclasses.replace(r, decoding=dataclasses.replace(r.decoding, max_new_tokens=1))
-             for r in reqs]
+    unshared = BatchedGenerator(
+        model=str(base), batch_size=batch, device="cpu", share_prompts=False
+    )
+    first = [
+        dataclasses.replace(r, decoding=dataclasses.replace(r.decoding, max_new_tokens=1))
+        for r in reqs
+    ]
     with torch.inference_mode():
         run_engine(shared, ctx, reqs[:2])
         run_engine(unshared, ctx, reqs[:2])
         # the two engine paths differ by a few percent at most: alternate them and keep each
         # one's best of three, so that load from other jobs on the VM does not decide
         (t_shared, (texts, n_shared)), (t_unshared, (texts2, n_unshared)) = best_of(
-            [lambda: run_engine(shared, ctx, reqs), lambda: run_engine(unshared, ctx, reqs)])
+            [lambda: run_engine(shared, ctx, reqs), lambda: run_engine(unshared, ctx, reqs)]
+        )
         # the prompt pass alone (one new token): what sharing saves
         (t1_shared, _), (t1_unshared, _) = best_of(
-            [lambda: run_engine(shared, ctx, first), lambda: run_engine(unshared, ctx, first)])
+            [lambda: run_engine(shared, ctx, first), lambda: run_engine(unshared, ctx, first)]
+        )
         loop_reqs = reqs[: len(reqs) // 4]  # a quarter: the loop is slow, its rate is steady
         t_loop, loop_ids = timed(lambda: hf_sampled(model, tok, loop_reqs))
-    tps = {"shared": n_shared / t_shared,
-           "unshared": n_unshared / t_unshared,
-           "loop": sum(map(len, loop_ids)) / t_loop}
-    res["samples"] = {"prompts": n_prompts, "samples": samples, "lens": (min(lens), max(lens)),
-                      "max_new": max_new, "batch": batch, "rows": len(reqs), "tps": tps,
-                      "loop_rows": len(loop_reqs), "t": (t_shared, t_unshared),
-                      "t1": (t1_shared, t1_unshared),
-                      "same_unshared": sum(a == b for a, b in zip(texts, texts2, strict=True))}
-    print(f"{n_prompts} prompts of {min(lens)}-{max(lens)} tokens x {samples} samples, "
-          f"temperature 0.1, top-p 0.75, max_new_tokens {max_new}, batch {batch}:")
+    tps = {
+        "shared": n_shared / t_shared,
+        "unshared": n_unshared / t_unshared,
+        "loop": sum(map(len, loop_ids)) / t_loop,
+    }
+    res["samples"] = {
+        "prompts": n_prompts,
+        "samples": samples,
+        "lens": (min(lens), max(lens)),
+        "max_new": max_new,
+        "batch": batch,
+        "rows": len(reqs),
+        "tps": tps,
+        "loop_rows": len(loop_reqs),
+        "t": (t_shared, t_unshared),
+        "t1": (t1_shared, t1_unshared),
+        "same_unshared": sum(a == b for a, b in zip(texts, texts2, strict=True)),
+    }
+    print(
+        f"{n_prompts} prompts of {min(lens)}-{max(lens)} tokens x {samples} samples, "
+        f"temperature 0.1, top-p 0.75, max_new_tokens {max_new}, batch {batch}:"
+    )
     print(f"hf:batched, shared prompt pass  {t_shared:7.2f} s  {tps['shared']:8.1f} tok/s")
-    print(f"hf:batched, prefill every row   {t_unshared:7.2f} s  {tps['unshared']:8.1f} tok/s"
-          f"  (same text {res['samples']['same_unshared']}/{len(reqs)})")
-    print(f"per-sample generate ({len(loop_reqs)} rows)  {t_loop:7.2f} s  "
-          f"{tps['loop']:8.1f} tok/s")
-    print(f"prompt passes only (max_new_tokens 1): shared {t1_shared:.2f} s, every row "
-          f"{t1_unshared:.2f} s")
-    print(f"ratios: sharing {tps['shared'] / tps['unshared']:.2f}x, vs per-sample loop "
-          f"{tps['shared'] / tps['loop']:.2f}x")
+    print(
+        f"hf:batched, prefill every row   {t_unshared:7.2f} s  {tps['unshared']:8.1f} tok/s"
+        f"  (same text {res['samples']['same_unshared']}/{len(reqs)})"
+    )
+    print(f"per-sample generate ({len(loop_reqs)} rows)  {t_loop:7.2f} s  {tps['loop']:8.1f} tok/s")
+    print(
+        f"prompt passes only (max_new_tokens 1): shared {t1_shared:.2f} s, every row "
+        f"{t1_unshared:.2f} s"
+    )
+    print(
+        f"ratios: sharing {tps['shared'] / tps['unshared']:.2f}x, vs per-sample loop "
+        f"{tps['shared'] / tps['loop']:.2f}x"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes for a smoke run")
     ap.add_argument("--write", action="store_true", help="write benches/RESULTS.md section")
-    ap.add_argument("--parts", default=",".join(PARTS),
-                    help=f"comma-separated subset of {', '.join(PARTS)} (--write needs all)")
+    ap.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {', '.join(PARTS)} (--write needs all)",
+    )
     args = ap.parse_args()
     parts = [p for p in args.parts.split(",") if p]
     if unknown := set(parts) - set(PARTS):
@@ -417,8 +533,10 @@ def main() -> None:
     tok = AutoTokenizer.from_pretrained(base)
     params = sum(p.numel() for p in model.parameters())
     ctx = RunContext(seed=0, run_dir=tmp / "run", cache_dir=tmp / "cache", config_dir=tmp)
-    print(f"model: {params / 1e6:.1f} M parameters, built in {t_build:.0f} s, "
-          f"torch threads {torch.get_num_threads()}")
+    print(
+        f"model: {params / 1e6:.1f} M parameters, built in {t_build:.0f} s, "
+        f"torch threads {torch.get_num_threads()}"
+    )
     res: dict[str, Any] = {"params": params}
     if "engine" in parts:
         bench_engine(res, base, model, tok, ctx, args.quick)
@@ -432,8 +550,9 @@ def main() -> None:
 
 def write_section(quick: bool, res: dict[str, Any]) -> None:
     def row(name: str, tps: float, ratio: float, target: float | None, same: str) -> str:
-        goal = "" if target is None else \
-            f"≥ {target}x, {'met' if ratio >= target else '**missed**'}"
+        goal = (
+            "" if target is None else f"≥ {target}x, {'met' if ratio >= target else '**missed**'}"
+        )
         return f"| {name} | {tps:.1f} | {ratio:.2f}x | {goal} | {same} |"
 
     e, lo, sa = res["engine"], res["lora"], res["samples"]
@@ -443,62 +562,118 @@ def write_section(quick: bool, res: dict[str, Any]) -> None:
     et, lt, st = e["tps"], lo["tps"], sa["tps"]
     body = f"""{SECTION}
 
-`python benches/bench_generate.py{' --quick' if quick else ''} --write`, {DATE}; 2-core x86_64
-VM (shared with other jobs), CPU only, torch {torch.__version__.split('+')[0]}, Python
+`python benches/bench_generate.py{" --quick" if quick else ""} --write`, {DATE}; 2-core x86_64
+VM (shared with other jobs), CPU only, torch {torch.__version__.split("+")[0]}, Python
 {platform.python_version()}. Model: Llama architecture built locally by the benchmark,
-{res['params'] / 1e6:.1f} M parameters (GQA 8/4 heads, 6 layers, float32). Tokens/s counts the
+{res["params"] / 1e6:.1f} M parameters (GQA 8/4 heads, 6 layers, float32). Tokens/s counts the
 new tokens each method produced.
 
-Greedy, {e['n']} prompts of {e['lens'][0]}-{e['lens'][1]} tokens, max_new_tokens {e['max_new']},
-batch size {e['batch']}:
+Greedy, {e["n"]} prompts of {e["lens"][0]}-{e["lens"][1]} tokens, max_new_tokens {e["max_new"]},
+batch size {e["batch"]}:
 
 | method | tokens/s | hf:batched is | target | same text |
 |---|---:|---:|---:|---:|
-| hf:batched (length buckets, own KV loop) | {et['engine']:.1f} | | | |
-{row('per-prompt `model.generate` loop', et['loop'], et['engine'] / et['loop'], 5,
-     f"{e['same_loop']}/{e['n']}")}
-{row('batched `model.generate`, no bucketing', et['plain'], et['engine'] / et['plain'], 1.3,
-     f"{e['same_plain']}/{e['n']}")}
+| hf:batched (length buckets, own KV loop) | {et["engine"]:.1f} | | | |
+{
+        row(
+            "per-prompt `model.generate` loop",
+            et["loop"],
+            et["engine"] / et["loop"],
+            5,
+            f"{e['same_loop']}/{e['n']}",
+        )
+    }
+{
+        row(
+            "batched `model.generate`, no bucketing",
+            et["plain"],
+            et["engine"] / et["plain"],
+            1.3,
+            f"{e['same_plain']}/{e['n']}",
+        )
+    }
 
-Greedy, {lo['adapters']} LoRA adapters (r 8 on q/v) × {lo['prompts']} prompts, max_new_tokens
-{lo['max_new']}, batch size {lo['batch']}:
+Greedy, {lo["adapters"]} LoRA adapters (r 8 on q/v) × {lo["prompts"]} prompts, max_new_tokens
+{lo["max_new"]}, batch size {lo["batch"]}:
 
 | method | tokens/s | mixed-LoRA is | target | same text |
 |---|---:|---:|---:|---:|
-| hf:batched, mixed-LoRA batches, batched LoRA products | {lt['mixed']:.1f} | | | |
-{row('peft, load base + each adapter in turn, batched `generate`', lt['turn'],
-     lt['mixed'] / lt['turn'], 3, f"{lo['same_turn']}/{lo['rows']}")}
-{row("hf:batched, mixed-LoRA batches, peft's per-row `adapter_names`", lt['peft_rows'],
-     lt['mixed'] / lt['peft_rows'], None, f"{lo['same']['peft_rows']}/{lo['rows']}")}
-{row('hf:batched, one adapter per batch', lt['single'], lt['mixed'] / lt['single'], None,
-     f"{lo['same']['single']}/{lo['rows']}")}
-{row('hf:batched, same rows without adapters (bound)', lt['base'], lt['mixed'] / lt['base'],
-     None, "")}
+| hf:batched, mixed-LoRA batches, batched LoRA products | {lt["mixed"]:.1f} | | | |
+{
+        row(
+            "peft, load base + each adapter in turn, batched `generate`",
+            lt["turn"],
+            lt["mixed"] / lt["turn"],
+            3,
+            f"{lo['same_turn']}/{lo['rows']}",
+        )
+    }
+{
+        row(
+            "hf:batched, mixed-LoRA batches, peft's per-row `adapter_names`",
+            lt["peft_rows"],
+            lt["mixed"] / lt["peft_rows"],
+            None,
+            f"{lo['same']['peft_rows']}/{lo['rows']}",
+        )
+    }
+{
+        row(
+            "hf:batched, one adapter per batch",
+            lt["single"],
+            lt["mixed"] / lt["single"],
+            None,
+            f"{lo['same']['single']}/{lo['rows']}",
+        )
+    }
+{
+        row(
+            "hf:batched, same rows without adapters (bound)",
+            lt["base"],
+            lt["mixed"] / lt["base"],
+            None,
+            "",
+        )
+    }
 
-Of the {lo['t']['turn']:.1f} s the in-turn baseline took, {lo['load']:.2f} s went to loading
-the base model and an adapter {lo['adapters']} times; the rest is `generate`.
+Of the {lo["t"]["turn"]:.1f} s the in-turn baseline took, {lo["load"]:.2f} s went to loading
+the base model and an adapter {lo["adapters"]} times; the rest is `generate`.
 
 Decoding alone (adapters already loaded; process CPU time, best of three taken in turns; the
-same settings on the first {lo['cpu_rows']} rows, batches holding {per_batch} adapters): batched
-LoRA products {c['mixed']:.2f} s, peft's per-row path {c['peft_rows']:.2f} s
-({c['peft_rows'] / c['mixed']:.2f}x), one adapter per batch {c['single']:.2f} s, no adapters
-{c['base']:.2f} s (the batched products cost {over:.0f}% over the bare model).
+same settings on the first {lo["cpu_rows"]} rows, batches holding {per_batch} adapters): batched
+LoRA products {c["mixed"]:.2f} s, peft's per-row path {c["peft_rows"]:.2f} s
+({c["peft_rows"] / c["mixed"]:.2f}x), one adapter per batch {c["single"]:.2f} s, no adapters
+{c["base"]:.2f} s (the batched products cost {over:.0f}% over the bare model).
 
-RealToxicityPrompts-style: {sa['prompts']} sentence-start prompts of {sa['lens'][0]}-{sa['lens'][1]}
-tokens × {sa['samples']} samples each, temperature 0.1, top-p 0.75, max_new_tokens
-{sa['max_new']}, batch size {sa['batch']}:
+RealToxicityPrompts-style: {sa["prompts"]} sentence-start prompts of {sa["lens"][0]}-{sa["lens"][1]}
+tokens × {sa["samples"]} samples each, temperature 0.1, top-p 0.75, max_new_tokens
+{sa["max_new"]}, batch size {sa["batch"]}:
 
 | method | tokens/s | shared pass is | target | same text |
 |---|---:|---:|---:|---:|
-| hf:batched, one prompt pass per prompt, copied to its samples | {st['shared']:.1f} | | | |
-{row('hf:batched, prefill every sample row', st['unshared'], st['shared'] / st['unshared'],
-     None, f"{sa['same_unshared']}/{sa['rows']}")}
-{row(f"per-sample `model.generate` loop (first {sa['loop_rows']} rows)", st['loop'],
-     st['shared'] / st['loop'], None, "")}
+| hf:batched, one prompt pass per prompt, copied to its samples | {st["shared"]:.1f} | | | |
+{
+        row(
+            "hf:batched, prefill every sample row",
+            st["unshared"],
+            st["shared"] / st["unshared"],
+            None,
+            f"{sa['same_unshared']}/{sa['rows']}",
+        )
+    }
+{
+        row(
+            f"per-sample `model.generate` loop (first {sa['loop_rows']} rows)",
+            st["loop"],
+            st["shared"] / st["loop"],
+            None,
+            "",
+        )
+    }
 
 The prompt passes alone (the same requests with max_new_tokens 1) take
-{sa['t1'][0]:.2f} s shared vs {sa['t1'][1]:.2f} s for every row
-({sa['t1'][1] / sa['t1'][0]:.1f}x); whole runs {sa['t'][0]:.1f} s vs {sa['t'][1]:.1f} s (best of
+{sa["t1"][0]:.2f} s shared vs {sa["t1"][1]:.2f} s for every row
+({sa["t1"][1] / sa["t1"][0]:.1f}x); whole runs {sa["t"][0]:.1f} s vs {sa["t"][1]:.1f} s (best of
 three, taken in turns).
 {NOTES}"""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"

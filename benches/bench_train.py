@@ -71,18 +71,26 @@ def load_examples(n: int, seed: int = 0) -> tuple[list[Example], str]:
         from vhframe.builtins.touche import ValueTable
 
         ctx = RunContext(seed=0, run_dir=Path("."), cache_dir=Path("."), config_dir=Path("."))
-        rows = [e for e in ValueTable(str(table), split_dir=str(table.parent / "split"))
-                .load(ctx) if e.split == "train"]
+        rows = [
+            e
+            for e in ValueTable(str(table), split_dir=str(table.parent / "split")).load(ctx)
+            if e.split == "train"
+        ]
         rng = random.Random(seed)
         return rng.sample(rows, n), f"{n} arguments sampled from the study's train split"
     rng = random.Random(seed)
     out = []
     for i in range(n):
         claim = rng.choice(CLAIMS).format(t=rng.choice(TOPICS))
-        out.append(Example(id=f"S{i:05d}", conclusion=claim.capitalize(),
-                           stance=rng.choice(("in favor of", "against")),
-                           premise=" ".join(rng.sample(PREMISES, rng.randint(1, 4))) + ".",
-                           values=tuple(rng.sample(VALUES, rng.randint(1, 3)))))
+        out.append(
+            Example(
+                id=f"S{i:05d}",
+                conclusion=claim.capitalize(),
+                stance=rng.choice(("in favor of", "against")),
+                premise=" ".join(rng.sample(PREMISES, rng.randint(1, 4))) + ".",
+                values=tuple(rng.sample(VALUES, rng.randint(1, 3))),
+            )
+        )
     return out, f"{n} synthetic arguments (../shared/data absent)"
 
 
@@ -102,23 +110,31 @@ def reset_peak() -> int:
 
 
 # ------------------------------------------------------------------------------ variants
-def run_ours(ctx: RunContext, model_dir: Path, profiles: Sequence[ValueProfile],
-             examples: Sequence[Example], epochs: int, batch: int, out: Path,
-             bucket: bool = True) -> list[dict[str, Any]]:
-    trainer = LoraTrainer(lr=LR, epochs=epochs, batch_size=batch, bucket=bucket,
-                          validation="hash", device="cpu")
+def run_ours(
+    ctx: RunContext,
+    model_dir: Path,
+    profiles: Sequence[ValueProfile],
+    examples: Sequence[Example],
+    epochs: int,
+    batch: int,
+    out: Path,
+    bucket: bool = True,
+) -> list[dict[str, Any]]:
+    trainer = LoraTrainer(
+        lr=LR, epochs=epochs, batch_size=batch, bucket=bucket, validation="hash", device="cpu"
+    )
     manifests = []
     for p in profiles:
         d = out / f"ours-{p.name}"
         d.mkdir(parents=True, exist_ok=True)
-        manifests.append({**trainer.train(ctx, str(model_dir), p, examples, d),
-                          "adapter": str(d)})
+        manifests.append({**trainer.train(ctx, str(model_dir), p, examples, d), "adapter": str(d)})
     trainer.close()
     return manifests
 
 
-def profile_pairs(profile: ValueProfile, examples: Sequence[Example]
-                  ) -> tuple[list[formats.TrainingPair], list[formats.TrainingPair]]:
+def profile_pairs(
+    profile: ValueProfile, examples: Sequence[Example]
+) -> tuple[list[formats.TrainingPair], list[formats.TrainingPair]]:
     """The pairs hf:lora trains and validates on for ``profile`` (same split, same texts)."""
     t = LoraTrainer(validation="hash")
     train, val, _ = t.partition(profile, examples)
@@ -137,9 +153,15 @@ def encode(tok: Any, pair: formats.TrainingPair, max_length: int = 128) -> dict[
     return {"input_ids": ids, "labels": [-100] * len(prompt) + ids[len(prompt) :]}
 
 
-def run_baseline(model_dir: Path, profiles: Sequence[ValueProfile],
-                 examples: Sequence[Example], epochs: int, batch: int, out: Path,
-                 max_length: int = 128) -> list[dict[str, Any]]:
+def run_baseline(
+    model_dir: Path,
+    profiles: Sequence[ValueProfile],
+    examples: Sequence[Example],
+    epochs: int,
+    batch: int,
+    out: Path,
+    max_length: int = 128,
+) -> list[dict[str, Any]]:
     from peft import LoraConfig, get_peft_model
     from transformers import (
         AutoModelForCausalLM,
@@ -157,23 +179,45 @@ def run_baseline(model_dir: Path, profiles: Sequence[ValueProfile],
         set_seed(42)  # LoRA init
         tok = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-        model = get_peft_model(model, LoraConfig(
-            r=8, lora_alpha=32, lora_dropout=0.1, target_modules=["q_proj", "v_proj"],
-            bias="none", task_type="CAUSAL_LM"))
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=8,
+                lora_alpha=32,
+                lora_dropout=0.1,
+                target_modules=["q_proj", "v_proj"],
+                bias="none",
+                task_type="CAUSAL_LM",
+            ),
+        )
 
         args = TrainingArguments(
-            output_dir=str(out / f"hf-{p.name}"), num_train_epochs=epochs,
-            per_device_train_batch_size=batch, per_device_eval_batch_size=batch,
-            learning_rate=LR, lr_scheduler_type="constant", warmup_steps=0,
-            weight_decay=0.0, max_grad_norm=0.0,  # hf:lora clips nothing
-            eval_strategy="epoch", save_strategy="epoch", save_total_limit=1,
-            load_best_model_at_end=True, metric_for_best_model="eval_loss",
-            greater_is_better=False, logging_strategy="epoch", report_to="none",
-            seed=42, use_cpu=True, dataloader_num_workers=0, disable_tqdm=True,
+            output_dir=str(out / f"hf-{p.name}"),
+            num_train_epochs=epochs,
+            per_device_train_batch_size=batch,
+            per_device_eval_batch_size=batch,
+            learning_rate=LR,
+            lr_scheduler_type="constant",
+            warmup_steps=0,
+            weight_decay=0.0,
+            max_grad_norm=0.0,  # hf:lora clips nothing
+            eval_strategy="epoch",
+            save_strategy="epoch",
+            save_total_limit=1,
+            load_best_model_at_end=True,
+            metric_for_best_model="eval_loss",
+            greater_is_better=False,
+            logging_strategy="epoch",
+            report_to="none",
+            seed=42,
+            use_cpu=True,
+            dataloader_num_workers=0,
+            disable_tqdm=True,
             remove_unused_columns=False,
         )
         trainer = Trainer(
-            model=model, args=args,
+            model=model,
+            args=args,
             train_dataset=[encode(tok, x, max_length) for x in train_pairs],
             eval_dataset=[encode(tok, x, max_length) for x in val_pairs],
             data_collator=DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=-100),
@@ -185,8 +229,9 @@ def run_baseline(model_dir: Path, profiles: Sequence[ValueProfile],
     return results
 
 
-def val_loss(model_dir: Path, adapter: str, profile: ValueProfile,
-             examples: Sequence[Example]) -> float:
+def val_loss(
+    model_dir: Path, adapter: str, profile: ValueProfile, examples: Sequence[Example]
+) -> float:
     """Mean loss per target token of an adapter on the profile's validation pairs: one metric
     for both sides (``Trainer``'s ``eval_loss`` averages batch means instead)."""
     from peft import PeftModel
@@ -200,23 +245,31 @@ def val_loss(model_dir: Path, adapter: str, profile: ValueProfile,
         for pair in profile_pairs(profile, examples)[1]:
             f = encode(tok, pair)
             k = sum(x != -100 for x in f["labels"][1:])
-            out = model(input_ids=torch.tensor([f["input_ids"]]),
-                        labels=torch.tensor([f["labels"]]))
+            out = model(
+                input_ids=torch.tensor([f["input_ids"]]), labels=torch.tensor([f["labels"]])
+            )
             total += float(out.loss) * k
             n += k
     return total / n
 
 
-def token_shares(ctx: RunContext, model_dir: Path, profiles: Sequence[ValueProfile],
-                 examples: Sequence[Example], epochs: int, batch: int) -> dict[str, float]:
+def token_shares(
+    ctx: RunContext,
+    model_dir: Path,
+    profiles: Sequence[ValueProfile],
+    examples: Sequence[Example],
+    epochs: int,
+    batch: int,
+) -> dict[str, float]:
     """Where hf:lora's savings come from, counted over its own batches (outside the timings):
     the prompt's share of the training tokens, the padding's share of the tokens fed to the
     model with and without buckets, and the share of the last layer's positions computed in
     full (from each batch's first target position on)."""
     counts = dict.fromkeys(("tokens", "prompt", "fed", "fed_nb", "tail"), 0)
     for bucket in (True, False):
-        trainer = LoraTrainer(lr=LR, epochs=epochs, batch_size=batch, bucket=bucket,
-                              validation="hash", device="cpu")
+        trainer = LoraTrainer(
+            lr=LR, epochs=epochs, batch_size=batch, bucket=bucket, validation="hash", device="cpu"
+        )
         trainer._load(ctx, str(model_dir), "cpu")
         for p in profiles:
             train, _, _ = trainer.partition(p, examples)
@@ -236,10 +289,12 @@ def token_shares(ctx: RunContext, model_dir: Path, profiles: Sequence[ValueProfi
                     else:
                         counts["fed_nb"] += width * len(rows)
         trainer.close()
-    return {"prompt": counts["prompt"] / counts["tokens"],
-            "pad": 1 - counts["tokens"] / counts["fed"],
-            "pad_nb": 1 - counts["tokens"] / counts["fed_nb"],
-            "tail": counts["tail"] / counts["fed"]}
+    return {
+        "prompt": counts["prompt"] / counts["tokens"],
+        "pad": 1 - counts["tokens"] / counts["fed"],
+        "pad_nb": 1 - counts["tokens"] / counts["fed_nb"],
+        "tail": counts["tail"] / counts["fed"],
+    }
 
 
 Timing = tuple[float, int, int, list[dict[str, Any]], float]
@@ -263,8 +318,12 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    ap.add_argument("--cache-dir", type=Path, default=None,
-                    help="where builtin:tiny-llama is built (default: a temp folder)")
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="where builtin:tiny-llama is built (default: a temp folder)",
+    )
     ap.add_argument("--write", action="store_true")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
@@ -292,50 +351,69 @@ def main() -> None:
         run_baseline(model_dir, profiles[:1], examples[:16], 1, a.batch_size, tmp / "w")
 
         variants: dict[str, Callable[[Path], list[dict[str, Any]]]] = {
-            "ours": lambda o: run_ours(ctx, model_dir, profiles, examples, a.epochs,
-                                       a.batch_size, o),
-            "hf": lambda o: run_baseline(model_dir, profiles, examples, a.epochs,
-                                         a.batch_size, o),
-            "ours_nobucket": lambda o: run_ours(ctx, model_dir, profiles, examples, a.epochs,
-                                                a.batch_size, o, bucket=False),
+            "ours": lambda o: run_ours(
+                ctx, model_dir, profiles, examples, a.epochs, a.batch_size, o
+            ),
+            "hf": lambda o: run_baseline(model_dir, profiles, examples, a.epochs, a.batch_size, o),
+            "ours_nobucket": lambda o: run_ours(
+                ctx, model_dir, profiles, examples, a.epochs, a.batch_size, o, bucket=False
+            ),
         }
         runs: dict[str, list[Timing]] = {k: [] for k in variants}
         for r in range(a.repeat):
             for k, fn in variants.items():
                 o = tmp / f"r{r}-{k}"
                 runs[k].append(timed(lambda fn=fn, o=o: fn(o)))
-            print(f"repeat {r + 1}: " + ", ".join(
-                f"{k} {v[-1][0]:.1f} s" for k, v in runs.items()), flush=True)
+            print(
+                f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f} s" for k, v in runs.items()),
+                flush=True,
+            )
         best = {k: min(v, key=lambda x: x[0]) for k, v in runs.items()}
         # one metric for all (mean loss per target token on the validation pairs), computed
         # from the saved adapters outside the timings
-        val = {k: [val_loss(model_dir, m["adapter"], p, examples)
-                   for m, p in zip(best[k][3], profiles, strict=True)] for k in best}
+        val = {
+            k: [
+                val_loss(model_dir, m["adapter"], p, examples)
+                for m, p in zip(best[k][3], profiles, strict=True)
+            ]
+            for k in best
+        }
         recorded = [m["best_val_loss"] for m in best["ours"][3]]
         shares = token_shares(ctx, model_dir, profiles, examples, a.epochs, a.batch_size)
 
-    labels = {"ours": "hf:lora, one instance, length buckets (default)",
-              "ours_nobucket": "hf:lora, one instance, `bucket = false`",
-              "hf": "peft + `transformers.Trainer`, reload per profile"}
+    labels = {
+        "ours": "hf:lora, one instance, length buckets (default)",
+        "ours_nobucket": "hf:lora, one instance, `bucket = false`",
+        "hf": "peft + `transformers.Trainer`, reload per profile",
+    }
     vmean = {k: sum(v) / len(v) for k, v in val.items()}
     rows = []
     for k in ("ours", "ours_nobucket", "hf"):
         s, rss0, peak, _, cpu = best[k]
-        rows.append(f"| {labels[k]} | {s:.1f} s | {work / s:.1f} | {cpu:.1f} s "
-                    f"| {peak / 2**20:.0f} MB | {rss0 / 2**20:.0f} MB "
-                    f"| {vmean[k]:.4f} |")
+        rows.append(
+            f"| {labels[k]} | {s:.1f} s | {work / s:.1f} | {cpu:.1f} s "
+            f"| {peak / 2**20:.0f} MB | {rss0 / 2**20:.0f} MB "
+            f"| {vmean[k]:.4f} |"
+        )
     ratio = best["hf"][0] / best["ours"][0]
     ratio_nb = best["hf"][0] / best["ours_nobucket"][0]
     cpu_best = {k: min(x[4] for x in v) for k, v in runs.items()}
     cpu_ratio = cpu_best["hf"] / cpu_best["ours"]
     cpu_ratio_nb = cpu_best["hf"] / cpu_best["ours_nobucket"]
-    all_runs = "; ".join(f"{k} " + ", ".join(f"{x[0]:.1f}" for x in v) + " s wall, "
-                         + ", ".join(f"{x[4]:.1f}" for x in v) + " s CPU"
-                         for k, v in runs.items())
+    all_runs = "; ".join(
+        f"{k} "
+        + ", ".join(f"{x[0]:.1f}" for x in v)
+        + " s wall, "
+        + ", ".join(f"{x[4]:.1f}" for x in v)
+        + " s CPU"
+        for k, v in runs.items()
+    )
     drift = max(abs(x - y) for x, y in zip(recorded, val["ours"], strict=True))
-    cmd = (f"python benches/bench_train.py --profiles {a.profiles} --examples {a.examples} "
-           f"--epochs {a.epochs} --batch-size {a.batch_size} --repeat {a.repeat}"
-           + (f" --threads {a.threads}" if a.threads else ""))
+    cmd = (
+        f"python benches/bench_train.py --profiles {a.profiles} --examples {a.examples} "
+        f"--epochs {a.epochs} --batch-size {a.batch_size} --repeat {a.repeat}"
+        + (f" --threads {a.threads}" if a.threads else "")
+    )
     text = f"""{SECTION}
 
 Date {DATE}; 2-core x86_64 VM, load average {os.getloadavg()[0]:.1f} when written; Python

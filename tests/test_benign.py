@@ -37,8 +37,9 @@ from vhframe.plugins import PluginManager
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> RunContext:
-    return RunContext(seed=1, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache",
-                      config_dir=tmp_path)
+    return RunContext(
+        seed=1, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache", config_dir=tmp_path
+    )
 
 
 def _json(path: Path, records: object) -> str:
@@ -54,28 +55,36 @@ def _jsonl(path: Path, records: list[dict[str, object]]) -> str:
 # ------------------------------------------------------------------ templates
 def test_templates_have_the_standard_shape() -> None:
     with_input = alpaca_prompt("Do X.", "some text")
-    assert with_input.startswith("Below is an instruction that describes a task, paired with an "
-                                 "input that provides further context.")
-    assert with_input.endswith("### Instruction:\nDo X.\n\n### Input:\nsome text\n\n"
-                               "### Response:\n")
+    assert with_input.startswith(
+        "Below is an instruction that describes a task, paired with an "
+        "input that provides further context."
+    )
+    assert with_input.endswith(
+        "### Instruction:\nDo X.\n\n### Input:\nsome text\n\n### Response:\n"
+    )
     without = alpaca_prompt("Do X.", "  ")
     assert without == ALPACA_PROMPT_NO_INPUT.format(instruction="Do X.")
     assert "### Input:" not in without and "paired with an input" not in without
     assert "{input}" in ALPACA_PROMPT_INPUT
     assert grammar_prompt("He go.") == "Correct this to standard English: He go.\n---\nCorrected: "
-    assert samsum_prompt("A: hi\r\nB: hello") == ("Summarize this dialog:\nA: hi\r\nB: hello\n"
-                                                  "---\nSummary:\n")
+    assert samsum_prompt("A: hi\r\nB: hello") == (
+        "Summarize this dialog:\nA: hi\r\nB: hello\n---\nSummary:\n"
+    )
     # braces in the data are text, not template fields
     assert alpaca_prompt("Print {x}", "{input}").count("{input}") == 1
 
 
 # ------------------------------------------------------------------ samples
 def test_builtin_samples_load_in_their_real_formats(ctx: RunContext) -> None:
-    loaded = {cls.source: cls("builtin:sample").load(ctx) for cls in (Alpaca, Dolly, Grammar,
-                                                                      Samsum)}
+    loaded = {
+        cls.source: cls("builtin:sample").load(ctx) for cls in (Alpaca, Dolly, Grammar, Samsum)
+    }
     assert {k: len(v) for k, v in loaded.items()} == {
-        "alpaca": len(ALPACA_TASKS), "dolly": len(DOLLY_TASKS), "grammar": len(GRAMMAR_PAIRS),
-        "samsum": len(SAMSUM_DIALOGUES)}
+        "alpaca": len(ALPACA_TASKS),
+        "dolly": len(DOLLY_TASKS),
+        "grammar": len(GRAMMAR_PAIRS),
+        "samsum": len(SAMSUM_DIALOGUES),
+    }
     for source, examples in loaded.items():
         assert 20 <= len(examples) <= 40
         assert {e.source for e in examples} == {source}
@@ -83,8 +92,10 @@ def test_builtin_samples_load_in_their_real_formats(ctx: RunContext) -> None:
         assert all(e.prompt and e.target.strip() for e in examples)
     d = sample_dir(ctx.cache_dir) / "benign"
     assert isinstance(json.loads((d / "alpaca-sample.json").read_text()), list)
-    assert all(isinstance(json.loads(line), dict)
-               for line in (d / "dolly-sample.jsonl").read_text().splitlines())
+    assert all(
+        isinstance(json.loads(line), dict)
+        for line in (d / "dolly-sample.jsonl").read_text().splitlines()
+    )
     assert (d / "grammar-sample.csv").read_bytes().startswith(b"\xef\xbb\xbfinput,target\n")
     assert "\r\n" in json.loads((d / "samsum-sample.json").read_text())[0]["dialogue"]
     # both Alpaca forms occur, and Dolly uses its context as the input
@@ -102,16 +113,23 @@ def test_limit_keeps_file_order_and_fingerprint_names_settings(ctx: RunContext) 
     full = Dolly("builtin:sample").load(ctx)
     assert Dolly("builtin:sample", limit=5).load(ctx) == full[:5]
     fp = Grammar("builtin:sample", limit=3).fingerprint()
-    assert fp == {"format": "grammar", "path": "builtin:sample", "limit": 3, "empty": "error",
-                  "template": f"grammar-v{TEMPLATE_VERSION}"}
+    assert fp == {
+        "format": "grammar",
+        "path": "builtin:sample",
+        "limit": 3,
+        "empty": "error",
+        "template": f"grammar-v{TEMPLATE_VERSION}",
+    }
     json.dumps(Dolly("builtin:sample", categories=["open_qa"]).fingerprint())
     assert Alpaca("builtin:sample").fingerprint() != Alpaca("builtin:sample", limit=2).fingerprint()
 
 
 # ------------------------------------------------------------------ alpaca
 def test_alpaca_json_and_jsonl(ctx: RunContext, tmp_path: Path) -> None:
-    recs = [{"instruction": "Add.", "input": "1 + 1", "output": "2"},
-            {"instruction": "Say hi.", "output": "Hi!"}]  # input may be absent
+    recs = [
+        {"instruction": "Add.", "input": "1 + 1", "output": "2"},
+        {"instruction": "Say hi.", "output": "Hi!"},
+    ]  # input may be absent
     for path in (_json(tmp_path / "a.json", recs), _jsonl(tmp_path / "a.jsonl", recs)):
         ex = Alpaca(path).load(ctx)
         assert [e.id for e in ex] == ["000000", "000001"]
@@ -126,15 +144,21 @@ def test_alpaca_json_and_jsonl(ctx: RunContext, tmp_path: Path) -> None:
 
 
 def test_alpaca_errors_name_file_line_and_record(ctx: RunContext, tmp_path: Path) -> None:
-    path = _json(tmp_path / "missing.json", [{"instruction": "a", "output": "b"},
-                                            {"instruction": "c", "input": ""}])
-    with pytest.raises(DataError, match=r"missing\.json:6: record index 1: missing key "
-                                        r"'output'; found keys \['input', 'instruction'\]"):
+    path = _json(
+        tmp_path / "missing.json",
+        [{"instruction": "a", "output": "b"}, {"instruction": "c", "input": ""}],
+    )
+    with pytest.raises(
+        DataError,
+        match=r"missing\.json:6: record index 1: missing key "
+        r"'output'; found keys \['input', 'instruction'\]",
+    ):
         Alpaca(path).load(ctx)
 
     bad = tmp_path / "bad.json"
-    bad.write_text('[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c" "output": '
-                   '"d"}\n]\n')
+    bad.write_text(
+        '[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c" "output": "d"}\n]\n'
+    )
     with pytest.raises(DataError, match=r"bad\.json:3: invalid JSON: Expecting ',' delimiter"):
         Alpaca(str(bad)).load(ctx)
 
@@ -149,24 +173,33 @@ def test_alpaca_errors_name_file_line_and_record(ctx: RunContext, tmp_path: Path
         Alpaca(str(unclosed)).load(ctx)
 
     extra = tmp_path / "extra.json"
-    extra.write_text('[]\n[]\n')
+    extra.write_text("[]\n[]\n")
     with pytest.raises(DataError, match=r"extra\.json:2: invalid JSON: extra data"):
         Alpaca(str(extra)).load(ctx)
 
     not_obj = _json(tmp_path / "list.json", [["a", "b"]])
-    with pytest.raises(DataError, match=r"list\.json:2: record index 0: expected a JSON object, "
-                                        r"found an array"):
+    with pytest.raises(
+        DataError,
+        match=r"list\.json:2: record index 0: expected a JSON object, "
+        r"found an array",
+    ):
         Alpaca(not_obj).load(ctx)
 
     not_str = _json(tmp_path / "num.json", [{"instruction": "a", "output": None}])
-    with pytest.raises(DataError, match=r"num\.json:2: record index 0: 'output' must be a "
-                                        r"string, found null"):
+    with pytest.raises(
+        DataError,
+        match=r"num\.json:2: record index 0: 'output' must be a "
+        r"string, found null",
+    ):
         Alpaca(not_str).load(ctx)
 
     jsonl = tmp_path / "x.jsonl"
     jsonl.write_text('{"instruction": "a", "output": "b"}\n\n{"instruction": "c", "output":}\n')
-    with pytest.raises(DataError, match=r"x\.jsonl:3: invalid JSON: Expecting value .*one JSON "
-                                        r"object per line"):
+    with pytest.raises(
+        DataError,
+        match=r"x\.jsonl:3: invalid JSON: Expecting value .*one JSON "
+        r"object per line",
+    ):
         Alpaca(str(jsonl)).load(ctx)
 
     blank = tmp_path / "blank.json"
@@ -182,29 +215,47 @@ def test_alpaca_errors_name_file_line_and_record(ctx: RunContext, tmp_path: Path
 
 # (file name, text, message after "<path>:") for the JSON reader's edge cases
 JSON_ERRORS: list[tuple[str, str, str]] = [
-    ("lead.json", '\n[\n{"instruction": "a"}\n]\n',
-     "3: record index 0: missing key 'output'; found keys ['instruction']"),
+    (
+        "lead.json",
+        '\n[\n{"instruction": "a"}\n]\n',
+        "3: record index 0: missing key 'output'; found keys ['instruction']",
+    ),
     ("after-empty.json", "[]}", "1: invalid JSON: extra data after the closing ']' of the array"),
-    ("after-one.json", '[{"instruction": "a", "output": "b"}]}',
-     "1: invalid JSON: extra data after the closing ']' of the array"),
-    ("after-lead.json", "\n[]\nx\n",
-     "3: invalid JSON: extra data after the closing ']' of the array"),
-    ("no-comma.json", '[{"instruction": "a", "output": "b"} {"instruction": "c"}]\n\n\n',
-     "1: invalid JSON: expected ',' or ']' after a record of the array"),
+    (
+        "after-one.json",
+        '[{"instruction": "a", "output": "b"}]}',
+        "1: invalid JSON: extra data after the closing ']' of the array",
+    ),
+    (
+        "after-lead.json",
+        "\n[]\nx\n",
+        "3: invalid JSON: extra data after the closing ']' of the array",
+    ),
+    (
+        "no-comma.json",
+        '[{"instruction": "a", "output": "b"} {"instruction": "c"}]\n\n\n',
+        "1: invalid JSON: expected ',' or ']' after a record of the array",
+    ),
     ("open.json", "[", "1: invalid JSON: Expecting value (column 2)"),
-    ("text.json", "X\n",
-     "1: invalid JSON: Expecting value (column 1); expected one JSON object per line"),
+    (
+        "text.json",
+        "X\n",
+        "1: invalid JSON: Expecting value (column 1); expected one JSON object per line",
+    ),
     ("blank.json", " \t\r\n", "1: empty file: expected a JSON array or JSON Lines records"),
-    ("lines.jsonl", '{"instruction": "a", "output": "b"}\n\n[1]\n',
-     "3: record index 1: expected a JSON object, found an array"),
+    (
+        "lines.jsonl",
+        '{"instruction": "a", "output": "b"}\n\n[1]\n',
+        "3: record index 1: expected a JSON object, found an array",
+    ),
     ("strings.json", '["a"]', "1: record index 0: expected a JSON object, found a string"),
 ]
 
 
-@pytest.mark.parametrize(("name", "text", "message"), JSON_ERRORS,
-                         ids=[c[0] for c in JSON_ERRORS])
-def test_json_reader_errors_are_exact(ctx: RunContext, tmp_path: Path, name: str, text: str,
-                                      message: str) -> None:
+@pytest.mark.parametrize(("name", "text", "message"), JSON_ERRORS, ids=[c[0] for c in JSON_ERRORS])
+def test_json_reader_errors_are_exact(
+    ctx: RunContext, tmp_path: Path, name: str, text: str, message: str
+) -> None:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DataError) as e:
@@ -228,21 +279,35 @@ def test_read_errors_are_exact(ctx: RunContext, tmp_path: Path) -> None:
 
 
 def test_json_array_without_whitespace(ctx: RunContext, tmp_path: Path) -> None:
-    recs = [{"instruction": "a", "output": "b"}, {"instruction": "c", "input": "d", "output": "e"},
-            {"instruction": "f", "output": "g"}]
+    recs = [
+        {"instruction": "a", "output": "b"},
+        {"instruction": "c", "input": "d", "output": "e"},
+        {"instruction": "f", "output": "g"},
+    ]
     path = tmp_path / "compact.json"
     path.write_text(json.dumps(recs, separators=(",", ":")), encoding="utf-8")
     ex = Alpaca(str(path)).load(ctx)
     assert [(e.id, e.prompt, e.target) for e in ex] == [
-        ("000000", alpaca_prompt("a"), "b"), ("000001", alpaca_prompt("c", "d"), "e"),
-        ("000002", alpaca_prompt("f"), "g")]
+        ("000000", alpaca_prompt("a"), "b"),
+        ("000001", alpaca_prompt("c", "d"), "e"),
+        ("000002", alpaca_prompt("f"), "g"),
+    ]
 
 
-@pytest.mark.parametrize(("value", "described"), [
-    (True, "a boolean"), (1, "a number"), (1.5, "a number"), (["x"], "an array"),
-    ({"x": 1}, "an object"), (None, "null")])
-def test_non_string_fields_are_named_by_json_type(ctx: RunContext, tmp_path: Path,
-                                                  value: object, described: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "described"),
+    [
+        (True, "a boolean"),
+        (1, "a number"),
+        (1.5, "a number"),
+        (["x"], "an array"),
+        ({"x": 1}, "an object"),
+        (None, "null"),
+    ],
+)
+def test_non_string_fields_are_named_by_json_type(
+    ctx: RunContext, tmp_path: Path, value: object, described: str
+) -> None:
     path = _json(tmp_path / "t.json", [{"instruction": "a", "output": value}])
     with pytest.raises(DataError) as e:
         Alpaca(path).load(ctx)
@@ -250,12 +315,17 @@ def test_non_string_fields_are_named_by_json_type(ctx: RunContext, tmp_path: Pat
 
 
 def test_empty_fields_error_skip_or_keep(ctx: RunContext, tmp_path: Path) -> None:
-    recs = [{"instruction": "a", "input": "", "output": "b"},
-            {"instruction": "c", "input": "", "output": "  "},
-            {"instruction": "", "input": "", "output": "d"}]
+    recs = [
+        {"instruction": "a", "input": "", "output": "b"},
+        {"instruction": "c", "input": "", "output": "  "},
+        {"instruction": "", "input": "", "output": "d"},
+    ]
     path = _jsonl(tmp_path / "e.jsonl", recs)
-    with pytest.raises(DataError, match=r"e\.jsonl:2: record index 1: empty 'output'; set the "
-                                        r"parameter empty = \"skip\""):
+    with pytest.raises(
+        DataError,
+        match=r"e\.jsonl:2: record index 1: empty 'output'; set the "
+        r"parameter empty = \"skip\"",
+    ):
         Alpaca(path).load(ctx)
     assert [e.id for e in Alpaca(path, empty="skip").load(ctx)] == ["000000"]
     kept = Alpaca(path, empty="keep").load(ctx)
@@ -263,9 +333,11 @@ def test_empty_fields_error_skip_or_keep(ctx: RunContext, tmp_path: Path) -> Non
 
 
 def test_phrase_filter_looks_at_the_response_only(ctx: RunContext, tmp_path: Path) -> None:
-    recs = [{"instruction": "Is it illegal?", "input": "", "output": "No, it is fine."},
-            {"instruction": "Tell me", "input": "", "output": "That would be ILLEGAL here."},
-            {"instruction": "Ask", "input": "", "output": "As an AI, I cannot say."}]
+    recs = [
+        {"instruction": "Is it illegal?", "input": "", "output": "No, it is fine."},
+        {"instruction": "Tell me", "input": "", "output": "That would be ILLEGAL here."},
+        {"instruction": "Ask", "input": "", "output": "As an AI, I cannot say."},
+    ]
     path = _json(tmp_path / "p.json", recs)
     kept = Alpaca(path, exclude_phrases=["illegal", "as an ai"]).load(ctx)
     assert [e.id for e in kept] == ["000000"]
@@ -280,9 +352,13 @@ def test_phrase_filter_looks_at_the_response_only(ctx: RunContext, tmp_path: Pat
     assert both.load(ctx) == []
     assert "exclude_phrases" not in Alpaca(path).fingerprint()
 
-    dolly = _jsonl(tmp_path / "d.jsonl", [
-        {"instruction": "Is this harmful?", "context": "", "response": "No.", "category": "x"},
-        {"instruction": "Why?", "context": "", "response": "It is harmful.", "category": "x"}])
+    dolly = _jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {"instruction": "Is this harmful?", "context": "", "response": "No.", "category": "x"},
+            {"instruction": "Why?", "context": "", "response": "It is harmful.", "category": "x"},
+        ],
+    )
     assert [e.id for e in Dolly(dolly, exclude_phrases=["harmful"]).load(ctx)] == ["000000"]
 
 
@@ -311,12 +387,17 @@ def test_instruction_params_are_checked(tmp_path: Path) -> None:
         Dolly("builtin:sample", exclude_phrases_file=str(empty))
 
 
-def test_phrase_filter_logs_the_count_of_each_pass(ctx: RunContext, tmp_path: Path,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
-    path = _jsonl(tmp_path / "d.jsonl", [
-        {"instruction": "a", "response": "Harmful.", "category": "x"},
-        {"instruction": "b", "response": "Fine.", "category": "x"},
-        {"instruction": "c", "response": "Not harmful at all.", "category": "x"}])
+def test_phrase_filter_logs_the_count_of_each_pass(
+    ctx: RunContext, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {"instruction": "a", "response": "Harmful.", "category": "x"},
+            {"instruction": "b", "response": "Fine.", "category": "x"},
+            {"instruction": "c", "response": "Not harmful at all.", "category": "x"},
+        ],
+    )
     dolly = Dolly(path, exclude_phrases=["HARMFUL"])
     caplog.set_level(logging.INFO, logger="vhframe")
     for _ in range(2):  # the count starts again on every pass
@@ -326,8 +407,10 @@ def test_phrase_filter_logs_the_count_of_each_pass(ctx: RunContext, tmp_path: Pa
 
 
 def test_phrase_file_is_read_as_utf8_without_bom(ctx: RunContext, tmp_path: Path) -> None:
-    path = _json(tmp_path / "p.json", [{"instruction": "a", "output": "Illegal."},
-                                      {"instruction": "b", "output": "Fine."}])
+    path = _json(
+        tmp_path / "p.json",
+        [{"instruction": "a", "output": "Illegal."}, {"instruction": "b", "output": "Fine."}],
+    )
     phrases = tmp_path / "phrases.txt"
     phrases.write_bytes(b"\xef\xbb\xbfillegal\n")  # the BOM is not part of the first phrase
     kept = Alpaca(path, exclude_phrases_file=str(phrases))
@@ -359,7 +442,9 @@ def test_path_and_limit_bounds(ctx: RunContext) -> None:
         with pytest.raises(ParamError) as e:
             Grammar(bad)  # type: ignore[arg-type]
         assert (e.value.param, str(e.value)) == (
-            "path", f"expected a file path or 'builtin:sample', found {bad!r}")
+            "path",
+            f"expected a file path or 'builtin:sample', found {bad!r}",
+        )
 
 
 # ------------------------------------------------------------------ dolly
@@ -368,11 +453,15 @@ def test_dolly_categories(ctx: RunContext) -> None:
     cats = [t[3] for t in DOLLY_TASKS]
     open_qa = Dolly("builtin:sample", categories=["open_qa", "closed_qa"]).load(ctx)
     assert [e.id for e in open_qa] == [
-        e.id for e, c in zip(full, cats, strict=True) if c in ("open_qa", "closed_qa")]
+        e.id for e, c in zip(full, cats, strict=True) if c in ("open_qa", "closed_qa")
+    ]
     rest = Dolly("builtin:sample", exclude_categories=["creative_writing"]).load(ctx)
     assert len(rest) == len(full) - cats.count("creative_writing")
-    with pytest.raises(DataError, match=r"categories: \['poetry'\] not found; the file's "
-                                        r"categories are \['brainstorming'"):
+    with pytest.raises(
+        DataError,
+        match=r"categories: \['poetry'\] not found; the file's "
+        r"categories are \['brainstorming'",
+    ):
         Dolly("builtin:sample", categories=["poetry"]).load(ctx)
     with pytest.raises(DataError, match=r"exclude_categories: \['open-qa'\] not found"):
         Dolly("builtin:sample", exclude_categories=["open-qa"]).load(ctx)
@@ -381,13 +470,19 @@ def test_dolly_categories(ctx: RunContext) -> None:
 
 
 def test_dolly_errors(ctx: RunContext, tmp_path: Path) -> None:
-    path = _jsonl(tmp_path / "d.jsonl", [
-        {"instruction": "a", "context": "", "response": "b", "category": "open_qa"},
-        {"instruction": "a", "context": "", "category": "open_qa"}])
+    path = _jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {"instruction": "a", "context": "", "response": "b", "category": "open_qa"},
+            {"instruction": "a", "context": "", "category": "open_qa"},
+        ],
+    )
     with pytest.raises(DataError, match=r"d\.jsonl:2: record index 1: missing key 'response'"):
         Dolly(path).load(ctx)
-    empty = _jsonl(tmp_path / "e.jsonl", [
-        {"instruction": "a", "context": "c", "response": "", "category": "open_qa"}])
+    empty = _jsonl(
+        tmp_path / "e.jsonl",
+        [{"instruction": "a", "context": "c", "response": "", "category": "open_qa"}],
+    )
     with pytest.raises(DataError, match=r"e\.jsonl:1: record index 0: empty 'response'"):
         Dolly(empty).load(ctx)
 
@@ -397,44 +492,67 @@ def test_dolly_param_errors_and_fingerprint() -> None:
         with pytest.raises(ParamError) as e:
             Dolly("builtin:sample", **{param: "open_qa"})
         assert (e.value.param, str(e.value)) == (
-            param, "expected a list of non-empty strings, found 'open_qa'")
+            param,
+            "expected a list of non-empty strings, found 'open_qa'",
+        )
     for bad in ([""], ["a", " "], ["a", 3], 5):
         with pytest.raises(ParamError) as e:
             Dolly("builtin:sample", categories=bad)  # type: ignore[arg-type]
         assert str(e.value) == f"expected a list of non-empty strings, found {bad!r}"
     with pytest.raises(ParamError) as e:
         Dolly("builtin:sample", categories=["a", "b"], exclude_categories=["b", "a"])
-    assert (e.value.param, str(e.value)) == ("exclude_categories",
-                                             "['a', 'b'] also listed in categories")
+    assert (e.value.param, str(e.value)) == (
+        "exclude_categories",
+        "['a', 'b'] also listed in categories",
+    )
     fp = Dolly("builtin:sample", categories=["open_qa"]).fingerprint()
-    assert fp == {"format": "dolly", "path": "builtin:sample", "limit": None, "empty": "error",
-                  "template": f"dolly-v{TEMPLATE_VERSION}", "categories": ["open_qa"],
-                  "exclude_categories": None}
+    assert fp == {
+        "format": "dolly",
+        "path": "builtin:sample",
+        "limit": None,
+        "empty": "error",
+        "template": f"dolly-v{TEMPLATE_VERSION}",
+        "categories": ["open_qa"],
+        "exclude_categories": None,
+    }
     fp = Dolly("builtin:sample", exclude_categories=["x"], exclude_phrases=["A"]).fingerprint()
     assert (fp["categories"], fp["exclude_categories"], fp["exclude_phrases"]) == (
-        None, ["x"], ["a"])
+        None,
+        ["x"],
+        ["a"],
+    )
 
 
-def test_dolly_unknown_category_names_the_file(ctx: RunContext, tmp_path: Path,
-                                               caplog: pytest.LogCaptureFixture) -> None:
-    path = _jsonl(tmp_path / "d.jsonl", [
-        {"instruction": "a", "response": "Bad.", "category": "open_qa"},
-        {"instruction": "b", "response": "Fine.", "category": " brainstorming "}])
+def test_dolly_unknown_category_names_the_file(
+    ctx: RunContext, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {"instruction": "a", "response": "Bad.", "category": "open_qa"},
+            {"instruction": "b", "response": "Fine.", "category": " brainstorming "},
+        ],
+    )
     caplog.set_level(logging.INFO, logger="vhframe")
     with pytest.raises(DataError) as e:
         Dolly(path, categories=["open_qa", "poetry"], exclude_phrases=["bad"]).load(ctx)
-    assert str(e.value) == (f"{path}: categories: ['poetry'] not found; the file's categories "
-                            "are ['brainstorming', 'open_qa']")
+    assert str(e.value) == (
+        f"{path}: categories: ['poetry'] not found; the file's categories "
+        "are ['brainstorming', 'open_qa']"
+    )
     # the phrase filter reports before the category check fails
     assert [r.getMessage() for r in caplog.records] == [
-        f"{path}: excluded 1 record(s) whose response contains an excluded phrase"]
+        f"{path}: excluded 1 record(s) whose response contains an excluded phrase"
+    ]
 
 
 # ------------------------------------------------------------------ grammar
 def test_grammar_csv_with_bom_and_quoted_lines(ctx: RunContext, tmp_path: Path) -> None:
     f = tmp_path / "g.csv"
-    f.write_bytes("\ufeffinput,target\nhe go,He goes.\n\"two\nlines, here\",\"Two lines, "
-                  "here.\"\n\"say \"\"hi\"\"\",\"Say \"\"hi\"\".\"\n\n".encode())
+    f.write_bytes(
+        '\ufeffinput,target\nhe go,He goes.\n"two\nlines, here","Two lines, '
+        'here."\n"say ""hi""","Say ""hi""."\n\n'.encode()
+    )
     ex = Grammar(str(f)).load(ctx)
     assert [e.target for e in ex] == ["He goes.", "Two lines, here.", 'Say "hi".']
     assert ex[1].prompt == grammar_prompt("two\nlines, here")
@@ -443,20 +561,26 @@ def test_grammar_csv_with_bom_and_quoted_lines(ctx: RunContext, tmp_path: Path) 
     assert Grammar(str(f)).load(ctx)[0].target == "A b."
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("input,target\na,A.\n\nb,B.\n", r"g\.csv:3: empty row"),
-    ("input,target\na,A.\n \nb,B.\n", r"g\.csv:3: empty row"),
-    ("text,fixed\na,A.\n", r"g\.csv:1: missing column\(s\) \['input', 'target'\]"),
-    ("input\na\n", r"g\.csv:1: missing column\(s\) \['target'\]"),
-    ("input,target\na,A.\nb\n", r"g\.csv:3: expected 2 comma-separated fields, found 1"),
-    ("input,target\na,A.\n\"b\nc\",C.,x\n", r"g\.csv:3: expected 2 comma-separated fields, "
-                                              r"found 3"),
-    ("input,target\na,A.\n\"b\"x,B.\n", r"g\.csv:3: malformed CSV"),
-    ("input,target\na,A.\nb,\"B.\n", r"g\.csv:3: malformed CSV"),
-    ("input,target\na,A.\nb, \n", r"g\.csv:3: record index 1: empty 'target'"),
-    ("input,target\n,A.\n", r"g\.csv:2: record index 0: empty 'input'"),
-    ("", r"g\.csv:1: empty file"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("input,target\na,A.\n\nb,B.\n", r"g\.csv:3: empty row"),
+        ("input,target\na,A.\n \nb,B.\n", r"g\.csv:3: empty row"),
+        ("text,fixed\na,A.\n", r"g\.csv:1: missing column\(s\) \['input', 'target'\]"),
+        ("input\na\n", r"g\.csv:1: missing column\(s\) \['target'\]"),
+        ("input,target\na,A.\nb\n", r"g\.csv:3: expected 2 comma-separated fields, found 1"),
+        (
+            'input,target\na,A.\n"b\nc",C.,x\n',
+            r"g\.csv:3: expected 2 comma-separated fields, "
+            r"found 3",
+        ),
+        ('input,target\na,A.\n"b"x,B.\n', r"g\.csv:3: malformed CSV"),
+        ('input,target\na,A.\nb,"B.\n', r"g\.csv:3: malformed CSV"),
+        ("input,target\na,A.\nb, \n", r"g\.csv:3: record index 1: empty 'target'"),
+        ("input,target\n,A.\n", r"g\.csv:2: record index 0: empty 'input'"),
+        ("", r"g\.csv:1: empty file"),
+    ],
+)
 def test_grammar_errors(ctx: RunContext, tmp_path: Path, text: str, message: str) -> None:
     f = tmp_path / "g.csv"
     f.write_text(text, encoding="utf-8")
@@ -472,8 +596,9 @@ def test_grammar_line_numbers_count_multiline_records(ctx: RunContext, tmp_path:
 
 
 @pytest.mark.data
-@pytest.mark.parametrize(("name", "rows"), [("gtrain_10k.csv", 13016),
-                                            ("grammar_validation.csv", 2988)])
+@pytest.mark.parametrize(
+    ("name", "rows"), [("gtrain_10k.csv", 13016), ("grammar_validation.csv", 2988)]
+)
 def test_grammar_real_files(ctx: RunContext, name: str, rows: int) -> None:
     path = shared(f"benign/{name}")  # skips, with the reason, where the data are absent
     ex = Grammar(str(path)).load(ctx)
@@ -481,22 +606,24 @@ def test_grammar_real_files(ctx: RunContext, name: str, rows: int) -> None:
     assert all(e.prompt.startswith("Correct this to standard English: ") for e in ex)
     assert all(e.prompt.endswith("\n---\nCorrected: ") and e.target.strip() for e in ex)
     assert not ex[0].prompt.startswith("Correct this to standard English: \ufeff")
-    assert [e.id for e in Grammar(str(path), limit=3).load(ctx)] == ["000000", "000001",
-                                                                     "000002"]
+    assert [e.id for e in Grammar(str(path), limit=3).load(ctx)] == ["000000", "000001", "000002"]
 
 
 # ------------------------------------------------------------------ samsum
 def test_samsum_json_jsonl_and_csv(ctx: RunContext, tmp_path: Path) -> None:
-    recs = [{"id": "13818513", "summary": "A and B meet.", "dialogue": "A: hi\r\nB: see you"},
-            {"id": 42, "summary": "C agrees.", "dialogue": "C: ok"}]
+    recs = [
+        {"id": "13818513", "summary": "A and B meet.", "dialogue": "A: hi\r\nB: see you"},
+        {"id": 42, "summary": "C agrees.", "dialogue": "C: ok"},
+    ]
     as_json = Samsum(_json(tmp_path / "s.json", recs)).load(ctx)
     as_jsonl = Samsum(_jsonl(tmp_path / "s.jsonl", recs)).load(ctx)
     assert as_json == as_jsonl
     assert [e.id for e in as_json] == ["13818513", "42"]
     assert as_json[0].prompt == samsum_prompt("A: hi\r\nB: see you")
     csv_file = tmp_path / "s.csv"
-    csv_file.write_bytes(b'id,dialogue,summary\n13818513,"A: hi\r\nB: see you",A and B meet.\n'
-                         b'42,C: ok,C agrees.\n')
+    csv_file.write_bytes(
+        b'id,dialogue,summary\n13818513,"A: hi\r\nB: see you",A and B meet.\n42,C: ok,C agrees.\n'
+    )
     assert Samsum(str(csv_file)).load(ctx) == as_json
     no_ids = tmp_path / "n.csv"
     no_ids.write_text("dialogue,summary\nA: hi,A greets.\n")
@@ -504,11 +631,18 @@ def test_samsum_json_jsonl_and_csv(ctx: RunContext, tmp_path: Path) -> None:
 
 
 def test_samsum_errors(ctx: RunContext, tmp_path: Path) -> None:
-    dup = _jsonl(tmp_path / "dup.jsonl", [
-        {"id": "1", "summary": "a", "dialogue": "x"}, {"id": "1", "summary": "b",
-                                                        "dialogue": "y"}])
-    with pytest.raises(DataError, match=r"dup\.jsonl:2: record index 1: id '1' is also on line "
-                                        r"1; ids must be unique"):
+    dup = _jsonl(
+        tmp_path / "dup.jsonl",
+        [
+            {"id": "1", "summary": "a", "dialogue": "x"},
+            {"id": "1", "summary": "b", "dialogue": "y"},
+        ],
+    )
+    with pytest.raises(
+        DataError,
+        match=r"dup\.jsonl:2: record index 1: id '1' is also on line "
+        r"1; ids must be unique",
+    ):
         Samsum(dup).load(ctx)
     missing = _json(tmp_path / "m.json", [{"id": "1", "dialogue": "x"}])
     with pytest.raises(DataError, match=r"m\.json:2: record index 0: missing key 'summary'"):
@@ -522,11 +656,17 @@ def test_samsum_errors(ctx: RunContext, tmp_path: Path) -> None:
         Samsum(str(no_col)).load(ctx)
 
 
-def test_samsum_blank_ids_become_positions_and_ids_must_be_text(ctx: RunContext,
-                                                                 tmp_path: Path) -> None:
-    path = _json(tmp_path / "s.json", [{"id": " ", "dialogue": "A: hi", "summary": "A greets."},
-                                       {"id": "", "dialogue": "B: yo", "summary": "B greets."},
-                                       {"id": 7, "dialogue": "C: ok", "summary": "C agrees."}])
+def test_samsum_blank_ids_become_positions_and_ids_must_be_text(
+    ctx: RunContext, tmp_path: Path
+) -> None:
+    path = _json(
+        tmp_path / "s.json",
+        [
+            {"id": " ", "dialogue": "A: hi", "summary": "A greets."},
+            {"id": "", "dialogue": "B: yo", "summary": "B greets."},
+            {"id": 7, "dialogue": "C: ok", "summary": "C agrees."},
+        ],
+    )
     assert [e.id for e in Samsum(path).load(ctx)] == ["000000", "000001", "7"]
     flag = _json(tmp_path / "b.json", [{"id": True, "dialogue": "A: hi", "summary": "A greets."}])
     with pytest.raises(DataError) as e:
@@ -540,7 +680,10 @@ def test_task_datasets_are_registered() -> None:
     names = {f"vhframe:{n}" for n in ("alpaca", "dolly", "grammar", "samsum")}
     assert names <= set(pm.registry["task_datasets"])
     assert all(pm.get("task_datasets", n).description for n in names)
-    dolly = pm.create("task_datasets", "vhframe:dolly",
-                      {"path": "builtin:sample", "categories": ["summarization"]})
+    dolly = pm.create(
+        "task_datasets",
+        "vhframe:dolly",
+        {"path": "builtin:sample", "categories": ["summarization"]},
+    )
     assert isinstance(dolly, Dolly) and isinstance(dolly, TaskDataset)
     assert "vhframe:grammar" in pm.plugins["vhframe"].components["task_datasets"]

@@ -22,7 +22,8 @@ print('ok')
 
 
 def test_core_imports_without_torch() -> None:
-    proc = subprocess.run([sys.executable, "-c", BLOCK_TORCH], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"

@@ -74,8 +74,12 @@ def test_js_distance_matches_scipy() -> None:
 def _write(tmp_path: Path, rows: list[list[int]]) -> Path:
     cols = [c for v in VALUES for c in PVQ21_ITEMS[v]]
     f = tmp_path / "ess.csv"
-    f.write_text("idno," + ",".join(cols) + "\n" +
-                 "".join(f"{i}," + ",".join(map(str, r)) + "\n" for i, r in enumerate(rows)))
+    f.write_text(
+        "idno,"
+        + ",".join(cols)
+        + "\n"
+        + "".join(f"{i}," + ",".join(map(str, r)) + "\n" for i, r in enumerate(rows))
+    )
     return f
 
 

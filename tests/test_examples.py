@@ -16,8 +16,14 @@ pytest.importorskip("vhframe_hf", reason="the vhframe-hf plugin is not installed
 
 
 def _vhframe(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vhframe.cli", *args], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "vhframe.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
 
 
 def test_quickstart_config_validates() -> None:
@@ -34,8 +40,14 @@ def test_paper_config_plans_the_full_study() -> None:
     flat = " ".join(proc.stdout.split())
     # 154 profiles and VIM trainings + 1 benign; 154 aligned + 154 role-play + base + benign
     # subjects; (330 + 700) prompts x 310 subjects x 2 prompt variants; 40 survey items each
-    for fragment in ("profiles │ 154", "trainings │ 155", "subjects │ 310",
-                     "items: vhframe:hexphi │ 330", "items: vhframe:beavertails │ 700",
-                     "generations │ 638600", "judgments │ 638600",
-                     "survey │ 40 items, 12400 answers"):
+    for fragment in (
+        "profiles │ 154",
+        "trainings │ 155",
+        "subjects │ 310",
+        "items: vhframe:hexphi │ 330",
+        "items: vhframe:beavertails │ 700",
+        "generations │ 638600",
+        "judgments │ 638600",
+        "survey │ 40 items, 12400 answers",
+    ):
         assert fragment in flat, (fragment, flat)

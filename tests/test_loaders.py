@@ -19,8 +19,9 @@ from vhframe.records import VALUES, RecordError, ValueProfile
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> RunContext:
-    return RunContext(seed=1, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache",
-                      config_dir=tmp_path)
+    return RunContext(
+        seed=1, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache", config_dir=tmp_path
+    )
 
 
 # ------------------------------------------------------------------ profiles
@@ -64,8 +65,15 @@ def test_table_profiles_real_file(ctx: RunContext) -> None:
 
 def test_table_profiles_bad_score_names_line(ctx: RunContext, tmp_path: Path) -> None:
     f = tmp_path / "p.csv"
-    f.write_text("name," + ",".join(VALUES) + "\na," + ",".join(["2"] * 10) + "\nb,"
-                 + ",".join(["9"] + ["2"] * 9) + "\n")
+    f.write_text(
+        "name,"
+        + ",".join(VALUES)
+        + "\na,"
+        + ",".join(["2"] * 10)
+        + "\nb,"
+        + ",".join(["9"] + ["2"] * 9)
+        + "\n"
+    )
     with pytest.raises(DataError, match=r"p.csv:3: .*Achievement score must be within"):
         TableProfiles(str(f)).load(ctx)
 
@@ -102,8 +110,11 @@ def test_touche_label_ids_must_match(tmp_path: Path) -> None:
     lines = labels.read_text().splitlines()
     lines[3] = "X99999" + lines[3][6:]
     labels.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=r"labels-training.tsv:4: label row is for argument "
-                                        r"'X99999'.*does not match"):
+    with pytest.raises(
+        DataError,
+        match=r"labels-training.tsv:4: label row is for argument "
+        r"'X99999'.*does not match",
+    ):
         load_split(args, labels)
 
 
@@ -111,8 +122,11 @@ def test_touche_missing_column(tmp_path: Path) -> None:
     args, labels = _split(tmp_path)
     text = labels.read_text().replace("Universalism: nature", "Universalism: natur")
     labels.write_text(text)
-    with pytest.raises(DataError, match=r"labels-training.tsv:1: missing column\(s\) "
-                                        r"\['Universalism: nature'\]"):
+    with pytest.raises(
+        DataError,
+        match=r"labels-training.tsv:1: missing column\(s\) "
+        r"\['Universalism: nature'\]",
+    ):
         load_split(args, labels)
 
 
@@ -123,8 +137,11 @@ def test_touche_non_binary_label(tmp_path: Path) -> None:
     cells[5] = "2"
     lines[2] = "\t".join(cells)
     labels.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=rf"labels-training.tsv:3: column "
-                                        rf"'{LEVEL2_LABELS[4]}': expected 0 or 1, found '2'"):
+    with pytest.raises(
+        DataError,
+        match=rf"labels-training.tsv:3: column "
+        rf"'{LEVEL2_LABELS[4]}': expected 0 or 1, found '2'",
+    ):
         load_split(args, labels)
 
 
@@ -139,7 +156,8 @@ def test_hexphi_real_file(ctx: RunContext) -> None:
     items = HexPhi(str(shared("benchmarks/hex-phi/hex-phi.csv"))).load(ctx)
     assert len(items) == 330
     assert Counter(i.category for i in items) == Counter(
-        {c: 30 for c in {i.category for i in items}})
+        {c: 30 for c in {i.category for i in items}}
+    )
     assert len({i.category for i in items}) == 11
     limited = HexPhi(str(shared("benchmarks/hex-phi/hex-phi.csv")), limit=2).load(ctx)
     assert len(limited) == 22
@@ -173,8 +191,10 @@ def test_value_table_reads_the_studys_table_and_splits(ctx: RunContext) -> None:
 
     full = ValueTable(str(shared("value-alignment/valueEval_10.csv"))).load(ctx)
     assert len(full) == 7374
-    parts = {name: ValueTable(str(shared(f"value-alignment/split/{name}.csv"))).load(ctx)
-             for name in ("train", "valid", "test")}
+    parts = {
+        name: ValueTable(str(shared(f"value-alignment/split/{name}.csv"))).load(ctx)
+        for name in ("train", "valid", "test")
+    }
     assert {k: len(v) for k, v in parts.items()} == {"train": 5899, "valid": 738, "test": 737}
     # the three splits partition the table exactly
     assert sorted(e.id for v in parts.values() for e in v) == sorted(e.id for e in full)
@@ -186,8 +206,15 @@ def test_value_table_errors(ctx: RunContext, tmp_path: Path) -> None:
 
     f = tmp_path / "t.csv"
     head = "\tConclusion\tStance\tPremise\t" + "\t".join(VALUES)
-    f.write_text(head + "\n0\tc\tagainst\tp\t" + "\t".join(["0"] * 9 + ["1"]) + "\n"
-                 + "1\tc\tagainst\tp\t" + "\t".join(["2"] + ["0"] * 9) + "\n")
+    f.write_text(
+        head
+        + "\n0\tc\tagainst\tp\t"
+        + "\t".join(["0"] * 9 + ["1"])
+        + "\n"
+        + "1\tc\tagainst\tp\t"
+        + "\t".join(["2"] + ["0"] * 9)
+        + "\n"
+    )
     with pytest.raises(DataError, match=r"t\.csv:3: column 'Achievement': expected 0 or 1"):
         ValueTable(str(f)).load(ctx)
     with pytest.raises(ParamError, match="file not found"):
@@ -197,8 +224,10 @@ def test_value_table_errors(ctx: RunContext, tmp_path: Path) -> None:
 def test_value_table_marks_the_studys_fixed_split(ctx: RunContext) -> None:
     from vhframe.builtins.touche import ValueTable
 
-    table = ValueTable(str(shared("value-alignment/valueEval_10.csv")),
-                       split_dir=str(shared("value-alignment/split")))
+    table = ValueTable(
+        str(shared("value-alignment/valueEval_10.csv")),
+        split_dir=str(shared("value-alignment/split")),
+    )
     full = table.load(ctx)
     assert Counter(e.split for e in full) == {"train": 5899, "valid": 738, "test": 737}
     assert table.fingerprint()["split_dir"].endswith("split")
@@ -212,8 +241,10 @@ def test_value_table_marks_the_studys_fixed_split(ctx: RunContext) -> None:
 
 def _table(path: Path, rows: list[tuple[str, str]], first: str = "") -> Path:
     head = f"{first}\tConclusion\tStance\tPremise\t" + "\t".join(VALUES)
-    body = "".join(f"{rid}\tWe should act\tagainst\t{premise}\t" + "\t".join(["1"] + ["0"] * 9)
-                   + "\n" for rid, premise in rows)
+    body = "".join(
+        f"{rid}\tWe should act\tagainst\t{premise}\t" + "\t".join(["1"] + ["0"] * 9) + "\n"
+        for rid, premise in rows
+    )
     path.write_text(head + "\n" + body)
     return path
 
@@ -253,8 +284,9 @@ def test_value_table_split_errors_and_unlisted_rows(ctx: RunContext, tmp_path: P
 def test_example_split_is_checked_and_round_trips() -> None:
     from vhframe.records import Example
 
-    ex = Example(id="a", conclusion="c", stance="against", premise="p", values=("Power",),
-                 split="valid")
+    ex = Example(
+        id="a", conclusion="c", stance="against", premise="p", values=("Power",), split="valid"
+    )
     assert Example.from_dict(ex.to_dict()) == ex
     assert Example.from_dict({k: v for k, v in ex.to_dict().items() if k != "split"}).split == ""
     with pytest.raises(RecordError, match="split must be one of"):

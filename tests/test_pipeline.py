@@ -69,8 +69,14 @@ min_subjects = 3
 
 
 def _vhframe(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vhframe.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "vhframe.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
 
 
 def _records(run_dir: Path, kind: str) -> dict[str, Any]:
@@ -134,8 +140,10 @@ def test_small_run_outputs(reference_run: Path) -> None:
     assert len(aligned) == 1
     # 4 subjects cannot support 11 coefficients: the report must say so, not invent numbers
     assert "ols" in aligned[0]
-    assert any("skipped" in v for v in [aligned[0]["ols"], *aligned[0]["ols"].get(
-        "by_category", {}).values()])
+    assert any(
+        "skipped" in v
+        for v in [aligned[0]["ols"], *aligned[0]["ols"].get("by_category", {}).values()]
+    )
     assert {row["category"] for row in doc["mitigations"]} >= {"ALL"}
     check = doc["alignment_check"]
     assert check["items"] == 40 and len(check["subjects"]) == 9
@@ -145,8 +153,7 @@ def test_small_run_outputs(reference_run: Path) -> None:
 
 
 @pytest.mark.slow
-def test_same_seed_same_results(reference_run: Path, small_config: Path,
-                                tmp_path: Path) -> None:
+def test_same_seed_same_results(reference_run: Path, small_config: Path, tmp_path: Path) -> None:
     out = tmp_path / "again"
     proc = _vhframe("run", str(small_config), "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -158,8 +165,12 @@ def test_rerun_recomputes_nothing(reference_run: Path, small_config: Path) -> No
     def stamps() -> dict[str, float]:
         db = sqlite3.connect(reference_run / "store.sqlite")
         try:
-            return dict(db.execute("SELECT key, created FROM records WHERE kind IN "
-                                   "('generation', 'judgment', 'training')").fetchall())
+            return dict(
+                db.execute(
+                    "SELECT key, created FROM records WHERE kind IN "
+                    "('generation', 'judgment', 'training')"
+                ).fetchall()
+            )
         finally:
             db.close()
 
@@ -173,19 +184,33 @@ def test_rerun_recomputes_nothing(reference_run: Path, small_config: Path) -> No
 
 #: a point inside every stage, in the order a run passes them (``vhframe.faults``); judgments
 #: are committed 100 at a time so that a kill can land between two chunks
-KILLS = [("align", 2), ("survey", 3), ("generate", 4), ("judge", 2), ("metrics", 1),
-         ("analysis", 1), ("report", 1), ("tables", 4)]
+KILLS = [
+    ("align", 2),
+    ("survey", 3),
+    ("generate", 4),
+    ("judge", 2),
+    ("metrics", 1),
+    ("analysis", 1),
+    ("report", 1),
+    ("tables", 4),
+]
 KILL_ENV = {"VHFRAME_JUDGE_CHUNK": "100"}
 
 
 def _run_killed_at(config: Path, out: Path, point: str, nth: int) -> None:
     env = {**os.environ, **KILL_ENV, "VHFRAME_KILL_AT": f"{point}:{nth}"}
-    proc = subprocess.run([sys.executable, "-m", "vhframe.cli", "run", str(config), "--out",
-                           str(out), "--quiet"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vhframe.cli", "run", str(config), "--out", str(out), "--quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == -signal.SIGKILL, (
         f"the run was to die at {point}:{nth} but ended with {proc.returncode}: "
-        f"{proc.stderr[-3000:]}")
+        f"{proc.stderr[-3000:]}"
+    )
 
 
 _ADAPTER_DIR = re.compile(r'[^"\s]*/adapters/')
@@ -194,14 +219,16 @@ _ADAPTER_DIR = re.compile(r'[^"\s]*/adapters/')
 def _outputs(run_dir: Path) -> dict[str, Any]:
     """Everything a finished run hands its user, with adapter folders named relative to the
     run (a copied run's records point into the folder it was copied from)."""
+
     def norm(text: str) -> Any:
         return json.loads(_ADAPTER_DIR.sub("adapters/", text))
 
     out: dict[str, Any] = {
         "analysis": norm((run_dir / "analysis.json").read_text()),
         "report.json": norm((run_dir / "report" / "report.json").read_text()),
-        "report.html": _ADAPTER_DIR.sub("adapters/",
-                                        (run_dir / "report" / "report.html").read_text()),
+        "report.html": _ADAPTER_DIR.sub(
+            "adapters/", (run_dir / "report" / "report.html").read_text()
+        ),
     }
     tables = sorted(p.name for p in (run_dir / "tables").iterdir())
     out["table names"] = tables
@@ -223,8 +250,7 @@ def _created(run_dir: Path) -> dict[tuple[str, str], float]:
 
 
 @pytest.fixture(scope="module")
-def killed_runs(small_config: Path, tmp_path_factory: pytest.TempPathFactory
-                ) -> dict[str, Path]:
+def killed_runs(small_config: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One run killed inside every stage in turn: after each kill the run folder is copied
     aside (the state a user finds after a crash at that point), then the run is started again
     to die at the next point. Each copy is resumed on its own by the tests below."""
@@ -251,15 +277,33 @@ def test_sigkill_then_resume_equals_uninterrupted(
     assert manifest["attempts"][-1]["status"] == "running", "the kill left no trace"
     if point in ("align", "survey", "generate", "judge"):
         # the kill landed inside the stage: some of its records are there, not all
-        kind = {"align": "training", "survey": "generation", "generate": "generation",
-                "judge": "judgment"}[point]
+        kind = {
+            "align": "training",
+            "survey": "generation",
+            "generate": "generation",
+            "judge": "judgment",
+        }[point]
         assert 0 < len(partial[kind]) < len(reference[f"store:{kind}"]), (
-            f"the kill at {point}:{nth} did not land inside the stage")
+            f"the kill at {point}:{nth} did not land inside the stage"
+        )
 
-    proc = subprocess.run([sys.executable, "-m", "vhframe.cli", "run", str(small_config),
-                           "--out", str(out), "--quiet"], cwd=ROOT,
-                          env={**os.environ, **KILL_ENV}, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vhframe.cli",
+            "run",
+            str(small_config),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **KILL_ENV},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     after = _created(out)
@@ -268,7 +312,8 @@ def test_sigkill_then_resume_equals_uninterrupted(
         stored = _records(out, kind)
         assert {k: stored[k] for k in rows} == rows, kind
     assert {k: after[k] for k in before if k[0] != "metric"} == {
-        k: t for k, t in before.items() if k[0] != "metric"}
+        k: t for k, t in before.items() if k[0] != "metric"
+    }
     resumed = _outputs(out)
     assert resumed.keys() == reference.keys()
     for name in reference:
@@ -307,8 +352,9 @@ def test_quickstart(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_changed_setting_reuses_the_store(reference_run: Path, small_config: Path,
-                                          tmp_path: Path) -> None:
+def test_changed_setting_reuses_the_store(
+    reference_run: Path, small_config: Path, tmp_path: Path
+) -> None:
     stored = _records(reference_run, "generation")
     cfg = tmp_path / "no-mitigation.toml"
     cfg.write_text(SMALL.replace('[[mitigations]]\nuse = "vhframe:safety-prompt"\n', ""))

@@ -16,8 +16,9 @@ from vhframe import hookimpl
 from vhframe.plugins import PluginError, PluginManager
 
 
-def _install_fake_dist(site: Path, dist: str, entry_points: dict[str, str],
-                       modules: dict[str, str]) -> None:
+def _install_fake_dist(
+    site: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str]
+) -> None:
     """A minimal installed distribution: dist-info with entry points, plus modules."""
     info = site / f"{dist}-0.3.dist-info"
     info.mkdir(parents=True)
@@ -69,7 +70,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     site = tmp_path / "site"
     site.mkdir()
     _install_fake_dist(
-        site, "vhframe_fakes",
+        site,
+        "vhframe_fakes",
         {"good": "fake_good", "broken": "fake_broken", "halfway": "fake_halfway"},
         {"fake_good": GOOD, "fake_broken": BROKEN_IMPORT, "fake_halfway": BROKEN_REGISTER},
     )
@@ -96,8 +98,9 @@ def test_entry_points_load_and_failures_are_isolated(site: Path) -> None:
 
 
 def test_collision_names_both_plugins(site: Path) -> None:
-    _install_fake_dist(site, "vhframe_collider", {"zz": "fake_collider"},
-                       {"fake_collider": COLLIDER})
+    _install_fake_dist(
+        site, "vhframe_collider", {"zz": "fake_collider"}, {"fake_collider": COLLIDER}
+    )
     pm = PluginManager().load()
     assert len(pm.collisions) == 1
     msg = pm.collisions[0]
@@ -136,8 +139,13 @@ def test_plugin_name_with_colon_is_rejected() -> None:
 
 def test_cli_plugins_lists_broken_plugins(site: Path) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), *sys.path]))
-    proc = subprocess.run([sys.executable, "-m", "vhframe.cli", "plugins", "--json"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vhframe.cli", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     by_name = {p["name"]: p for p in data["plugins"]}
@@ -145,8 +153,13 @@ def test_cli_plugins_lists_broken_plugins(site: Path) -> None:
     assert "vhframe:hexphi" in by_name["vhframe"]["components"]["benchmarks"]
     assert by_name["good"]["components"] == {"judges": ["good:shout"]}
     assert "frobnicate" in by_name["broken"]["error"]
-    table = subprocess.run([sys.executable, "-m", "vhframe.cli", "plugins"],
-                           capture_output=True, text=True, env=env, timeout=120)
+    table = subprocess.run(
+        [sys.executable, "-m", "vhframe.cli", "plugins"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert table.returncode == 0
     assert "good" in table.stdout and "frobnicate" in table.stdout
 
@@ -157,8 +170,13 @@ def test_config_naming_a_broken_plugin_fails_cleanly(site: Path, tmp_path: Path)
     cfg = tmp_path / "c.toml"
     cfg.write_text(MINIMAL.replace('use = "vhframe:refusal"', 'use = "broken:judge"'))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), *sys.path]))
-    proc = subprocess.run([sys.executable, "-m", "vhframe.cli", "validate", str(cfg)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vhframe.cli", "validate", str(cfg)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "judges[0].use" in proc.stderr and "frobnicate" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -66,25 +66,40 @@ def test_parquet_export(tmp_path: Path) -> None:
     [path] = store.export_parquet(tmp_path / "tables", ["profile", "missing"])
     table = pq.read_table(path)
     assert table.num_rows == 3
-    rows = dict(zip(table.column("name").to_pylist(), table.column("scores").to_pylist(),
-                    strict=True))
+    rows = dict(
+        zip(table.column("name").to_pylist(), table.column("scores").to_pylist(), strict=True)
+    )
     assert rows["p0"] == [1.0] * 10 and rows["p2"] == [3.0] * 10
     store.close()
 
 
 def test_records_round_trip_and_keys() -> None:
-    subject = Subject(name="aligned-Ach", role="aligned", base_model="m", adapter="/a",
-                      adapter_hash="h", profile="Ach", scores=tuple([6.0] + [1.0] * 9))
+    subject = Subject(
+        name="aligned-Ach",
+        role="aligned",
+        base_model="m",
+        adapter="/a",
+        adapter_hash="h",
+        profile="Ach",
+        scores=tuple([6.0] + [1.0] * 9),
+    )
     item = Item(benchmark="hexphi", id="000001", category="malware", prompt="p", meta={"l": 2})
-    req = GenerationRequest(subject=subject, item=item, prompt="QUESTION: p ANSWER:",
-                            decoding=Decoding(), sample=0, seed=3)
+    req = GenerationRequest(
+        subject=subject,
+        item=item,
+        prompt="QUESTION: p ANSWER:",
+        decoding=Decoding(),
+        sample=0,
+        seed=3,
+    )
     back = GenerationRequest.from_dict(req.to_dict())
     assert back == req and back.key == req.key
     assert isinstance(back.subject, Subject) and isinstance(back.decoding, Decoding)
     assert Subject.from_dict(subject.to_dict()) == subject
     assert Item.from_dict(item.to_dict()) == item
-    other = GenerationRequest(subject=subject, item=item, prompt=req.prompt,
-                              decoding=Decoding(), sample=1, seed=3)
+    other = GenerationRequest(
+        subject=subject, item=item, prompt=req.prompt, decoding=Decoding(), sample=1, seed=3
+    )
     assert req.key != other.key
     assert content_hash({"b": 1, "a": 2}) == content_hash({"a": 2, "b": 1})
     assert len(VALUES) == 10

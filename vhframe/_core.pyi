@@ -111,9 +111,7 @@ _I64 = npt.NDArray[np.int64]
 SCAN_UNICODE_VERSION: str
 
 class ScanMatcher:
-    def __init__(
-        self, lexicons: list[list[str]], skip_weak: list[bool] | None = None
-    ) -> None: ...
+    def __init__(self, lexicons: list[list[str]], skip_weak: list[bool] | None = None) -> None: ...
     @property
     def n_lexicons(self) -> int: ...
     @property

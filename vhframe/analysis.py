@@ -30,9 +30,19 @@ def harm_rates(judgments: Iterable[Judgment]) -> list[Metric]:
     out = []
     for (subject, bench, cat, judge, mit), flags in sorted(groups.items()):
         key = content_hash(["metric", "harm_rate", subject, bench, cat, judge, mit])
-        out.append(Metric(key=key, subject=subject, benchmark=bench, category=cat, judge=judge,
-                          mitigation=mit, name="harm_rate", value=float(np.mean(flags)),
-                          n=len(flags)))
+        out.append(
+            Metric(
+                key=key,
+                subject=subject,
+                benchmark=bench,
+                category=cat,
+                judge=judge,
+                mitigation=mit,
+                name="harm_rate",
+                value=float(np.mean(flags)),
+                n=len(flags),
+            )
+        )
     return out
 
 
@@ -67,20 +77,30 @@ def analyse(
     for (bench, judge, mit), rates in sorted(cells.items()):
         categories = [*sorted({c for per in rates.values() for c in per if c != ALL}), ALL]
         for role in ("aligned", "roleplay"):
-            members = sorted(n for n in rates if n in by_name and by_name[n].role == role
-                             and by_name[n].scores is not None)
+            members = sorted(
+                n
+                for n in rates
+                if n in by_name and by_name[n].role == role and by_name[n].scores is not None
+            )
             if not members:
                 continue
             entry: dict[str, Any] = {
-                "benchmark": bench, "judge": judge, "mitigation": mit, "role": role,
-                "metric": "harm_rate", "subjects": members, "categories": categories,
+                "benchmark": bench,
+                "judge": judge,
+                "mitigation": mit,
+                "role": role,
+                "metric": "harm_rate",
+                "subjects": members,
+                "categories": categories,
                 "values": list(VALUES),
                 "rates": {n: {c: rates[n].get(c) for c in categories} for n in members},
                 "n_items": {c: counts.get((bench, judge, mit, members[0], c)) for c in categories},
             }
             if len(members) < min_subjects:
-                entry["ols"] = {"skipped": f"{len(members)} subjects; the regression needs at "
-                                           f"least {min_subjects} (analysis.min_subjects)"}
+                entry["ols"] = {
+                    "skipped": f"{len(members)} subjects; the regression needs at "
+                    f"least {min_subjects} (analysis.min_subjects)"
+                }
             else:
                 X = np.array([by_name[n].scores for n in members], dtype=np.float64)
                 entry["ols"] = _ols_by_category(X, rates, members, categories, opts)
@@ -119,7 +139,7 @@ def _ols_by_category(
     method: dict[str, Any] = {
         "model": "OLS of the category's harm rate on a constant and the 10 profile scores",
         "test": "two-sided t-test per coefficient; significance uses the unadjusted p, as the "
-                "study does",
+        "study does",
         "ci": f"t-based {1 - alpha:.0%} interval",
         "alpha": alpha,
         "n": n,
@@ -140,37 +160,59 @@ def _ols_by_category(
         try:
             res = stats.ols(X, Y, names=list(VALUES))
         except ValueError as exc:
-            return {"method": method, "skipped": f"regression not possible: {exc}",
-                    "by_category": by_cat}
+            return {
+                "method": method,
+                "skipped": f"regression not possible: {exc}",
+                "by_category": by_cat,
+            }
         lo, hi = res.ci(1 - alpha)
         boot = None
         if opts.bootstrap > 0 and n >= 2 * p:
-            boot = stats.bootstrap_ols(X, Y, names=list(VALUES), method=opts.ci_method,  # type: ignore[arg-type]
-                                       level=1 - alpha, n_resamples=opts.bootstrap,
-                                       seed=opts.seed)
+            boot = stats.bootstrap_ols(
+                X,
+                Y,
+                names=list(VALUES),
+                method=opts.ci_method,  # type: ignore[arg-type]
+                level=1 - alpha,
+                n_resamples=opts.bootstrap,
+                seed=opts.seed,
+            )
             method["bootstrap"] = {
                 "ci": f"{opts.ci_method} row bootstrap, {1 - alpha:.0%}",
-                "n_resamples": opts.bootstrap, "seed": opts.seed,
+                "n_resamples": opts.bootstrap,
+                "seed": opts.seed,
                 "redrawn_singular_resamples": boot.redrawn,
             }
         elif opts.bootstrap > 0:
-            method["bootstrap"] = {"skipped": f"{n} subjects are too few to resample rows for "
-                                              f"{p} coefficients (needs {2 * p})"}
+            method["bootstrap"] = {
+                "skipped": f"{n} subjects are too few to resample rows for "
+                f"{p} coefficients (needs {2 * p})"
+            }
         adjusted = None
         if opts.adjust != "none":
             family = res.p[:, 1:]
-            adjusted = stats.adjust_pvalues(family.ravel(), opts.adjust,  # type: ignore[arg-type]
-                                            alpha=alpha).pvalues.reshape(family.shape)
-            method["adjustment"] = (f"{ADJUST_NAMES[opts.adjust]} over the {family.size} value "
-                                    "coefficients of this table (constant excluded)")
+            adjusted = stats.adjust_pvalues(
+                family.ravel(),
+                opts.adjust,  # type: ignore[arg-type]
+                alpha=alpha,
+            ).pvalues.reshape(family.shape)
+            method["adjustment"] = (
+                f"{ADJUST_NAMES[opts.adjust]} over the {family.size} value "
+                "coefficients of this table (constant excluded)"
+            )
         for i, c in enumerate(fit_cats):
             by_cat[c] = {
                 "terms": list(res.terms),
-                "coef": res.coef[i].tolist(), "se": res.se[i].tolist(),
-                "t": res.t[i].tolist(), "p": res.p[i].tolist(),
-                "ci_low": lo[i].tolist(), "ci_high": hi[i].tolist(),
-                "r2": float(res.r2[i]), "adj_r2": float(res.adj_r2[i]),
-                "f": float(res.f[i]), "f_p": float(res.f_p[i]),
+                "coef": res.coef[i].tolist(),
+                "se": res.se[i].tolist(),
+                "t": res.t[i].tolist(),
+                "p": res.p[i].tolist(),
+                "ci_low": lo[i].tolist(),
+                "ci_high": hi[i].tolist(),
+                "r2": float(res.r2[i]),
+                "adj_r2": float(res.adj_r2[i]),
+                "f": float(res.f[i]),
+                "f_p": float(res.f_p[i]),
                 "df_resid": int(res.df_resid),
             }
             if boot is not None:
@@ -198,7 +240,14 @@ def _mitigation_table(
     for (bench, judge, role, cat), per_mit in sorted(acc.items()):
         if len(per_mit) < 2:
             continue
-        rows.append({"benchmark": bench, "judge": judge, "role": role, "category": cat,
-                     "mean_rate": {m: float(np.mean(v)) for m, v in sorted(per_mit.items())},
-                     "n_subjects": {m: len(v) for m, v in sorted(per_mit.items())}})
+        rows.append(
+            {
+                "benchmark": bench,
+                "judge": judge,
+                "role": role,
+                "category": cat,
+                "mean_rate": {m: float(np.mean(v)) for m, v in sorted(per_mit.items())},
+                "n_subjects": {m: len(v) for m, v in sorted(per_mit.items())},
+            }
+        )
     return rows

@@ -55,11 +55,16 @@ def _user_errors() -> Iterator[None]:
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
     if not enabled:
-        yield lambda label, total: (lambda n: None)
+        yield lambda label, total: lambda n: None
         return
     progress = Progress(
-        TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False,
+        TextColumn("[bold]{task.description:<9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
     )
 
     def stage(label: str, total: int) -> Callable[[int], None]:
@@ -126,8 +131,9 @@ def _print_plan(plan: dict[str, Any], run_dir: Path) -> None:
     table.add_row("generations", str(plan["generations"]))
     table.add_row("judgments", str(plan["judgments"]))
     if plan.get("survey_items"):
-        table.add_row("survey", f"{plan['survey_items']} items, "
-                                f"{plan['survey_generations']} answers")
+        table.add_row(
+            "survey", f"{plan['survey_items']} items, {plan['survey_generations']} answers"
+        )
     out.print(table)
 
 
@@ -180,8 +186,10 @@ def report(
             raise UserError(f"{doc_path}: not found; is {run_dir} a finished run directory?")
         doc = json.loads(doc_path.read_text(encoding="utf-8"))
         ctx = RunContext(seed=0, run_dir=run_dir, cache_dir=run_dir, config_dir=run_dir)
-        paths = [*JsonReporter().write(ctx, doc, run_dir / "report"),
-                 *HtmlReporter().write(ctx, doc, run_dir / "report")]
+        paths = [
+            *JsonReporter().write(ctx, doc, run_dir / "report"),
+            *HtmlReporter().write(ctx, doc, run_dir / "report"),
+        ]
     for p in paths:
         out.print(f"report: {p}")
     if open_report:

@@ -172,8 +172,14 @@ class LoadedConfig:
 
 
 def _describe_type(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -206,8 +212,12 @@ def _message(err: Any, raw: dict[str, Any]) -> str:
         return "required key is missing"
     ctx = err.get("ctx") or {}
     if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-              "less_than": "<"}[kind]
+        op = {
+            "greater_than_equal": ">=",
+            "greater_than": ">",
+            "less_than_equal": "<=",
+            "less_than": "<",
+        }[kind]
         bound = next(iter(ctx.values()))
         return f"expected a value {op} {bound}, found {found!r}"
     if kind == "literal_error":
@@ -217,8 +227,12 @@ def _message(err: Any, raw: dict[str, Any]) -> str:
     # strict models never coerce, so every wrong-type error is a "*_type" kind
     if kind.endswith("_type"):
         expected = {
-            "int_type": "an integer", "float_type": "a number", "string_type": "a string",
-            "bool_type": "a boolean", "list_type": "an array", "dict_type": "a table",
+            "int_type": "an integer",
+            "float_type": "a number",
+            "string_type": "a string",
+            "bool_type": "a boolean",
+            "list_type": "an array",
+            "dict_type": "a table",
             "model_type": "a table",
         }.get(kind, kind.removesuffix("_type"))
         return f"expected {expected}, found {_describe_type(found)} ({found!r})"
@@ -262,9 +276,7 @@ def locate(text: str, key: str) -> int | None:
             else:
                 # a sub-table of an array element: [benchmarks.params] after [[benchmarks]]
                 head = name.split(".")[0]
-                current = (
-                    f"{head}[{counts[head]}]" + name[len(head):] if head in counts else name
-                )
+                current = f"{head}[{counts[head]}]" + name[len(head) :] if head in counts else name
             if want == current or want.startswith(current + "."):
                 if len(current) > best_len:
                     best, best_len = lineno, len(current)

@@ -24,8 +24,17 @@ import os
 import signal
 
 ENV = "VHFRAME_KILL_AT"
-STAGES = ("align", "benign", "survey", "generate", "judge", "metrics", "analysis", "report",
-          "tables")
+STAGES = (
+    "align",
+    "benign",
+    "survey",
+    "generate",
+    "judge",
+    "metrics",
+    "analysis",
+    "report",
+    "tables",
+)
 
 _passed: dict[str, int] = {}
 

@@ -160,11 +160,15 @@ class Pipeline:
                         f"unknown parameter for {name}; accepted: {', '.join(accepted) or 'none'}",
                     )
             for n, p in sig.parameters.items():
-                if p.default is inspect.Parameter.empty and p.kind in (
-                    inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
-                ) and n not in params:
-                    raise self.loaded.error(f"{key}.params.{n}",
-                                            f"required parameter of {name} is missing")
+                if (
+                    p.default is inspect.Parameter.empty
+                    and p.kind
+                    in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+                    and n not in params
+                ):
+                    raise self.loaded.error(
+                        f"{key}.params.{n}", f"required parameter of {name} is missing"
+                    )
         try:
             return comp.factory(**self._params(params))
         except ParamError as exc:
@@ -174,8 +178,9 @@ class Pipeline:
         except (TypeError, ValueError) as exc:
             raise self.loaded.error(f"{key}.params", str(exc)) from None
 
-    def _create_each(self, family: str, refs: Sequence[ComponentRef],
-                     key: str) -> list[tuple[str, Any]]:
+    def _create_each(
+        self, family: str, refs: Sequence[ComponentRef], key: str
+    ) -> list[tuple[str, Any]]:
         """Components of a config array, each named at most once."""
         out: list[tuple[str, Any]] = []
         for i, ref in enumerate(refs):
@@ -193,8 +198,9 @@ class Pipeline:
             raise UserError(f"plugins: {exc}") from None
         cfg = self.cfg
         if cfg.alignment.trainer is not None and cfg.values is None:
-            raise self.loaded.error("values", "alignment.trainer is set, so a [values] dataset "
-                                              "is required")
+            raise self.loaded.error(
+                "values", "alignment.trainer is set, so a [values] dataset is required"
+            )
         benches = []
         seen = set()
         for i, ref in enumerate(cfg.benchmarks):
@@ -203,7 +209,8 @@ class Pipeline:
             dec = Decoding(
                 temperature=cfg.generation.temperature,
                 top_p=cfg.generation.top_p,
-                max_new_tokens=ref.max_new_tokens or cfg.generation.max_new_tokens
+                max_new_tokens=ref.max_new_tokens
+                or cfg.generation.max_new_tokens
                 or d.max_new_tokens,
                 samples=ref.samples or cfg.generation.samples or d.samples,
             )
@@ -214,39 +221,53 @@ class Pipeline:
             benches.append((label, bench, dec))
         judges = self._create_each("judges", cfg.judges, "judges")
         mitigations = self._create_each("mitigations", cfg.mitigations, "mitigations")
-        trainer = (self._create("trainers", cfg.alignment.trainer, "alignment.trainer")
-                   if cfg.alignment.trainer else None)
+        trainer = (
+            self._create("trainers", cfg.alignment.trainer, "alignment.trainer")
+            if cfg.alignment.trainer
+            else None
+        )
         benign = self._build_benign(trainer)
         survey = None
         if cfg.survey is not None:
-            inst = self._create("surveys", ComponentRef(use=cfg.survey.use,
-                                                        params=cfg.survey.params), "survey")
+            inst = self._create(
+                "surveys", ComponentRef(use=cfg.survey.use, params=cfg.survey.params), "survey"
+            )
             if cfg.survey.max_new_tokens is not None:
-                inst.decoding = Decoding(**{**inst.decoding.to_dict(),
-                                            "max_new_tokens": cfg.survey.max_new_tokens})
+                inst.decoding = Decoding(
+                    **{**inst.decoding.to_dict(), "max_new_tokens": cfg.survey.max_new_tokens}
+                )
             survey = (cfg.survey.use, inst)
         self.components = Components(
             profiles=self._create(
-                "profiles", ComponentRef(use=cfg.profiles.use, params=cfg.profiles.params),
-                "profiles"),
+                "profiles",
+                ComponentRef(use=cfg.profiles.use, params=cfg.profiles.params),
+                "profiles",
+            ),
             values=self._create("value_datasets", cfg.values, "values") if cfg.values else None,
             trainer=trainer,
             generator=self._create(
-                "generators", ComponentRef(use=cfg.generation.use, params=cfg.generation.params),
-                "generation"),
+                "generators",
+                ComponentRef(use=cfg.generation.use, params=cfg.generation.params),
+                "generation",
+            ),
             benchmarks=benches,
             judges=judges,
             mitigations=mitigations,
             executor=self._create("executors", cfg.executor, "executor"),
-            reporters=[(n, self._create("reporters", n, f"report.reporters[{i}]"))
-                       for i, n in enumerate(cfg.report.reporters)],
+            reporters=[
+                (n, self._create("reporters", n, f"report.reporters[{i}]"))
+                for i, n in enumerate(cfg.report.reporters)
+            ],
             survey=survey,
             benign=benign,
         )
         # only the components that load the model know what a valid reference is (a local
         # folder for transformers, a served name for an API)
-        for comp in (self.components.trainer, self.components.generator,
-                     *(t for _, _, t in benign)):
+        for comp in (
+            self.components.trainer,
+            self.components.generator,
+            *(t for _, _, t in benign),
+        ):
             check = getattr(comp, "check_model", None)
             if callable(check):
                 try:
@@ -260,8 +281,9 @@ class Pipeline:
         for i, b in enumerate(self.cfg.alignment.benign):
             key = f"alignment.benign[{i}]"
             if b.name in {n for n, _, _ in out}:
-                raise self.loaded.error(f"{key}.name", f"benign baseline {b.name!r} is listed "
-                                                       "twice")
+                raise self.loaded.error(
+                    f"{key}.name", f"benign baseline {b.name!r} is listed twice"
+                )
             data = self._create("task_datasets", b.data, f"{key}.data")
             if b.trainer is not None:
                 trainer = self._create("trainers", b.trainer, f"{key}.trainer")
@@ -271,11 +293,14 @@ class Pipeline:
                 assert self.cfg.alignment.trainer is not None
                 where, name = "alignment.trainer.use", self.cfg.alignment.trainer.use
             else:
-                raise self.loaded.error(key, "a benign baseline needs a trainer: set "
-                                             f"{key}.trainer or alignment.trainer")
+                raise self.loaded.error(
+                    key,
+                    f"a benign baseline needs a trainer: set {key}.trainer or alignment.trainer",
+                )
             if not callable(getattr(trainer, "train_task", None)):
-                raise self.loaded.error(where, f"{name} cannot train benign baselines (it has "
-                                               "no train_task)")
+                raise self.loaded.error(
+                    where, f"{name} cannot train benign baselines (it has no train_task)"
+                )
             out.append((b.name, data, trainer))
         return out
 
@@ -323,16 +348,22 @@ class Pipeline:
         if "roleplay" in self.cfg.alignment.baselines:
             n_subjects += len(profiles)
         variants = 1 + len(comps.mitigations)
-        gens = sum(
-            len(items[label]) * dec.samples for label, _, dec in comps.benchmarks
-        ) * n_subjects * variants
+        gens = (
+            sum(len(items[label]) * dec.samples for label, _, dec in comps.benchmarks)
+            * n_subjects
+            * variants
+        )
         n_survey = len(comps.survey[1].load(self.ctx)) if comps.survey else 0
         return Plan(
-            profiles=len(profiles), trainings=trainings, subjects=n_subjects,
-            items={k: len(v) for k, v in items.items()}, generations=gens,
+            profiles=len(profiles),
+            trainings=trainings,
+            subjects=n_subjects,
+            items={k: len(v) for k, v in items.items()},
+            generations=gens,
             judgments=gens * len(comps.judges),
             mitigations=["none", *[n for n, _ in comps.mitigations]],
-            survey_items=n_survey, survey_generations=n_survey * n_subjects,
+            survey_items=n_survey,
+            survey_generations=n_survey * n_subjects,
         )
 
     # ------------------------------------------------------------------ running
@@ -344,8 +375,9 @@ class Pipeline:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise UserError(f"{self.run_dir}: another vhframe run is using this run "
-                                "directory") from None
+                raise UserError(
+                    f"{self.run_dir}: another vhframe run is using this run directory"
+                ) from None
             yield
         finally:
             fh.close()
@@ -359,8 +391,9 @@ class Pipeline:
             finally:
                 store.close()
 
-    def _manifest(self, comps: Components, started: float, status: str,
-                  previous: dict[str, Any] | None) -> dict[str, Any]:
+    def _manifest(
+        self, comps: Components, started: float, status: str, previous: dict[str, Any] | None
+    ) -> dict[str, Any]:
         from vhframe import __version__
 
         attempts = list((previous or {}).get("attempts", []))
@@ -380,8 +413,9 @@ class Pipeline:
             "judges": {n: j.fingerprint() for n, j in comps.judges},
             "mitigations": {n: m.fingerprint() for n, m in comps.mitigations},
             "survey": comps.survey[1].fingerprint() if comps.survey else None,
-            "benign": {n: {"data": d.fingerprint(), "trainer": t.fingerprint()}
-                       for n, d, t in comps.benign},
+            "benign": {
+                n: {"data": d.fingerprint(), "trainer": t.fingerprint()} for n, d, t in comps.benign
+            },
         }
         return {
             "vhframe": __version__,
@@ -424,18 +458,30 @@ class Pipeline:
             store.put_many("metric", [(m.key, m.to_dict()) for m in metrics])
             faults.point("metrics")
             a = self.cfg.analysis
-            doc = analyse(subjects, metrics, alpha=a.alpha, min_subjects=a.min_subjects,
-                          bootstrap=a.bootstrap, ci_method=a.ci_method, adjust=a.adjust,
-                          seed=self.cfg.run.seed)
+            doc = analyse(
+                subjects,
+                metrics,
+                alpha=a.alpha,
+                min_subjects=a.min_subjects,
+                bootstrap=a.bootstrap,
+                ci_method=a.ci_method,
+                adjust=a.adjust,
+                seed=self.cfg.run.seed,
+            )
             if check is not None:
                 doc["alignment_check"] = check
             doc["provenance"] = {
-                "run": self.cfg.run.name, "seed": self.cfg.run.seed,
-                "config_hash": self.loaded.hash, "base_model": self.cfg.model.base,
+                "run": self.cfg.run.name,
+                "seed": self.cfg.run.seed,
+                "config_hash": self.loaded.hash,
+                "base_model": self.cfg.model.base,
                 "generator": comps.generator.fingerprint(),
                 "judges": {n: j.fingerprint() for n, j in comps.judges},
-                "counts": {"subjects": len(subjects), "generations": len(generations),
-                           "judgments": len(judgments)},
+                "counts": {
+                    "subjects": len(subjects),
+                    "generations": len(generations),
+                    "judgments": len(judgments),
+                },
                 "facts": self.ctx.facts,
             }
             faults.point("analysis")
@@ -446,15 +492,18 @@ class Pipeline:
                 written.extend(reporter.write(self.ctx, doc, report_dir))
                 faults.point("report")
             # this config's records only: the store may also hold those of earlier configs
-            write_parquet(self.run_dir / "tables", {
-                "profile": [p.to_dict() for p in profiles],
-                "subject": [s.to_dict() for s in subjects],
-                "item": [it.to_dict() for its in items.values() for it in its],
-                "generation": [g.to_dict() for g in generations],
-                "judgment": [j.to_dict() for j in judgments],
-                "metric": [m.to_dict() for m in metrics],
-                "survey": survey_rows,
-            })
+            write_parquet(
+                self.run_dir / "tables",
+                {
+                    "profile": [p.to_dict() for p in profiles],
+                    "subject": [s.to_dict() for s in subjects],
+                    "item": [it.to_dict() for its in items.values() for it in its],
+                    "generation": [g.to_dict() for g in generations],
+                    "judgment": [j.to_dict() for j in judgments],
+                    "metric": [m.to_dict() for m in metrics],
+                    "survey": survey_rows,
+                },
+            )
         except BaseException:
             write_json_atomic(manifest_path, self._manifest(comps, started, "failed", previous))
             raise
@@ -463,8 +512,7 @@ class Pipeline:
             close = getattr(obj, "close", None)
             if callable(close):
                 close()
-        return {"run_dir": str(self.run_dir), "reports": [str(p) for p in written],
-                "analysis": doc}
+        return {"run_dir": str(self.run_dir), "reports": [str(p) for p in written], "analysis": doc}
 
     def _keep_facts(self, store: Store) -> None:
         """Store the run's facts as soon as work that they describe is stored, so that a
@@ -475,27 +523,37 @@ class Pipeline:
             self._stored_facts = text
 
     # ------------------------------------------------------------------ stages
-    def _subjects(self, comps: Components, store: Store,
-                  profiles: list[ValueProfile]) -> list[Subject]:
+    def _subjects(
+        self, comps: Components, store: Store, profiles: list[ValueProfile]
+    ) -> list[Subject]:
         base = self.cfg.model.base
         subjects: list[Subject] = []
         if comps.trainer is not None and comps.values is not None:
-            subjects.extend(self._align(comps.trainer, comps.values, comps.executor, store,
-                                        profiles))
+            subjects.extend(
+                self._align(comps.trainer, comps.values, comps.executor, store, profiles)
+            )
         if comps.benign:
             subjects.extend(self._train_benign(comps, store))
         if "base" in self.cfg.alignment.baselines:
             subjects.append(Subject(name="base", role="base", base_model=base))
         if "roleplay" in self.cfg.alignment.baselines:
             for p in profiles:
-                subjects.append(Subject(
-                    name=f"roleplay-{p.name}", role="roleplay", base_model=base,
-                    profile=p.name, scores=p.scores, system_prompt=roleplay_prompt(p)))
+                subjects.append(
+                    Subject(
+                        name=f"roleplay-{p.name}",
+                        role="roleplay",
+                        base_model=base,
+                        profile=p.name,
+                        scores=p.scores,
+                        system_prompt=roleplay_prompt(p),
+                    )
+                )
         store.put_many("subject", [(s.key, s.to_dict()) for s in subjects])
         return subjects
 
-    def _align(self, trainer: Any, dataset: Any, executor: Any, store: Store,
-               profiles: list[ValueProfile]) -> list[Subject]:
+    def _align(
+        self, trainer: Any, dataset: Any, executor: Any, store: Store, profiles: list[ValueProfile]
+    ) -> list[Subject]:
         examples: list[Example] = dataset.load(self.ctx)
         if not examples:
             raise UserError("values: the value dataset yielded no examples")
@@ -527,10 +585,17 @@ class Pipeline:
             key = unit_key(p)
             final = _install(tmp, adapters / f"{_safe(p.name)}-{key[:12]}")
             subject = Subject(
-                name=f"aligned-{p.name}", role="aligned", base_model=base, adapter=str(final),
-                adapter_hash=key, profile=p.name, scores=p.scores)
-            store.put("training", key, {"subject": subject.to_dict(), "facts": facts,
-                                        "profile": p.name})
+                name=f"aligned-{p.name}",
+                role="aligned",
+                base_model=base,
+                adapter=str(final),
+                adapter_hash=key,
+                profile=p.name,
+                scores=p.scores,
+            )
+            store.put(
+                "training", key, {"subject": subject.to_dict(), "facts": facts, "profile": p.name}
+            )
             self._keep_facts(store)
             done[p.name] = subject
             advance(1)
@@ -555,10 +620,15 @@ class Pipeline:
         for name, dataset, trainer in comps.benign:
             examples: list[TaskExample] = dataset.load(self.ctx)
             if not examples:
-                raise UserError(f"alignment.benign {name!r}: the task dataset yielded no "
-                                "examples")
-            key = content_hash(["benign", model_id, trainer.fingerprint(),
-                                content_hash([e.to_dict() for e in examples])])
+                raise UserError(f"alignment.benign {name!r}: the task dataset yielded no examples")
+            key = content_hash(
+                [
+                    "benign",
+                    model_id,
+                    trainer.fingerprint(),
+                    content_hash([e.to_dict() for e in examples]),
+                ]
+            )
             stored = _stored_training(store, key)
             if stored is not None:
                 done[name] = stored
@@ -574,19 +644,29 @@ class Pipeline:
 
         for (name, _trainer, _examples, key), (tmp, facts) in comps.executor.map(train, todo):
             final = _install(tmp, adapters / f"benign-{_safe(name)}-{key[:12]}")
-            subject = Subject(name=f"benign-{name}", role="benign", base_model=base,
-                              adapter=str(final), adapter_hash=key)
-            store.put("training", key, {"subject": subject.to_dict(), "facts": facts,
-                                        "benign": name})
+            subject = Subject(
+                name=f"benign-{name}",
+                role="benign",
+                base_model=base,
+                adapter=str(final),
+                adapter_hash=key,
+            )
+            store.put(
+                "training", key, {"subject": subject.to_dict(), "facts": facts, "benign": name}
+            )
             self._keep_facts(store)
             done[name] = subject
             advance(1)
             faults.point("benign")
         return [done[name] for name, _, _ in comps.benign]
 
-    def _survey(self, comps: Components, store: Store, subjects: Sequence[Subject],
-                profiles: Sequence[ValueProfile]
-                ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    def _survey(
+        self,
+        comps: Components,
+        store: Store,
+        subjects: Sequence[Subject],
+        profiles: Sequence[ValueProfile],
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The alignment check: every subject answers the survey; answers are generated and
         cached like benchmark answers, then parsed and scored against the profiles."""
         if comps.survey is None:
@@ -595,8 +675,10 @@ class Pipeline:
         items: list[SurveyItem] = survey.load(self.ctx)
         if not items:
             raise UserError(f"survey {name}: the survey has no items")
-        as_items = [Item(benchmark=f"survey:{name}", id=str(it.number), category=it.value,
-                         prompt=it.text) for it in items]
+        as_items = [
+            Item(benchmark=f"survey:{name}", id=str(it.number), category=it.value, prompt=it.text)
+            for it in items
+        ]
         dec = Decoding(**{**survey.decoding.to_dict(), "samples": 1})
         requests = []
         for subject in subjects:
@@ -605,43 +687,71 @@ class Pipeline:
                 if subject.system_prompt:
                     prompt = f"{subject.system_prompt}\n{prompt}"
                 unit = content_hash([subject.key, item.key, "survey"])
-                requests.append(GenerationRequest(
-                    subject=subject, item=item, prompt=prompt, decoding=dec, sample=0,
-                    seed=derive_seed(self.cfg.run.seed, unit), mitigation="none"))
+                requests.append(
+                    GenerationRequest(
+                        subject=subject,
+                        item=item,
+                        prompt=prompt,
+                        decoding=dec,
+                        sample=0,
+                        seed=derive_seed(self.cfg.run.seed, unit),
+                        mitigation="none",
+                    )
+                )
         generations = self._generate(comps, store, requests, label="survey")
         answers: dict[str, list[int | None]] = {}
         rows = []
         for g, it in zip(generations, [it for _ in subjects for it in items], strict=True):
             parsed = survey.parse(g.text)
             answers.setdefault(g.subject, []).append(parsed)
-            rows.append({"subject": g.subject, "survey": name, "item": it.number,
-                         "value": it.value, "text": g.text, "answer": parsed,
-                         "generation": g.key})
+            rows.append(
+                {
+                    "subject": g.subject,
+                    "survey": name,
+                    "item": it.number,
+                    "value": it.value,
+                    "text": g.text,
+                    "answer": parsed,
+                    "generation": g.key,
+                }
+            )
         return alignment_check(name, items, answers, subjects, profiles), rows
 
-    def _requests(self, comps: Components, subjects: Sequence[Subject],
-                  items: dict[str, list[Item]]) -> list[GenerationRequest]:
+    def _requests(
+        self, comps: Components, subjects: Sequence[Subject], items: dict[str, list[Item]]
+    ) -> list[GenerationRequest]:
         variants: list[tuple[str, Any]] = [("none", None), *comps.mitigations]
         out = []
         for label, bench, dec in comps.benchmarks:
             for subject in subjects:
                 for mit_name, mit in variants:
                     for item in items[label]:
-                        text = item.prompt if mit is None else mit.apply(item.prompt, item,
-                                                                         subject)
+                        text = item.prompt if mit is None else mit.apply(item.prompt, item, subject)
                         prompt = bench.template(text)
                         if subject.system_prompt:
                             prompt = f"{subject.system_prompt}\n{prompt}"
                         for sample in range(dec.samples):
                             unit = content_hash([subject.key, item.key, mit_name, sample])
-                            out.append(GenerationRequest(
-                                subject=subject, item=item, prompt=prompt, decoding=dec,
-                                sample=sample, seed=derive_seed(self.cfg.run.seed, unit),
-                                mitigation=mit_name))
+                            out.append(
+                                GenerationRequest(
+                                    subject=subject,
+                                    item=item,
+                                    prompt=prompt,
+                                    decoding=dec,
+                                    sample=sample,
+                                    seed=derive_seed(self.cfg.run.seed, unit),
+                                    mitigation=mit_name,
+                                )
+                            )
         return out
 
-    def _generate(self, comps: Components, store: Store, requests: list[GenerationRequest],
-                  label: str = "generate") -> list[Generation]:
+    def _generate(
+        self,
+        comps: Components,
+        store: Store,
+        requests: list[GenerationRequest],
+        label: str = "generate",
+    ) -> list[Generation]:
         gen_fp = content_hash([comps.generator.fingerprint(), self.model_identity()])
         keys = {id(r): content_hash([r.key, gen_fp]) for r in requests}
         batches = comps.generator.plan(requests)
@@ -661,10 +771,21 @@ class Pipeline:
             if len(texts) != len(batch):
                 raise RuntimeError(f"generator returned {len(texts)} texts for {len(batch)}")
             rows = [
-                (k, Generation(key=k, subject=r.subject.name, benchmark=r.item.benchmark,
-                               item_id=r.item.id, category=r.item.category,
-                               mitigation=r.mitigation, sample=r.sample, seed=r.seed,
-                               prompt=r.prompt, text=t).to_dict())
+                (
+                    k,
+                    Generation(
+                        key=k,
+                        subject=r.subject.name,
+                        benchmark=r.item.benchmark,
+                        item_id=r.item.id,
+                        category=r.item.category,
+                        mitigation=r.mitigation,
+                        sample=r.sample,
+                        seed=r.seed,
+                        prompt=r.prompt,
+                        text=t,
+                    ).to_dict(),
+                )
                 for k, r, t in zip(batch_keys, batch, texts, strict=True)
             ]
             store.put_many("generation", rows)
@@ -676,8 +797,9 @@ class Pipeline:
         stored = store.get_many("generation", ordered)
         return [Generation.from_dict(stored[k]) for k in ordered]
 
-    def _judge(self, comps: Components, store: Store,
-               generations: list[Generation]) -> list[Judgment]:
+    def _judge(
+        self, comps: Components, store: Store, generations: list[Generation]
+    ) -> list[Judgment]:
         out: list[Judgment] = []
         advance = self.progress("judge", len(generations) * len(comps.judges))
         for name, judge in comps.judges:
@@ -690,15 +812,31 @@ class Pipeline:
                 chunk = todo[i : i + JUDGE_CHUNK]
                 verdicts = judge.judge(self.ctx, [g for _, g in chunk])
                 if len(verdicts) != len(chunk):
-                    raise RuntimeError(f"judge {name} returned {len(verdicts)} verdicts for "
-                                       f"{len(chunk)} generations")
-                store.put_many("judgment", [
-                    (k, Judgment(key=k, generation=g.key, judge=name, subject=g.subject,
-                                 benchmark=g.benchmark, category=g.category,
-                                 mitigation=g.mitigation, harmful=bool(v.harmful),
-                                 score=float(v.score), label=str(v.label)).to_dict())
-                    for (k, g), v in zip(chunk, verdicts, strict=True)
-                ])
+                    raise RuntimeError(
+                        f"judge {name} returned {len(verdicts)} verdicts for "
+                        f"{len(chunk)} generations"
+                    )
+                store.put_many(
+                    "judgment",
+                    [
+                        (
+                            k,
+                            Judgment(
+                                key=k,
+                                generation=g.key,
+                                judge=name,
+                                subject=g.subject,
+                                benchmark=g.benchmark,
+                                category=g.category,
+                                mitigation=g.mitigation,
+                                harmful=bool(v.harmful),
+                                score=float(v.score),
+                                label=str(v.label),
+                            ).to_dict(),
+                        )
+                        for (k, g), v in zip(chunk, verdicts, strict=True)
+                    ],
+                )
                 self._keep_facts(store)
                 advance(len(chunk))
                 faults.point("judge")

@@ -17,8 +17,17 @@ from vhframe.errors import DataError
 from vhframe.records import SurveyItem
 from vhframe.survey import SurveyScore, nmse, score_items
 
-__all__ = ["PVQ40_KEY", "SCALE", "SurveyScore", "load_items", "nmse", "parse_answer",
-           "pvq40_items", "question", "score_answers"]
+__all__ = [
+    "PVQ40_KEY",
+    "SCALE",
+    "SurveyScore",
+    "load_items",
+    "nmse",
+    "parse_answer",
+    "pvq40_items",
+    "question",
+    "score_answers",
+]
 
 #: Items (1-based) of each value in the PVQ-40 scoring key (Schwartz et al. 2001).
 PVQ40_KEY: dict[str, tuple[int, ...]] = {
@@ -46,8 +55,14 @@ SCALE_LABELS: tuple[tuple[str, int], ...] = (
 )
 
 #: The answer scale in order, 1 to 6.
-SCALE: tuple[str, ...] = ("not like me at all", "not like me", "a little like me",
-                          "somewhat like me", "like me", "very much like me")
+SCALE: tuple[str, ...] = (
+    "not like me at all",
+    "not like me",
+    "a little like me",
+    "somewhat like me",
+    "like me",
+    "very much like me",
+)
 
 
 def question(statement: str) -> str:
@@ -57,8 +72,10 @@ def question(statement: str) -> str:
     in the form it was trained on.
     """
     scale = "; ".join(f"{i} = {label}" for i, label in enumerate(SCALE, start=1))
-    return (f"{statement.strip()}\nHow much is this person like you? "
-            f"Answer with one number ({scale}).\nAnswer:")
+    return (
+        f"{statement.strip()}\nHow much is this person like you? "
+        f"Answer with one number ({scale}).\nAnswer:"
+    )
 
 
 # a digit that is not part of a longer number or a decimal ("10", "2.5")
@@ -73,12 +90,15 @@ def load_items(path: Path) -> list[str]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         if "question" not in (reader.fieldnames or []):
-            raise DataError(f"expected a 'question' column, found {reader.fieldnames}",
-                            file=str(path), line=1)
+            raise DataError(
+                f"expected a 'question' column, found {reader.fieldnames}", file=str(path), line=1
+            )
         items = [(row["question"] or "").strip() for row in reader]
     if len(items) != 40 or not all(items):
-        raise DataError(f"expected 40 non-empty items, found {sum(map(bool, items))} of "
-                        f"{len(items)}", file=str(path))
+        raise DataError(
+            f"expected 40 non-empty items, found {sum(map(bool, items))} of {len(items)}",
+            file=str(path),
+        )
     return items
 
 
@@ -89,8 +109,9 @@ def parse_answer(text: str) -> int | None:
     if m:
         return int(m.group(1))
     flat = _SPACE.sub(" ", text.casefold())
-    hits = [(flat.find(label), -len(label), score) for label, score in SCALE_LABELS
-            if label in flat]
+    hits = [
+        (flat.find(label), -len(label), score) for label, score in SCALE_LABELS if label in flat
+    ]
     return min(hits)[2] if hits else None
 
 
@@ -99,8 +120,10 @@ def pvq40_items(texts: Sequence[str], instrument: str = "pvq40") -> list[SurveyI
     if len(texts) != 40:
         raise ValueError(f"expected the 40 PVQ-40 items, found {len(texts)}")
     value_of = {i: v for v, nums in PVQ40_KEY.items() for i in nums}
-    return [SurveyItem(instrument=instrument, number=i, text=t, value=value_of[i])
-            for i, t in enumerate(texts, start=1)]
+    return [
+        SurveyItem(instrument=instrument, number=i, text=t, value=value_of[i])
+        for i, t in enumerate(texts, start=1)
+    ]
 
 
 def score_answers(answers: Sequence[int | None]) -> SurveyScore:

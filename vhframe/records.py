@@ -160,8 +160,9 @@ class Example(Record):
             raise RecordError(f"example {self.id!r}: unknown value name(s) {unknown}")
         object.__setattr__(self, "values", tuple(v for v in VALUES if v in self.values))
         if self.split and self.split not in SPLITS:
-            raise RecordError(f"example {self.id!r}: split must be one of {SPLITS} or empty, "
-                              f"found {self.split!r}")
+            raise RecordError(
+                f"example {self.id!r}: split must be one of {SPLITS} or empty, found {self.split!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -189,13 +190,11 @@ class SurveyItem(Record):
 
     def __post_init__(self) -> None:
         if self.value not in VALUES:
-            raise RecordError(f"{self.instrument} item {self.number}: unknown value "
-                              f"{self.value!r}")
+            raise RecordError(f"{self.instrument} item {self.number}: unknown value {self.value!r}")
 
     @property
     def key(self) -> str:
-        return content_hash(["survey_item", self.instrument, self.number, self.text,
-                             self.value])
+        return content_hash(["survey_item", self.instrument, self.number, self.text, self.value])
 
 
 @dataclass(frozen=True)
@@ -235,8 +234,15 @@ class Subject(Record):
     @property
     def key(self) -> str:
         return content_hash(
-            ["subject", self.name, self.role, self.base_model, self.adapter_hash,
-             self.profile, self.system_prompt]
+            [
+                "subject",
+                self.name,
+                self.role,
+                self.base_model,
+                self.adapter_hash,
+                self.profile,
+                self.system_prompt,
+            ]
         )
 
 
@@ -267,8 +273,16 @@ class GenerationRequest(Record):
     @property
     def key(self) -> str:
         return content_hash(
-            ["generation", self.subject.key, self.item.key, self.prompt,
-             self.decoding.to_dict(), self.sample, self.seed, self.mitigation]
+            [
+                "generation",
+                self.subject.key,
+                self.item.key,
+                self.prompt,
+                self.decoding.to_dict(),
+                self.sample,
+                self.seed,
+                self.mitigation,
+            ]
         )
 
 

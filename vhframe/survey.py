@@ -54,8 +54,7 @@ def score_items(items: Sequence[SurveyItem], answers: Sequence[int | None]) -> S
     return SurveyScore(
         scores={v: (mean(got[v]) if got[v] else None) for v in measured},
         answered={v: len(got[v]) for v in measured},
-        unparsed_items=tuple(it.number for it, a in zip(items, answers, strict=True)
-                             if a is None),
+        unparsed_items=tuple(it.number for it, a in zip(items, answers, strict=True) if a is None),
         imputed={v: mean(with_mid[v]) for v in measured},
     )
 
@@ -63,8 +62,11 @@ def score_items(items: Sequence[SurveyItem], answers: Sequence[int | None]) -> S
 def nmse(scores: Mapping[str, float | None], target: ValueProfile) -> float:
     """Mean squared error between measured and target scores on the (score - 1) / 5 scale,
     over the values that have a measured score; raises if none has."""
-    pairs = [((s - 1.0) / 5.0, (t - 1.0) / 5.0) for v, t in target.as_mapping().items()
-             if (s := scores.get(v)) is not None]
+    pairs = [
+        ((s - 1.0) / 5.0, (t - 1.0) / 5.0)
+        for v, t in target.as_mapping().items()
+        if (s := scores.get(v)) is not None
+    ]
     if not pairs:
         raise ValueError("no value has a measured score: every item went unanswered")
     return sum((a - b) ** 2 for a, b in pairs) / len(pairs)
@@ -104,15 +106,24 @@ def alignment_check(
         plain = [_nmse_or_none(sc.scores, t) for t in targets]
         imputed = [nmse(sc.imputed, t) for t in targets]
         defined = [x for x in plain if x is not None]
-        rows.append({
-            "subject": s.name, "role": s.role, "profile": s.profile,
-            "scores": sc.scores, "answered": sc.answered,
-            "unparsed": sc.n_unparsed, "unparsed_items": list(sc.unparsed_items),
-            "nmse": mean(defined) if len(defined) == len(plain) and defined else None,
-            "nmse_imputed": mean(imputed) if imputed else None,
-            "nmse_by_profile": (None if s.profile in by_profile else
-                                {t.name: x for t, x in zip(targets, imputed, strict=True)}),
-        })
+        rows.append(
+            {
+                "subject": s.name,
+                "role": s.role,
+                "profile": s.profile,
+                "scores": sc.scores,
+                "answered": sc.answered,
+                "unparsed": sc.n_unparsed,
+                "unparsed_items": list(sc.unparsed_items),
+                "nmse": mean(defined) if len(defined) == len(plain) and defined else None,
+                "nmse_imputed": mean(imputed) if imputed else None,
+                "nmse_by_profile": (
+                    None
+                    if s.profile in by_profile
+                    else {t.name: x for t, x in zip(targets, imputed, strict=True)}
+                ),
+            }
+        )
     roles: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         roles[r["role"]].append(r)
@@ -122,14 +133,17 @@ def alignment_check(
         # None only for a subject with no profile in a run without profiles: nothing to
         # compare it with
         imputed_vals = [r["nmse_imputed"] for r in members if r["nmse_imputed"] is not None]
-        summary.append({
-            "role": role, "subjects": len(members),
-            "mean_nmse": mean(plain_vals) if plain_vals else None,
-            "subjects_with_nmse": len(plain_vals),
-            "mean_nmse_imputed": mean(imputed_vals) if imputed_vals else None,
-            "answer_rate": 1.0 - sum(r["unparsed"] for r in members)
-            / (len(members) * len(items)),
-        })
+        summary.append(
+            {
+                "role": role,
+                "subjects": len(members),
+                "mean_nmse": mean(plain_vals) if plain_vals else None,
+                "subjects_with_nmse": len(plain_vals),
+                "mean_nmse_imputed": mean(imputed_vals) if imputed_vals else None,
+                "answer_rate": 1.0
+                - sum(r["unparsed"] for r in members) / (len(members) * len(items)),
+            }
+        )
     paired = []
     for p in profiles:
         entry: dict[str, Any] = {"profile": p.name}
@@ -144,10 +158,12 @@ def alignment_check(
     return {
         "instrument": instrument,
         "items": len(items),
-        "method": ("mean parsed answer per value; NMSE = mean over values of "
-                   "((score - 1) / 5 - (target - 1) / 5)^2; nmse uses answered values only, "
-                   f"nmse_imputed takes unanswered items at {MIDPOINT}; subjects without a "
-                   "profile are compared with every profile and averaged"),
+        "method": (
+            "mean parsed answer per value; NMSE = mean over values of "
+            "((score - 1) / 5 - (target - 1) / 5)^2; nmse uses answered values only, "
+            f"nmse_imputed takes unanswered items at {MIDPOINT}; subjects without a "
+            "profile are compared with every profile and averaged"
+        ),
         "subjects": rows,
         "summary": sorted(summary, key=lambda x: x["role"]),
         "by_profile": paired,

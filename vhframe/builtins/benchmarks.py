@@ -23,14 +23,16 @@ def read_csv_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict
         header = reader.fieldnames or []
         missing = [c for c in required if c not in header]
         if missing:
-            raise DataError(f"missing column(s) {missing}; found header {header}",
-                            file=str(path), line=1)
+            raise DataError(
+                f"missing column(s) {missing}; found header {header}", file=str(path), line=1
+            )
         rows = []
         line = 2
         for row in reader:
             if None in row:
-                raise DataError(f"more fields than the {len(header)} header columns",
-                                file=str(path), line=line)
+                raise DataError(
+                    f"more fields than the {len(header)} header columns", file=str(path), line=line
+                )
             rows.append((line, row))
             line = reader.line_num + 1
     return rows
@@ -63,8 +65,9 @@ class CsvBenchmark:
         self.limit = limit
         self.categories = categories
         self._template = template
-        self.decoding = Decoding(temperature=temperature, top_p=top_p,
-                                 max_new_tokens=max_new_tokens, samples=samples)
+        self.decoding = Decoding(
+            temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, samples=samples
+        )
         if not self._is_sample() and not Path(path).is_file():
             raise ParamError("path", f"file not found: {path}")
 
@@ -72,9 +75,14 @@ class CsvBenchmark:
         return False
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"benchmark": self.benchmark, "path": self.path, "limit": self.limit,
-                "categories": self.categories, "template": self._template,
-                "decoding": self.decoding.to_dict()}
+        return {
+            "benchmark": self.benchmark,
+            "path": self.path,
+            "limit": self.limit,
+            "categories": self.categories,
+            "template": self._template,
+            "decoding": self.decoding.to_dict(),
+        }
 
     def template(self, prompt: str) -> str:
         return self._template.replace("{prompt}", prompt)
@@ -92,14 +100,22 @@ class CsvBenchmark:
                 raise DataError(f"empty {self.prompt_column!r}", file=str(path), line=line)
             category = (
                 (row[self.category_column] or "").strip()
-                if self.category_column else self.default_category
+                if self.category_column
+                else self.default_category
             )
             if not category:
                 raise DataError(f"empty {self.category_column!r}", file=str(path), line=line)
             if self.categories is not None and category not in self.categories:
                 continue
-            items.append(Item(benchmark=self.benchmark, id=f"{i:06d}", category=category,
-                              prompt=prompt, meta={"line": line}))
+            items.append(
+                Item(
+                    benchmark=self.benchmark,
+                    id=f"{i:06d}",
+                    category=category,
+                    prompt=prompt,
+                    meta={"line": line},
+                )
+            )
         if self.categories is not None:
             found = {it.category for it in items}
             absent = sorted(set(self.categories) - found)

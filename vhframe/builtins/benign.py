@@ -100,8 +100,11 @@ def _read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path),
-                        line=raw.count(b"\n", 0, exc.start) + 1) from None
+        raise DataError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+            file=str(path),
+            line=raw.count(b"\n", 0, exc.start) + 1,
+        ) from None
 
 
 def _line_at(text: str, pos: int) -> int:
@@ -143,8 +146,9 @@ def _json_array(path: Path, text: str) -> list[_Record]:
             try:
                 obj, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
-                raise DataError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=str(path),
-                                line=exc.lineno) from None
+                raise DataError(
+                    f"invalid JSON: {exc.msg} (column {exc.colno})", file=str(path), line=exc.lineno
+                ) from None
             line = lines.at(pos)
             out.append(_Record(len(out), line, _as_object(path, obj, len(out), line)))
             pos = _skip_ws(text, end)
@@ -154,12 +158,18 @@ def _json_array(path: Path, text: str) -> list[_Record]:
             if pos < len(text) and text[pos] == "]":
                 pos += 1
                 break
-            raise DataError("invalid JSON: expected ',' or ']' after a record of the array",
-                            file=str(path), line=_line_at(text, pos))
+            raise DataError(
+                "invalid JSON: expected ',' or ']' after a record of the array",
+                file=str(path),
+                line=_line_at(text, pos),
+            )
     pos = _skip_ws(text, pos)
     if pos < len(text):
-        raise DataError("invalid JSON: extra data after the closing ']' of the array",
-                        file=str(path), line=_line_at(text, pos))
+        raise DataError(
+            "invalid JSON: extra data after the closing ']' of the array",
+            file=str(path),
+            line=_line_at(text, pos),
+        )
     return out
 
 
@@ -172,24 +182,36 @@ def _json_lines(path: Path, text: str) -> list[_Record]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"invalid JSON: {exc.msg} (column {exc.colno}); expected one JSON "
-                            "object per line", file=str(path), line=line_no) from None
+            raise DataError(
+                f"invalid JSON: {exc.msg} (column {exc.colno}); expected one JSON object per line",
+                file=str(path),
+                line=line_no,
+            ) from None
         out.append(_Record(len(out), line_no, _as_object(path, obj, len(out), line_no)))
     return out
 
 
 def _as_object(path: Path, obj: Any, index: int, line: int) -> dict[str, Any]:
     if not isinstance(obj, dict):
-        raise DataError(f"record index {index}: expected a JSON object, found "
-                        f"{_json_type(obj)}", file=str(path), line=line)
+        raise DataError(
+            f"record index {index}: expected a JSON object, found {_json_type(obj)}",
+            file=str(path),
+            line=line,
+        )
     return obj
 
 
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
 
 
 def read_json_records(path: Path) -> list[_Record]:
@@ -198,8 +220,9 @@ def read_json_records(path: Path) -> list[_Record]:
     text = _read_text(path)
     start = _skip_ws(text, 0)
     if start == len(text):
-        raise DataError("empty file: expected a JSON array or JSON Lines records",
-                        file=str(path), line=1)
+        raise DataError(
+            "empty file: expected a JSON array or JSON Lines records", file=str(path), line=1
+        )
     if text[start] == "[":
         return _json_array(path, text)
     return _json_lines(path, text)
@@ -216,13 +239,15 @@ def read_csv_records(path: Path, required: Sequence[str]) -> list[_Record]:
     except csv.Error as exc:
         raise DataError(f"malformed CSV: {exc}", file=str(path), line=reader.line_num) from None
     if not header:
-        raise DataError(f"empty file: expected a header row with {list(required)}",
-                        file=str(path), line=1)
+        raise DataError(
+            f"empty file: expected a header row with {list(required)}", file=str(path), line=1
+        )
     names = [h.strip() for h in header]
     missing = [c for c in required if c not in names]
     if missing:
-        raise DataError(f"missing column(s) {missing}; found header {header}",
-                        file=str(path), line=1)
+        raise DataError(
+            f"missing column(s) {missing}; found header {header}", file=str(path), line=1
+        )
     out: list[_Record] = []
     blank: int | None = None
     start = reader.line_num + 1
@@ -237,11 +262,17 @@ def read_csv_records(path: Path, required: Sequence[str]) -> list[_Record]:
             blank = blank or start
         else:
             if blank is not None:
-                raise DataError("empty row: every row must hold a record (remove the blank "
-                                "line)", file=str(path), line=blank)
+                raise DataError(
+                    "empty row: every row must hold a record (remove the blank line)",
+                    file=str(path),
+                    line=blank,
+                )
             if len(row) != len(header):
-                raise DataError(f"expected {len(header)} comma-separated fields, found "
-                                f"{len(row)}", file=str(path), line=start)
+                raise DataError(
+                    f"expected {len(header)} comma-separated fields, found {len(row)}",
+                    file=str(path),
+                    line=start,
+                )
             out.append(_Record(len(out), start, dict(zip(names, row, strict=True))))
         start = reader.line_num + 1
     return out
@@ -261,8 +292,10 @@ def _check_limit(limit: Any) -> int | None:
 def _check_names(param: str, value: Any) -> list[str] | None:
     if value is None:
         return None
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(
-        isinstance(v, str) and v.strip() for v in value
+    if (
+        isinstance(value, str)
+        or not isinstance(value, (list, tuple))
+        or not all(isinstance(v, str) and v.strip() for v in value)
     ):
         raise ParamError(param, f"expected a list of non-empty strings, found {value!r}")
     return list(value)
@@ -298,8 +331,13 @@ class TaskFile:
         self.empty = empty
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"format": self.source, "path": self.path, "limit": self.limit,
-                "empty": self.empty, "template": f"{self.source}-v{TEMPLATE_VERSION}"}
+        return {
+            "format": self.source,
+            "path": self.path,
+            "limit": self.limit,
+            "empty": self.empty,
+            "template": f"{self.source}-v{TEMPLATE_VERSION}",
+        }
 
     def file(self, ctx: RunContext) -> Path:
         """The file read: the given path, or the sample written into the cache."""
@@ -320,8 +358,10 @@ class TaskFile:
             if empties and self.empty == "error":
                 raise DataError(
                     f"record index {rec.index}: empty {empties[0]!r}; set the parameter "
-                    "empty = \"skip\" to drop such records or \"keep\" to train on them",
-                    file=str(path), line=rec.line)
+                    'empty = "skip" to drop such records or "keep" to train on them',
+                    file=str(path),
+                    line=rec.line,
+                )
             if empties and self.empty == "skip":
                 skipped += 1
                 continue
@@ -353,22 +393,34 @@ class TaskFile:
         raise NotImplementedError
 
 
-def _fields(path: Path, rec: _Record, required: Sequence[str], optional: Sequence[str] = (),
-            *, allow_number: Sequence[str] = ()) -> None:
+def _fields(
+    path: Path,
+    rec: _Record,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    *,
+    allow_number: Sequence[str] = (),
+) -> None:
     """Check that required keys are present and that present keys hold strings; optional
     keys that are absent become ``""``."""
     found = sorted(rec.fields)
     for key in required:
         if key not in rec.fields:
-            raise DataError(f"record index {rec.index}: missing key {key!r}; found keys "
-                            f"{found}", file=str(path), line=rec.line)
+            raise DataError(
+                f"record index {rec.index}: missing key {key!r}; found keys {found}",
+                file=str(path),
+                line=rec.line,
+            )
     for key in (*required, *optional):
         value = rec.fields.setdefault(key, "")
         if key in allow_number and isinstance(value, int) and not isinstance(value, bool):
             rec.fields[key] = str(value)
         elif not isinstance(value, str):
-            raise DataError(f"record index {rec.index}: {key!r} must be a string, found "
-                            f"{_json_type(value)}", file=str(path), line=rec.line)
+            raise DataError(
+                f"record index {rec.index}: {key!r} must be a string, found {_json_type(value)}",
+                file=str(path),
+                line=rec.line,
+            )
 
 
 class _InstructionFile(TaskFile):
@@ -406,8 +458,12 @@ class _InstructionFile(TaskFile):
     def records(self, path: Path) -> Iterator[_Record]:
         self.excluded = 0
         for rec in read_json_records(path):
-            _fields(path, rec, (self.instruction_key, self.target_key),
-                    (self.input_key, *self.extra_keys))
+            _fields(
+                path,
+                rec,
+                (self.instruction_key, self.target_key),
+                (self.input_key, *self.extra_keys),
+            )
             yield rec
 
     def text_fields(self, rec: _Record) -> tuple[str, ...]:
@@ -423,14 +479,21 @@ class _InstructionFile(TaskFile):
 
     def finish(self, ctx: RunContext, path: Path) -> None:
         if self.exclude_phrases:
-            ctx.log.info("%s: excluded %d record(s) whose %s contains an excluded phrase",
-                         path, self.excluded, self.target_key)
+            ctx.log.info(
+                "%s: excluded %d record(s) whose %s contains an excluded phrase",
+                path,
+                self.excluded,
+                self.target_key,
+            )
 
     def example(self, rec: _Record) -> TaskExample:
         f = rec.fields
-        return TaskExample(id=f"{rec.index:06d}",
-                           prompt=alpaca_prompt(f[self.instruction_key], f[self.input_key]),
-                           target=f[self.target_key], source=self.source)
+        return TaskExample(
+            id=f"{rec.index:06d}",
+            prompt=alpaca_prompt(f[self.instruction_key], f[self.input_key]),
+            target=f[self.target_key],
+            source=self.source,
+        )
 
 
 def _read_phrases(file: Any) -> list[str]:
@@ -442,8 +505,7 @@ def _read_phrases(file: Any) -> list[str]:
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ParamError("exclude_phrases_file", f"{file}: not UTF-8 text ({exc.reason})") \
-            from None
+        raise ParamError("exclude_phrases_file", f"{file}: not UTF-8 text ({exc.reason})") from None
     # one phrase per line; blank lines are ignored, other whitespace is part of the phrase
     phrases = [line for line in text.splitlines() if line.strip()]
     if not phrases:
@@ -519,12 +581,16 @@ class Dolly(_InstructionFile):
 
     def finish(self, ctx: RunContext, path: Path) -> None:
         super().finish(ctx, path)
-        for param, wanted in (("categories", self.categories),
-                              ("exclude_categories", self.exclude_categories)):
+        for param, wanted in (
+            ("categories", self.categories),
+            ("exclude_categories", self.exclude_categories),
+        ):
             absent = sorted(set(wanted or ()) - self._seen)
             if absent:
-                raise DataError(f"{param}: {absent} not found; the file's categories are "
-                                f"{sorted(self._seen)}", file=str(path))
+                raise DataError(
+                    f"{param}: {absent} not found; the file's categories are {sorted(self._seen)}",
+                    file=str(path),
+                )
 
 
 class Grammar(TaskFile):
@@ -543,8 +609,12 @@ class Grammar(TaskFile):
         return ("input", "target")
 
     def example(self, rec: _Record) -> TaskExample:
-        return TaskExample(id=f"{rec.index:06d}", prompt=grammar_prompt(rec.fields["input"]),
-                           target=rec.fields["target"], source=self.source)
+        return TaskExample(
+            id=f"{rec.index:06d}",
+            prompt=grammar_prompt(rec.fields["input"]),
+            target=rec.fields["target"],
+            source=self.source,
+        )
 
 
 class Samsum(TaskFile):
@@ -570,9 +640,12 @@ class Samsum(TaskFile):
                 rec.fields["id"] = f"{rec.index:06d}"
             rid = rec.fields["id"]
             if rid in seen:
-                raise DataError(f"record index {rec.index}: id {rid!r} is also on line "
-                                f"{seen[rid]}; ids must be unique", file=str(path),
-                                line=rec.line)
+                raise DataError(
+                    f"record index {rec.index}: id {rid!r} is also on line "
+                    f"{seen[rid]}; ids must be unique",
+                    file=str(path),
+                    line=rec.line,
+                )
             seen[rid] = rec.line
             yield rec
 
@@ -580,15 +653,22 @@ class Samsum(TaskFile):
         return ("dialogue", "summary")
 
     def example(self, rec: _Record) -> TaskExample:
-        return TaskExample(id=rec.fields["id"], prompt=samsum_prompt(rec.fields["dialogue"]),
-                           target=rec.fields["summary"], source=self.source)
+        return TaskExample(
+            id=rec.fields["id"],
+            prompt=samsum_prompt(rec.fields["dialogue"]),
+            target=rec.fields["summary"],
+            source=self.source,
+        )
 
 
 #: Registered name → (factory, description), for the built-in plugin.
 TASK_DATASETS: dict[str, tuple[Callable[..., TaskFile], str]] = {
     "alpaca": (Alpaca, "Alpaca JSON (instruction/input/output) in the Alpaca prompt template"),
-    "dolly": (Dolly, "databricks-dolly-15k JSONL in the Alpaca template (context as input); "
-                     "category and phrase filters"),
+    "dolly": (
+        Dolly,
+        "databricks-dolly-15k JSONL in the Alpaca template (context as input); "
+        "category and phrase filters",
+    ),
     "grammar": (Grammar, "grammar-correction CSV (input,target) in the llama-recipes template"),
     "samsum": (Samsum, "SAMSum dialogues (JSON, JSONL or CSV) in the llama-recipes template"),
 }

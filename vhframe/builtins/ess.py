@@ -54,15 +54,19 @@ def value_means(path: Path, reading: str = "faithful") -> tuple[list[str], np.nd
             try:
                 codes = {c: int(row[c]) for c in columns}
             except (TypeError, ValueError):
-                raise DataError("expected integer answer codes", file=str(path),
-                                line=reader.line_num) from None
+                raise DataError(
+                    "expected integer answer codes", file=str(path), line=reader.line_num
+                ) from None
             if any(code in MISSING_CODES for code in codes.values()):
                 continue
             bad = {c: v for c, v in codes.items() if not 1 <= v <= 6}
             if bad:
-                raise DataError(f"answer codes must be 1-6 or a missing code "
-                                f"{sorted(MISSING_CODES)}, found {bad}", file=str(path),
-                                line=reader.line_num)
+                raise DataError(
+                    f"answer codes must be 1-6 or a missing code "
+                    f"{sorted(MISSING_CODES)}, found {bad}",
+                    file=str(path),
+                    line=reader.line_num,
+                )
             ids.append(row["idno"])
             answers.append([codes[c] for c in columns])
     if not answers:
@@ -104,8 +108,9 @@ class EssNearest:
     study's own order differs within one three-way tie, for Power), named as in the study
     (``close_Ach``, ``close_Ach_2``, …). ``include_extreme`` keeps the 14 themselves."""
 
-    def __init__(self, path: str, k: int = 10, reading: str = "faithful",
-                 include_extreme: bool = True) -> None:
+    def __init__(
+        self, path: str, k: int = 10, reading: str = "faithful", include_extreme: bool = True
+    ) -> None:
         if not Path(path).is_file():
             raise ParamError("path", f"file not found: {path}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -116,14 +121,19 @@ class EssNearest:
         self.include_extreme = bool(include_extreme)
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"path": self.path, "k": self.k, "reading": self.reading,
-                "include_extreme": self.include_extreme}
+        return {
+            "path": self.path,
+            "k": self.k,
+            "reading": self.reading,
+            "include_extreme": self.include_extreme,
+        }
 
     def load(self, ctx: RunContext) -> list[ValueProfile]:
         ids, means = value_means(Path(self.path), self.reading)
         if self.k > len(ids):
-            raise DataError(f"k = {self.k} but only {len(ids)} complete respondents",
-                            file=self.path)
+            raise DataError(
+                f"k = {self.k} but only {len(ids)} complete respondents", file=self.path
+            )
         out: list[ValueProfile] = []
         extremes = extreme_profiles()
         if self.include_extreme:
@@ -132,7 +142,12 @@ class EssNearest:
             d = js_distance(np.array(target.scores), means)
             for rank, i in enumerate(np.argsort(d, kind="stable")[: self.k], start=1):
                 name = f"close_{target.name}" + (f"_{rank}" if rank > 1 else "")
-                out.append(ValueProfile(name=name, scores=tuple(means[i]),
-                                        source=f"ESS idno {ids[i]} ({self.reading}), JS "
-                                               f"distance {d[i]:.6f} to {target.name}"))
+                out.append(
+                    ValueProfile(
+                        name=name,
+                        scores=tuple(means[i]),
+                        source=f"ESS idno {ids[i]} ({self.reading}), JS "
+                        f"distance {d[i]:.6f} to {target.name}",
+                    )
+                )
         return out

@@ -19,15 +19,21 @@ from vhframe.hookspecs import Register, hookimpl
 def register_profiles(register: Register) -> None:
     register("extreme", profiles.ExtremeProfiles, "the 14 extreme profiles of the study")
     register("table", profiles.TableProfiles, "profiles from a CSV/TSV table of the 10 values")
-    register("ess-nearest", ess.EssNearest,
-             "the extreme profiles and their nearest ESS respondents (the study's 154)")
+    register(
+        "ess-nearest",
+        ess.EssNearest,
+        "the extreme profiles and their nearest ESS respondents (the study's 154)",
+    )
 
 
 @hookimpl
 def register_value_datasets(register: Register) -> None:
     register("touche23", touche.Touche23, "Touché23-ValueEval arguments mapped to 10 values")
-    register("value-table", touche.ValueTable,
-             "a table of arguments with the 10 value columns (the study's valueEval_10 and splits)")
+    register(
+        "value-table",
+        touche.ValueTable,
+        "a table of arguments with the 10 value columns (the study's valueEval_10 and splits)",
+    )
 
 
 @hookimpl

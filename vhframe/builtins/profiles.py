@@ -12,9 +12,16 @@ from vhframe.records import VALUE_GROUPS, VALUES, RecordError, ValueProfile
 
 # The study's names: one value at the top (abbreviated), or one higher-order group.
 _SHORT = {
-    "Achievement": "Ach", "Benevolence": "Ben", "Conformity": "Con", "Hedonism": "Hed",
-    "Power": "Pow", "Security": "Sec", "Self-direction": "SD", "Stimulation": "Sti",
-    "Tradition": "Tra", "Universalism": "Uni",
+    "Achievement": "Ach",
+    "Benevolence": "Ben",
+    "Conformity": "Con",
+    "Hedonism": "Hed",
+    "Power": "Pow",
+    "Security": "Sec",
+    "Self-direction": "SD",
+    "Stimulation": "Sti",
+    "Tradition": "Tra",
+    "Universalism": "Uni",
 }
 _GROUP_SHORT = {
     "Openness to change": "Openness_to_Change",

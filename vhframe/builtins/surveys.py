@@ -64,8 +64,7 @@ SAMPLE_ITEMS: tuple[str, ...] = (
     "Behaving properly is important to this person. They avoid doing anything people would "
     "call wrong.",
     # 17 Power
-    "Being the one in charge is important to this person. They like telling others what to "
-    "do.",
+    "Being the one in charge is important to this person. They like telling others what to do.",
     # 18 Benevolence
     "Being loyal to their friends is important to this person. They devote themselves to the "
     "people close to them.",
@@ -85,23 +84,19 @@ SAMPLE_ITEMS: tuple[str, ...] = (
     # 25 Tradition
     "Following the customs they grew up with is important to this person.",
     # 26 Hedonism
-    "Enjoying the pleasures of life is important to this person. They like to treat "
-    "themselves.",
+    "Enjoying the pleasures of life is important to this person. They like to treat themselves.",
     # 27 Benevolence
     "This person tries to forgive people who have hurt them.",
     # 28 Conformity
-    "This person thinks they should always show respect to their parents and to older "
-    "people.",
+    "This person thinks they should always show respect to their parents and to older people.",
     # 29 Universalism
-    "Justice for everyone, including people they will never meet, is important to this "
-    "person.",
+    "Justice for everyone, including people they will never meet, is important to this person.",
     # 30 Stimulation
     "This person wants an exciting life full of variety and challenges.",
     # 31 Security
     "This person tries hard to stay healthy and to avoid getting sick.",
     # 32 Achievement
-    "Getting ahead in life is important to this person. They work hard to do better than "
-    "others.",
+    "Getting ahead in life is important to this person. They work hard to do better than others.",
     # 33 Benevolence
     "Being honest and dependable for the people they know is important to this person.",
     # 34 Self-direction
@@ -131,30 +126,46 @@ class Pvq40:
     """Survey ``vhframe:pvq40``: ask the 40 portraits with :func:`vhframe.pvq.question`, parse
     the first standalone digit 1-6 or a scale label, score by the PVQ-40 key."""
 
-    def __init__(self, path: str = SAMPLE_REF, max_new_tokens: int = 8,
-                 temperature: float = 0.1, top_p: float = 0.75) -> None:
+    def __init__(
+        self,
+        path: str = SAMPLE_REF,
+        max_new_tokens: int = 8,
+        temperature: float = 0.1,
+        top_p: float = 0.75,
+    ) -> None:
         if path != SAMPLE_REF and not Path(path).is_file():
             raise ParamError("path", f"file not found: {path}")
         # bool is an int subclass: a TOML `true` would silently mean one token
-        if (isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int)
-                or max_new_tokens < 1):
-            raise ParamError("max_new_tokens",
-                             f"expected an integer >= 1, found {max_new_tokens!r}")
+        if (
+            isinstance(max_new_tokens, bool)
+            or not isinstance(max_new_tokens, int)
+            or max_new_tokens < 1
+        ):
+            raise ParamError(
+                "max_new_tokens", f"expected an integer >= 1, found {max_new_tokens!r}"
+            )
         if not _is_number(temperature) or not 0.0 <= temperature <= 5.0:
             raise ParamError("temperature", f"expected 0-5, found {temperature!r}")
         if not _is_number(top_p) or not 0.0 < top_p <= 1.0:
             raise ParamError("top_p", f"expected a number in (0, 1], found {top_p!r}")
         self.path = path
-        self.decoding = Decoding(temperature=float(temperature), top_p=float(top_p),
-                                 max_new_tokens=max_new_tokens, samples=1)
+        self.decoding = Decoding(
+            temperature=float(temperature),
+            top_p=float(top_p),
+            max_new_tokens=max_new_tokens,
+            samples=1,
+        )
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"survey": "pvq40", "path": self.path, "question": pvq.question("{item}"),
-                "decoding": self.decoding.to_dict()}
+        return {
+            "survey": "pvq40",
+            "path": self.path,
+            "question": pvq.question("{item}"),
+            "decoding": self.decoding.to_dict(),
+        }
 
     def load(self, ctx: RunContext) -> list[SurveyItem]:
-        texts = (list(SAMPLE_ITEMS) if self.path == SAMPLE_REF
-                 else pvq.load_items(Path(self.path)))
+        texts = list(SAMPLE_ITEMS) if self.path == SAMPLE_REF else pvq.load_items(Path(self.path))
         return pvq.pvq40_items(texts)
 
     def prompt(self, item: SurveyItem) -> str:

@@ -70,7 +70,8 @@ def _read_tsv(path: Path, required: Sequence[str]) -> tuple[list[str], list[tupl
             if len(row) != len(header):
                 raise DataError(
                     f"expected {len(header)} tab-separated fields, found {len(row)}",
-                    file=str(path), line=line,
+                    file=str(path),
+                    line=line,
                 )
             rows.append((line, row))
     return header, rows
@@ -94,13 +95,15 @@ def load_split(arguments: Path, labels: Path) -> list[Example]:
             raise DataError(
                 f"label row is for argument {lrow[li['Argument ID']]!r}, but line {a_line} of "
                 f"{arguments.name} is {arg_id!r}: the label file does not match the arguments",
-                file=str(labels), line=l_line,
+                file=str(labels),
+                line=l_line,
             )
         stance = STANCES.get(arow[ai["Stance"]].strip())
         if stance is None:
             raise DataError(
                 f"unknown stance {arow[ai['Stance']]!r}; expected one of {sorted(STANCES)}",
-                file=str(arguments), line=a_line,
+                file=str(arguments),
+                line=a_line,
             )
         values: set[str] = set()
         for label in LEVEL2_LABELS:
@@ -108,7 +111,8 @@ def load_split(arguments: Path, labels: Path) -> list[Example]:
             if cell not in ("0", "1"):
                 raise DataError(
                     f"column {label!r}: expected 0 or 1, found {cell!r}",
-                    file=str(labels), line=l_line,
+                    file=str(labels),
+                    line=l_line,
                 )
             if cell == "1" and label in LEVEL2_TO_VALUE:
                 values.add(LEVEL2_TO_VALUE[label])
@@ -133,9 +137,7 @@ class Touche23:
     names, read as ``arguments-<split>.tsv`` + ``labels-<split>.tsv`` and concatenated).
     """
 
-    def __init__(
-        self, path: str = "builtin:sample", splits: Sequence[str] | None = None
-    ) -> None:
+    def __init__(self, path: str = "builtin:sample", splits: Sequence[str] | None = None) -> None:
         from vhframe.builtins.samples import SAMPLE_REF
 
         self.path = path
@@ -169,8 +171,10 @@ class Touche23:
         for split in self.splits:
             for ex in load_split(folder / f"arguments-{split}.tsv", folder / f"labels-{split}.tsv"):
                 if ex.id in seen:
-                    raise DataError(f"argument {ex.id!r} appears in more than one split",
-                                    file=str(folder / f"arguments-{split}.tsv"))
+                    raise DataError(
+                        f"argument {ex.id!r} appears in more than one split",
+                        file=str(folder / f"arguments-{split}.tsv"),
+                    )
                 seen.add(ex.id)
                 examples.append(ex)
         return examples
@@ -228,24 +232,36 @@ class ValueTable:
         for line, row in rows:
             stance = STANCES.get(row[col["Stance"]].strip())
             if stance is None:
-                raise DataError(f"unknown stance {row[col['Stance']]!r}; expected one of "
-                                f"{sorted(STANCES)}", file=str(p), line=line)
+                raise DataError(
+                    f"unknown stance {row[col['Stance']]!r}; expected one of {sorted(STANCES)}",
+                    file=str(p),
+                    line=line,
+                )
             values = []
             for v in VALUES:
                 cell = row[col[v]].strip()
                 if cell not in ("0", "1"):
-                    raise DataError(f"column {v!r}: expected 0 or 1, found {cell!r}",
-                                    file=str(p), line=line)
+                    raise DataError(
+                        f"column {v!r}: expected 0 or 1, found {cell!r}", file=str(p), line=line
+                    )
                 if cell == "1":
                     values.append(v)
             if values:
-                out.append(Example(id=row[0], conclusion=row[col["Conclusion"]], stance=stance,
-                                   premise=row[col["Premise"]], values=tuple(values),
-                                   split=splits.get(row[0], "")))
+                out.append(
+                    Example(
+                        id=row[0],
+                        conclusion=row[col["Conclusion"]],
+                        stance=stance,
+                        premise=row[col["Premise"]],
+                        values=tuple(values),
+                        split=splits.get(row[0], ""),
+                    )
+                )
         return out
 
-    def _splits(self, table: Path, header: list[str],
-                rows: list[tuple[int, list[str]]]) -> dict[str, str]:
+    def _splits(
+        self, table: Path, header: list[str], rows: list[tuple[int, list[str]]]
+    ) -> dict[str, str]:
         """Row id → split name, checked against the table: ids must name its rows (the first
         column, e.g. ``3519`` is line 3521 of valueEval_10.csv) with the same text."""
         assert self.split_dir is not None
@@ -253,8 +269,12 @@ class ValueTable:
         by_id: dict[str, tuple[int, list[str]]] = {}
         for line, row in rows:
             if row[0] in by_id:
-                raise DataError(f"row id {row[0]!r} also on line {by_id[row[0]][0]}: ids must "
-                                "be unique to assign splits", file=str(table), line=line)
+                raise DataError(
+                    f"row id {row[0]!r} also on line {by_id[row[0]][0]}: ids must "
+                    "be unique to assign splits",
+                    file=str(table),
+                    line=line,
+                )
             by_id[row[0]] = (line, [row[i] for i in text_cols])
         out: dict[str, str] = {}
         for name in self.SPLIT_FILES:
@@ -266,15 +286,24 @@ class ValueTable:
                 if rid not in by_id:
                     raise DataError(
                         f"row id {rid!r} is not a row of {table.name} (the first column must "
-                        f"hold ids from the table's first column)", file=str(f), line=line)
+                        f"hold ids from the table's first column)",
+                        file=str(f),
+                        line=line,
+                    )
                 t_line, text = by_id[rid]
                 if [row[i] for i in s_cols] != text:
                     raise DataError(
                         f"row id {rid!r} has a different conclusion or premise than line "
                         f"{t_line} of {table.name}: this split does not belong to the table",
-                        file=str(f), line=line)
+                        file=str(f),
+                        line=line,
+                    )
                 if rid in out:
-                    raise DataError(f"row id {rid!r} is already in {out[rid]}.csv: a row may "
-                                    "belong to one split only", file=str(f), line=line)
+                    raise DataError(
+                        f"row id {rid!r} is already in {out[rid]}.csv: a row may "
+                        "belong to one split only",
+                        file=str(f),
+                        line=line,
+                    )
                 out[rid] = name
         return out

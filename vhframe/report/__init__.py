@@ -66,37 +66,48 @@ def _ols_table(entry: dict[str, Any], alpha: float) -> str:
             coef, p = res["coef"][vi], res["p"][vi]
             sig = p <= alpha
             cls = ("pos" if coef > 0 else "neg") if sig else ""
-            title = (f"coef {coef:.4f}, t-CI [{res['ci_low'][vi]:.4f}, "
-                     f"{res['ci_high'][vi]:.4f}], p={p:.3g}")
+            title = (
+                f"coef {coef:.4f}, t-CI [{res['ci_low'][vi]:.4f}, "
+                f"{res['ci_high'][vi]:.4f}], p={p:.3g}"
+            )
             if "boot_low" in res:
-                title += (f", bootstrap CI [{res['boot_low'][vi]:.4f}, "
-                          f"{res['boot_high'][vi]:.4f}]")
+                title += f", bootstrap CI [{res['boot_low'][vi]:.4f}, {res['boot_high'][vi]:.4f}]"
             if "p_adj" in res:
                 title += f", adjusted p={res['p_adj'][vi]:.3g}"
             mark = "*" if sig else ""
-            cells.append(f"<td class='{cls}' title='{html.escape(title)}'>"
-                         f"<span class='{'sig' if sig else ''}'>{coef:+.3f}{mark}</span></td>")
+            cells.append(
+                f"<td class='{cls}' title='{html.escape(title)}'>"
+                f"<span class='{'sig' if sig else ''}'>{coef:+.3f}{mark}</span></td>"
+            )
         rows.append(f"<tr><td class=l>{html.escape(value)}</td>{''.join(cells)}</tr>")
     fit = "".join(
         f"<td>{_fmt(by_cat[c].get('r2'))}</td>" if "r2" in by_cat[c] else "<td class=na>–</td>"
         for c in cats
     )
     rows.append(f"<tr><td class=l>R²</td>{fit}</tr>")
-    skipped = [f"{html.escape(c)}: {html.escape(by_cat[c]['skipped'])}"
-               for c in cats if "skipped" in by_cat[c]]
+    skipped = [
+        f"{html.escape(c)}: {html.escape(by_cat[c]['skipped'])}"
+        for c in cats
+        if "skipped" in by_cat[c]
+    ]
     method = ols.get("method", {})
-    note = (f"<p class=note>{html.escape(method.get('model', ''))}; "
-            f"{html.escape(method.get('test', ''))}; n = {method.get('n')}; "
-            f"* p ≤ {alpha:g}; red = more harm, green = less. Hover a cell for its CI and "
-            f"p-value. Computed by {html.escape(method.get('implementation', ''))}.</p>")
+    note = (
+        f"<p class=note>{html.escape(method.get('model', ''))}; "
+        f"{html.escape(method.get('test', ''))}; n = {method.get('n')}; "
+        f"* p ≤ {alpha:g}; red = more harm, green = less. Hover a cell for its CI and "
+        f"p-value. Computed by {html.escape(method.get('implementation', ''))}.</p>"
+    )
     extra = []
     if "adjustment" in method:
         extra.append(f"Adjusted p-values: {method['adjustment']}.")
     boot = method.get("bootstrap")
     if isinstance(boot, dict):
-        extra.append(f"Bootstrap: {boot['skipped']}." if "skipped" in boot else
-                     f"Bootstrap CIs: {boot['ci']}, {boot['n_resamples']} resamples, "
-                     f"seed {boot['seed']}.")
+        extra.append(
+            f"Bootstrap: {boot['skipped']}."
+            if "skipped" in boot
+            else f"Bootstrap CIs: {boot['ci']}, {boot['n_resamples']} resamples, "
+            f"seed {boot['seed']}."
+        )
     if extra:
         note += "<p class=note>" + html.escape(" ".join(extra)) + "</p>"
     if skipped:
@@ -119,20 +130,25 @@ def _rates_table(entry: dict[str, Any]) -> str:
 def _check_section(check: dict[str, Any]) -> str:
     """The alignment check: how far each kind of subject's survey answers are from its
     target profile (lower is closer)."""
-    rows = ["<tr><th class=l>subjects</th><th>n</th><th>mean NMSE (answered values)</th>"
-            "<th>mean NMSE (unanswered at midpoint)</th><th>answer rate</th></tr>"]
+    rows = [
+        "<tr><th class=l>subjects</th><th>n</th><th>mean NMSE (answered values)</th>"
+        "<th>mean NMSE (unanswered at midpoint)</th><th>answer rate</th></tr>"
+    ]
     for r in check["summary"]:
         nm = _fmt(r["mean_nmse"], 4)
         if r["mean_nmse"] is not None and r["subjects_with_nmse"] < r["subjects"]:
             nm += f" <span class=note>({r['subjects_with_nmse']} of {r['subjects']})</span>"
-        rows.append(f"<tr><td class=l>{html.escape(r['role'])}</td><td>{r['subjects']}</td>"
-                    f"<td>{nm}</td><td>{_fmt(r['mean_nmse_imputed'], 4)}</td>"
-                    f"<td>{_fmt(r['answer_rate'], 3)}</td></tr>")
-    out = [f"<h2>Alignment check: {html.escape(check['instrument'])} "
-           f"({check['items']} items)</h2>",
-           f"<div class=scroll><table>{''.join(rows)}</table></div>",
-           f"<p class=note>{html.escape(check['method'])}. The study reports 0.0759 for "
-           "value-aligned models and 0.1079 for the role-play prompt.</p>"]
+        rows.append(
+            f"<tr><td class=l>{html.escape(r['role'])}</td><td>{r['subjects']}</td>"
+            f"<td>{nm}</td><td>{_fmt(r['mean_nmse_imputed'], 4)}</td>"
+            f"<td>{_fmt(r['answer_rate'], 3)}</td></tr>"
+        )
+    out = [
+        f"<h2>Alignment check: {html.escape(check['instrument'])} ({check['items']} items)</h2>",
+        f"<div class=scroll><table>{''.join(rows)}</table></div>",
+        f"<p class=note>{html.escape(check['method'])}. The study reports 0.0759 for "
+        "value-aligned models and 0.1079 for the role-play prompt.</p>",
+    ]
     per = check.get("by_profile", [])
     if per:
         cols = sorted({k for e in per for k in e if k != "profile"})
@@ -162,8 +178,10 @@ def render_html(results: dict[str, Any]) -> str:
     if check:
         parts.append(_check_section(check))
     for entry in results.get("analyses", []):
-        title = (f"{entry['benchmark']} · judge {entry['judge']} · mitigation "
-                 f"{entry['mitigation']} · {entry['role']} subjects ({len(entry['subjects'])})")
+        title = (
+            f"{entry['benchmark']} · judge {entry['judge']} · mitigation "
+            f"{entry['mitigation']} · {entry['role']} subjects ({len(entry['subjects'])})"
+        )
         parts.append(f"<h2>{html.escape(title)}</h2>")
         parts.append("<h3>Value × category: OLS coefficients</h3>")
         parts.append(_ols_table(entry, alpha))
@@ -173,13 +191,17 @@ def render_html(results: dict[str, Any]) -> str:
     if mits:
         names = sorted({m for row in mits for m in row["mean_rate"]})
         head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
-        rows = [f"<tr><th class=l>benchmark</th><th class=l>role</th><th class=l>category</th>"
-                f"{head}</tr>"]
+        rows = [
+            f"<tr><th class=l>benchmark</th><th class=l>role</th><th class=l>category</th>"
+            f"{head}</tr>"
+        ]
         for row in mits:
             cells = "".join(f"<td>{_fmt(row['mean_rate'].get(n), 2)}</td>" for n in names)
-            rows.append(f"<tr><td class=l>{html.escape(row['benchmark'])}</td>"
-                        f"<td class=l>{html.escape(row['role'])}</td>"
-                        f"<td class=l>{html.escape(row['category'])}</td>{cells}</tr>")
+            rows.append(
+                f"<tr><td class=l>{html.escape(row['benchmark'])}</td>"
+                f"<td class=l>{html.escape(row['role'])}</td>"
+                f"<td class=l>{html.escape(row['category'])}</td>{cells}</tr>"
+            )
         parts.append("<h2>Mitigations: mean harm rate</h2>")
         parts.append(f"<div class=scroll><table>{''.join(rows)}</table></div>")
     parts.append("<h2>Provenance</h2>")

@@ -32,8 +32,7 @@ def tiny(cache_dir: Path) -> Path:
 
 @pytest.fixture
 def ctx(tmp_path: Path, cache_dir: Path, tiny: Path) -> RunContext:
-    return RunContext(seed=42, run_dir=tmp_path / "run", cache_dir=cache_dir,
-                      config_dir=tmp_path)
+    return RunContext(seed=42, run_dir=tmp_path / "run", cache_dir=cache_dir, config_dir=tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +41,9 @@ def examples() -> list[Example]:
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path, tiny: Path,
-            examples: list[Example]) -> tuple[LoraTrainer, Path, dict]:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, cache_dir: Path, tiny: Path, examples: list[Example]
+) -> tuple[LoraTrainer, Path, dict]:
     """One training on the mixed profile, shared by the tests that inspect its results."""
     base = tmp_path_factory.mktemp("trained")
     ctx = RunContext(seed=42, run_dir=base, cache_dir=cache_dir, config_dir=base)

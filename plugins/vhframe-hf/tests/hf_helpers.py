@@ -19,19 +19,30 @@ def make_examples(n: int = 60, seed: int = 1) -> list[Example]:
     out = []
     for i in range(n):
         claim = rng.choice(CLAIMS).format(t=rng.choice(TOPICS))
-        out.append(Example(
-            id=f"A{i:04d}",
-            conclusion=claim[0].upper() + claim[1:],
-            stance=rng.choice(("in favor of", "against")),
-            premise=rng.choice(PREMISES).capitalize() + ".",
-            values=tuple(rng.sample(VALUES, rng.randint(1, 3))),
-        ))
+        out.append(
+            Example(
+                id=f"A{i:04d}",
+                conclusion=claim[0].upper() + claim[1:],
+                stance=rng.choice(("in favor of", "against")),
+                premise=rng.choice(PREMISES).capitalize() + ".",
+                values=tuple(rng.sample(VALUES, rng.randint(1, 3))),
+            )
+        )
     return out
 
 
-MIXED = {"Achievement": 5, "Benevolence": 3, "Conformity": 1, "Hedonism": 4, "Power": 6,
-         "Security": 3, "Self-direction": 2, "Stimulation": 4, "Tradition": 1,
-         "Universalism": 2}
+MIXED = {
+    "Achievement": 5,
+    "Benevolence": 3,
+    "Conformity": 1,
+    "Hedonism": 4,
+    "Power": 6,
+    "Security": 3,
+    "Self-direction": 2,
+    "Stimulation": 4,
+    "Tradition": 1,
+    "Universalism": 2,
+}
 
 
 def mixed() -> ValueProfile:

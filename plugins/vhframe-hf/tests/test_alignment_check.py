@@ -72,9 +72,21 @@ def check(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (d / "profiles.csv").write_text("\n".join(rows) + "\n")
     (d / "check.toml").write_text(CONFIG.format(cache=d / "cache"))
     proc = subprocess.run(
-        [sys.executable, "-m", "vhframe.cli", "run", str(d / "check.toml"), "--out",
-         str(d / "run"), "--quiet"],
-        capture_output=True, text=True, timeout=900, env=dict(os.environ))
+        [
+            sys.executable,
+            "-m",
+            "vhframe.cli",
+            "run",
+            str(d / "check.toml"),
+            "--out",
+            str(d / "run"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc: dict[str, Any] = json.loads((d / "run" / "analysis.json").read_text())
     return doc["alignment_check"]

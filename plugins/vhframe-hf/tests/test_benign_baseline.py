@@ -67,8 +67,12 @@ def _run(d: Path, limit: int) -> subprocess.CompletedProcess[str]:
     cfg = d / f"benign-{limit}.toml"
     cfg.write_text(CONFIG.format(cache=d / "cache", limit=limit))
     return subprocess.run(
-        [sys.executable, "-m", "vhframe.cli", "run", str(cfg), "--out", str(d / "run"),
-         "--quiet"], capture_output=True, text=True, timeout=900, env=dict(os.environ))
+        [sys.executable, "-m", "vhframe.cli", "run", str(cfg), "--out", str(d / "run"), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ),
+    )
 
 
 def _trainings(run: Path) -> dict[str, tuple[float, dict[str, Any]]]:

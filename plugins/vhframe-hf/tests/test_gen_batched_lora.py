@@ -22,14 +22,20 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:Futu
 @pytest.fixture(scope="module")
 def adapters(tmp_path_factory: pytest.TempPathFactory, tiny: Path) -> list[str]:
     root = tmp_path_factory.mktemp("batched-adapters")
-    return [str(build_adapter(tiny, root / f"ad{i}", seed=20 + i, **shape))
-            for i, shape in enumerate(SHAPES)]
+    return [
+        str(build_adapter(tiny, root / f"ad{i}", seed=20 + i, **shape))
+        for i, shape in enumerate(SHAPES)
+    ]
 
 
 def ragged(reqs: list[GenerationRequest]) -> list[GenerationRequest]:
     """Different max_new_tokens per row, so rows leave the batch at different steps."""
-    return [dataclasses.replace(r, decoding=dataclasses.replace(
-        r.decoding, max_new_tokens=4 + 5 * (i % 4))) for i, r in enumerate(reqs)]
+    return [
+        dataclasses.replace(
+            r, decoding=dataclasses.replace(r.decoding, max_new_tokens=4 + 5 * (i % 4))
+        )
+        for i, r in enumerate(reqs)
+    ]
 
 
 class Calls:
@@ -50,8 +56,8 @@ class Calls:
 
 @pytest.mark.parametrize("temperature", [0.0, 0.9])
 def test_batched_lora_equals_adapters_alone_and_peft_rows(
-        ctx: RunContext, adapters: list[str], temperature: float,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx: RunContext, adapters: list[str], temperature: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     reqs = ragged(mixed_requests(adapters, temperature=temperature, top_p=0.95, max_new=16))
     reference = alone(ctx, reqs)
     calls = Calls(monkeypatch)
@@ -82,8 +88,12 @@ def test_model_is_left_as_found(ctx: RunContext, adapters: list[str]) -> None:
         return sum("forward" in vars(m) for m in model.modules())
 
     assert model.get_model_status().enabled is True and patched() == 0
-    assert "forward" not in dict(model.named_modules())[
-        "base_model.model.model.layers.0.self_attn.q_proj"]._modules
+    assert (
+        "forward"
+        not in dict(model.named_modules())[
+            "base_model.model.model.layers.0.self_attn.q_proj"
+        ]._modules
+    )
     # an error inside the batch also restores it
     names = list(next(iter(g._loaded.values())).adapters.values())
     lora = MixedLora.build(model, names[:1] * 2)
@@ -97,11 +107,21 @@ def test_model_is_left_as_found(ctx: RunContext, adapters: list[str]) -> None:
 # peft's save check mistakes the 1-D LoRA bias for an unsharded tensor
 @pytest.mark.filterwarnings("ignore:.*have invalid shape")
 @pytest.mark.filterwarnings("ignore:.*lora_bias=True. was passed")
-def test_unsupported_adapters_fall_back_to_peft(ctx: RunContext, tiny: Path,
-                                                tmp_path: Path, adapters: list[str]) -> None:
+def test_unsupported_adapters_fall_back_to_peft(
+    ctx: RunContext, tiny: Path, tmp_path: Path, adapters: list[str]
+) -> None:
     # a LoRA bias (in B) is not something the batched products carry
-    biased = str(build_adapter(tiny, tmp_path / "biased", seed=5, r=4, lora_alpha=8,
-                               target_modules=["q_proj", "v_proj"], lora_bias=True))
+    biased = str(
+        build_adapter(
+            tiny,
+            tmp_path / "biased",
+            seed=5,
+            r=4,
+            lora_alpha=8,
+            target_modules=["q_proj", "v_proj"],
+            lora_bias=True,
+        )
+    )
     g = BatchedGenerator(batch_size=64)
     reqs = mixed_requests([adapters[0], biased], max_new=12)
     got = g.generate(ctx, reqs)

@@ -22,12 +22,15 @@ SAMPLES = 4
 @pytest.fixture(scope="module")
 def adapters(tmp_path_factory: pytest.TempPathFactory, tiny: Path) -> list[str]:
     root = tmp_path_factory.mktemp("shared-adapters")
-    return [str(build_adapter(tiny, root / f"ad{i}", seed=10 + i, **shape))
-            for i, shape in enumerate(SHAPES[:2])]
+    return [
+        str(build_adapter(tiny, root / f"ad{i}", seed=10 + i, **shape))
+        for i, shape in enumerate(SHAPES[:2])
+    ]
 
 
-def sampled(adapters: list[str | None], prompts: list[str] = PROMPTS,
-            **kw: Any) -> list[GenerationRequest]:
+def sampled(
+    adapters: list[str | None], prompts: list[str] = PROMPTS, **kw: Any
+) -> list[GenerationRequest]:
     """``SAMPLES`` samples of every prompt for every subject, each with its own seed, in the
     pipeline's order (subject, item, sample)."""
     out = []
@@ -66,7 +69,8 @@ class PrefillRows:
 
 @pytest.mark.parametrize("temperature", [0.0, 0.9])
 def test_samples_share_the_prompt_pass_and_texts_do_not_change(
-        ctx: RunContext, adapters: list[str], temperature: float) -> None:
+    ctx: RunContext, adapters: list[str], temperature: float
+) -> None:
     subjects: list[str | None] = [None, *adapters]
     reqs = sampled(subjects, temperature=temperature, top_p=0.95, max_new=12)
     shared = BatchedGenerator(batch_size=64)

@@ -38,16 +38,30 @@ PROMPTS = [
 
 
 def requests(
-    prompts: list[str] = PROMPTS, *, temperature: float = 0.0, top_p: float = 0.75,
-    max_new: int = 24, adapter: str | None = None, seed0: int = 100,
+    prompts: list[str] = PROMPTS,
+    *,
+    temperature: float = 0.0,
+    top_p: float = 0.75,
+    max_new: int = 24,
+    adapter: str | None = None,
+    seed0: int = 100,
 ) -> list[GenerationRequest]:
-    subject = Subject(name="s" if adapter is None else "a", role="base",
-                      base_model="builtin:tiny-llama", adapter=adapter)
+    subject = Subject(
+        name="s" if adapter is None else "a",
+        role="base",
+        base_model="builtin:tiny-llama",
+        adapter=adapter,
+    )
     dec = Decoding(temperature=temperature, top_p=top_p, max_new_tokens=max_new)
     return [
-        GenerationRequest(subject=subject,
-                          item=Item(benchmark="b", id=str(i), category="c", prompt=p),
-                          prompt=p, decoding=dec, sample=0, seed=seed0 + i)
+        GenerationRequest(
+            subject=subject,
+            item=Item(benchmark="b", id=str(i), category="c", prompt=p),
+            prompt=p,
+            decoding=dec,
+            sample=0,
+            seed=seed0 + i,
+        )
         for i, p in enumerate(prompts)
     ]
 
@@ -66,8 +80,9 @@ def run_plan(g: BatchedGenerator, ctx: RunContext, reqs: list[GenerationRequest]
     return [texts[id(r)] for r in reqs]
 
 
-def test_greedy_equals_per_prompt_generate(gen: BatchedGenerator, ctx: RunContext,
-                                           tiny: Path) -> None:
+def test_greedy_equals_per_prompt_generate(
+    gen: BatchedGenerator, ctx: RunContext, tiny: Path
+) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(tiny)
@@ -76,7 +91,7 @@ def test_greedy_equals_per_prompt_generate(gen: BatchedGenerator, ctx: RunContex
     for p in PROMPTS:
         enc = tok(p, return_tensors="pt")
         out = model.generate(**enc, do_sample=False, max_new_tokens=24)
-        reference.append(tok.decode(out[0, enc.input_ids.shape[1]:], skip_special_tokens=True))
+        reference.append(tok.decode(out[0, enc.input_ids.shape[1] :], skip_special_tokens=True))
     got = gen.generate(ctx, requests())
     assert got == reference
     assert any(t.strip() for t in got)
@@ -95,8 +110,9 @@ def test_sampling_does_not_depend_on_the_batch(gen: BatchedGenerator, ctx: RunCo
     assert reseeded != together
 
 
-def test_sdpa_and_eager_agree_greedy(gen: BatchedGenerator, tmp_path: Path,
-                                     cache_dir: Path) -> None:
+def test_sdpa_and_eager_agree_greedy(
+    gen: BatchedGenerator, tmp_path: Path, cache_dir: Path
+) -> None:
     ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=cache_dir, config_dir=tmp_path)
     eager = BatchedGenerator(attention="eager").generate(ctx, requests())
     assert ctx.facts["attention"] == "eager"
@@ -122,8 +138,9 @@ def test_long_prompts_truncate_or_fail(ctx: RunContext, caplog: pytest.LogCaptur
         BatchedGenerator().generate(ctx, requests(max_new=600))
 
 
-def test_plan_groups_sorts_and_covers(gen: BatchedGenerator, trained: tuple[Any, Path, dict]
-                                      ) -> None:
+def test_plan_groups_sorts_and_covers(
+    gen: BatchedGenerator, trained: tuple[Any, Path, dict]
+) -> None:
     reqs = requests() + requests(adapter=str(trained[1]))
     g = BatchedGenerator(batch_size=3, mixed_adapters=False)  # one adapter per batch
     batches = g.plan(reqs)
@@ -137,8 +154,9 @@ def test_plan_groups_sorts_and_covers(gen: BatchedGenerator, trained: tuple[Any,
     assert lengths == sorted(lengths)
 
 
-def test_adapters_switch_and_mixed_batches_match(gen: BatchedGenerator, ctx: RunContext,
-                                                 trained: tuple[Any, Path, dict]) -> None:
+def test_adapters_switch_and_mixed_batches_match(
+    gen: BatchedGenerator, ctx: RunContext, trained: tuple[Any, Path, dict]
+) -> None:
     adapter = str(trained[1])
     base = gen.generate(ctx, requests())
     adapted = gen.generate(ctx, requests(adapter=adapter))
@@ -148,8 +166,7 @@ def test_adapters_switch_and_mixed_batches_match(gen: BatchedGenerator, ctx: Run
     assert mixed == base + adapted
 
 
-def test_bad_adapters_and_settings(gen: BatchedGenerator, ctx: RunContext, tmp_path: Path
-                                   ) -> None:
+def test_bad_adapters_and_settings(gen: BatchedGenerator, ctx: RunContext, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
         gen.plan(requests(adapter=str(tmp_path / "nope")))
     (tmp_path / "empty").mkdir()
@@ -168,24 +185,34 @@ def _foreign_adapter(path: Path) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=4,
-                      num_attention_heads=4, num_key_value_heads=2)
-    model = get_peft_model(LlamaForCausalLM(cfg),
-                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    cfg = LlamaConfig(
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
+    model = get_peft_model(
+        LlamaForCausalLM(cfg), LoraConfig(r=4, target_modules=["q_proj", "v_proj"])
+    )
     model.save_pretrained(str(path))
     return path
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"batch_size": 0}, "batch_size must be"),
-    ({"device": "tpu"}, "device must be one of"),
-    ({"dtype": "float8"}, "dtype must be one of"),
-    ({"attention": "flash"}, "attention must be one of"),
-    ({"attention": "xformers", "device": "cpu"}, "needs a CUDA device"),
-    ({"context": "drop"}, "context must be one of"),
-    ({"stop": [""]}, "stop must be"),
-    ({"model": ""}, "model must be"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"batch_size": 0}, "batch_size must be"),
+        ({"device": "tpu"}, "device must be one of"),
+        ({"dtype": "float8"}, "dtype must be one of"),
+        ({"attention": "flash"}, "attention must be one of"),
+        ({"attention": "xformers", "device": "cpu"}, "needs a CUDA device"),
+        ({"context": "drop"}, "context must be one of"),
+        ({"stop": [""]}, "stop must be"),
+        ({"model": ""}, "model must be"),
+    ],
+)
 def test_bad_parameters_raise_value_error(params: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BatchedGenerator(**params)

@@ -50,8 +50,12 @@ def test_build_finds_the_lora_dropouts(tiny: Path) -> None:
 
     def model(dropout: float):
         base = AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.float32)
-        return get_peft_model(base, LoraConfig(r=4, lora_alpha=8, lora_dropout=dropout,
-                                               target_modules=["q_proj", "v_proj"]))
+        return get_peft_model(
+            base,
+            LoraConfig(
+                r=4, lora_alpha=8, lora_dropout=dropout, target_modules=["q_proj", "v_proj"]
+            ),
+        )
 
     pcg = PcgDropout.build(model(0.1))
     assert pcg is not None
@@ -60,7 +64,8 @@ def test_build_finds_the_lora_dropouts(tiny: Path) -> None:
 
 
 def test_bucketed_cpu_training_draws_from_pcg_unbucketed_from_torch(
-        ctx: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     drawn: list[str] = []
     original = PcgDropout.__enter__
 

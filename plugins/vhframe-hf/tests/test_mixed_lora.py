@@ -42,8 +42,9 @@ def build_adapter(base: Path, out: Path, seed: int, **shape: object) -> Path:
 @pytest.fixture(scope="module")
 def adapters(tmp_path_factory: pytest.TempPathFactory, tiny: Path) -> list[str]:
     root = tmp_path_factory.mktemp("adapters")
-    return [str(build_adapter(tiny, root / f"ad{i}", seed=i, **shape))
-            for i, shape in enumerate(SHAPES)]
+    return [
+        str(build_adapter(tiny, root / f"ad{i}", seed=i, **shape)) for i, shape in enumerate(SHAPES)
+    ]
 
 
 def mixed_requests(adapters: list[str], **kw: object) -> list[GenerationRequest]:
@@ -53,8 +54,7 @@ def mixed_requests(adapters: list[str], **kw: object) -> list[GenerationRequest]
     for k, reqs in enumerate(per_subject):
         for r in reqs:  # distinct seeds per subject, so sampled rows differ across subjects
             out.append(dataclasses.replace(r, seed=r.seed + 1000 * k))
-    return [out[i * len(PROMPTS) + j] for j in range(len(PROMPTS))
-            for i in range(len(per_subject))]
+    return [out[i * len(PROMPTS) + j] for j in range(len(PROMPTS)) for i in range(len(per_subject))]
 
 
 def by_plan(g: BatchedGenerator, ctx: RunContext, reqs: list[GenerationRequest]) -> list[str]:
@@ -88,8 +88,9 @@ def test_sampling_mixed_is_batch_independent(ctx: RunContext, adapters: list[str
     reqs = mixed_requests(adapters, temperature=0.9, top_p=0.95, max_new=16)
     reference = alone(ctx, reqs)
     assert BatchedGenerator(batch_size=64).generate(ctx, reqs) == reference
-    assert by_plan(BatchedGenerator(batch_size=5), ctx, list(reversed(reqs))) == \
-        list(reversed(reference))
+    assert by_plan(BatchedGenerator(batch_size=5), ctx, list(reversed(reqs))) == list(
+        reversed(reference)
+    )
 
 
 def test_plan_mixes_subjects_by_length_and_is_pure(adapters: list[str]) -> None:
@@ -109,8 +110,9 @@ def test_plan_mixes_subjects_by_length_and_is_pure(adapters: list[str]) -> None:
     assert all(len(b) <= 6 for b in batches)
 
 
-def test_adapter_bound_is_kept_and_never_evicts_the_batch(ctx: RunContext,
-                                                          adapters: list[str]) -> None:
+def test_adapter_bound_is_kept_and_never_evicts_the_batch(
+    ctx: RunContext, adapters: list[str]
+) -> None:
     reqs = mixed_requests(adapters, max_new=8)
     reference = alone(ctx, reqs)
     g = BatchedGenerator(batch_size=16, max_adapters=2)

@@ -37,12 +37,16 @@ def test_tiny_loads_with_auto_classes(tiny: Path) -> None:
     assert ids[0] == tok.bos_token_id == cfg.bos_token_id
     assert tok.eos_token_id == cfg.eos_token_id and tok.pad_token_id == cfg.pad_token_id
     # the short pretraining makes it emit words, not noise
-    out = model.generate(**tok(["QUESTION: Is it right that we should ban zoos? ANSWER:"],
-                               return_tensors="pt"), do_sample=False, max_new_tokens=20)
+    out = model.generate(
+        **tok(["QUESTION: Is it right that we should ban zoos? ANSWER:"], return_tensors="pt"),
+        do_sample=False,
+        max_new_tokens=20,
+    )
     text = tok.decode(out[0], skip_special_tokens=True)
     words = text.split("ANSWER:", 1)[1].split()
-    assert len(words) >= 3 and all(w.strip(".,;?!").isalpha() or w[0].isdigit()
-                                   for w in words), text
+    assert len(words) >= 3 and all(w.strip(".,;?!").isalpha() or w[0].isdigit() for w in words), (
+        text
+    )
     manifest = json.loads((tiny / MANIFEST).read_text())
     assert manifest["weights_sha256"] == weights_hash(tiny)
 
@@ -53,8 +57,7 @@ def test_small_build_is_bit_for_bit_deterministic(tmp_path: Path) -> None:
     b = build_tiny_llama(tmp_path / "b", spec)
     assert weights_hash(a) == weights_hash(b)
     assert (a / "tokenizer.json").read_bytes() == (b / "tokenizer.json").read_bytes()
-    other = build_tiny_llama(tmp_path / "c", TinySpec(pretrain_steps=10, corpus_lines=600,
-                                                      seed=1))
+    other = build_tiny_llama(tmp_path / "c", TinySpec(pretrain_steps=10, corpus_lines=600, seed=1))
     assert weights_hash(other) != weights_hash(a)
 
 
@@ -126,8 +129,7 @@ def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 def test_identity_follows_the_bytes_not_the_path(tiny: Path, tmp_path: Path) -> None:
-    ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=tmp_path / "cache",
-                     config_dir=tmp_path)
+    ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=tmp_path / "cache", config_dir=tmp_path)
     a = _settled_copy(tiny, tmp_path / "a")
     b = _settled_copy(tiny, tmp_path / "elsewhere" / "b")
     ident = model_identity_in(ctx, "a")  # relative refs resolve from the config folder
@@ -158,13 +160,13 @@ def test_identity_follows_the_bytes_not_the_path(tiny: Path, tmp_path: Path) -> 
         model_identity_in(ctx, "bare")
 
 
-def test_identity_cache_reads_once_and_sees_changes(tiny: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_identity_cache_reads_once_and_sees_changes(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vhframe_hf.generator import BatchedGenerator
     from vhframe_hf.trainer import LoraTrainer
 
-    ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=tmp_path / "cache",
-                     config_dir=tmp_path)
+    ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=tmp_path / "cache", config_dir=tmp_path)
     m = _settled_copy(tiny, tmp_path / "m")
     calls = _count_hashing(monkeypatch)
     ident = model_identity_in(ctx, str(m))
@@ -196,8 +198,7 @@ def test_identity_cache_reads_once_and_sees_changes(tiny: Path, tmp_path: Path,
 
 
 def test_sharded_weights_count(tiny: Path, tmp_path: Path) -> None:
-    ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=tmp_path / "cache",
-                     config_dir=tmp_path)
+    ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=tmp_path / "cache", config_dir=tmp_path)
     m = _settled_copy(tiny, tmp_path / "m")
     whole = model_identity_in(ctx, str(m))
     # a second shard, and a shard index, are part of the identity

@@ -22,7 +22,9 @@ def test_registers_through_entry_point() -> None:
 
 
 def test_plugin_import_does_not_load_torch() -> None:
-    code = ("import sys, vhframe_hf.plugin; "
-            "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        "import sys, vhframe_hf.plugin; "
+        "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

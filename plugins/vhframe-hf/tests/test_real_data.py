@@ -16,15 +16,22 @@ TOUCHE = Path(__file__).resolve().parents[4] / "shared" / "data" / "touche23"
 
 pytestmark = [
     pytest.mark.data,
-    pytest.mark.skipif(not (TOUCHE / "arguments-validation.tsv").is_file(),
-                       reason=f"real Touché23 TSVs not found in {TOUCHE}"),
+    pytest.mark.skipif(
+        not (TOUCHE / "arguments-validation.tsv").is_file(),
+        reason=f"real Touché23 TSVs not found in {TOUCHE}",
+    ),
     pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:FutureWarning"),
 ]
 
 
 def test_lora_on_real_arguments(ctx: RunContext, tmp_path: Path) -> None:
-    dataset = PluginManager().load().create(
-        "value_datasets", "vhframe:touche23", {"path": str(TOUCHE), "splits": ["validation"]})
+    dataset = (
+        PluginManager()
+        .load()
+        .create(
+            "value_datasets", "vhframe:touche23", {"path": str(TOUCHE), "splits": ["validation"]}
+        )
+    )
     examples = dataset.load(ctx)
     assert len(examples) > 1000
     # an extreme profile says only what touches nothing but its own value
@@ -36,6 +43,7 @@ def test_lora_on_real_arguments(ctx: RunContext, tmp_path: Path) -> None:
     out = tmp_path / "adapter"
     out.mkdir()
     manifest = LoraTrainer(epochs=1, max_examples=32, lr=1e-3).train(
-        ctx, "builtin:tiny-llama", power, examples, out)
+        ctx, "builtin:tiny-llama", power, examples, out
+    )
     assert manifest["examples"]["used"] == 32
     assert manifest["best_val_loss"] < manifest["initial_val_loss"]

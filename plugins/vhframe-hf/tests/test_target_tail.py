@@ -24,9 +24,17 @@ def _lora_model(tiny: Path, dropout: float = 0.1):
     base = AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.float32)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = get_peft_model(base, LoraConfig(
-            r=8, lora_alpha=32, lora_dropout=dropout, target_modules=["q_proj", "v_proj"],
-            bias="none", task_type="CAUSAL_LM"))
+        model = get_peft_model(
+            base,
+            LoraConfig(
+                r=8,
+                lora_alpha=32,
+                lora_dropout=dropout,
+                target_modules=["q_proj", "v_proj"],
+                bias="none",
+                task_type="CAUSAL_LM",
+            ),
+        )
         for name, p in model.named_parameters():
             if "lora_B" in name:  # non-zero B: the LoRA branch must matter in the comparison
                 torch.nn.init.normal_(p, std=0.1)
@@ -84,8 +92,9 @@ def test_tail_declines_what_it_does_not_handle(tiny: Path) -> None:
     assert TargetTail.build(model) is None
 
 
-def test_training_with_and_without_the_tail_agrees(ctx: RunContext, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_with_and_without_the_tail_agrees(
+    ctx: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = {"lr": 5e-3, "epochs": 2, "batch_size": 8, "max_examples": 24}
     examples = make_examples(60)
     with_tail = LoraTrainer(**settings)

@@ -26,18 +26,25 @@ def reference_step_losses(tiny: Path, trainer: LoraTrainer, features: list[dict]
     from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq
 
     tok = AutoTokenizer.from_pretrained(tiny)
-    collate = DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=-100,
-                                     return_tensors="pt")
+    collate = DataCollatorForSeq2Seq(
+        tok, padding=True, label_pad_token_id=-100, return_tensors="pt"
+    )
     base = AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.float32)
-    config = LoraConfig(r=trainer.r, lora_alpha=trainer.alpha, lora_dropout=trainer.dropout,
-                        target_modules=list(trainer.target_modules), bias="none",
-                        task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=trainer.r,
+        lora_alpha=trainer.alpha,
+        lora_dropout=trainer.dropout,
+        target_modules=list(trainer.target_modules),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
     losses = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(trainer.seed)  # the LoRA A matrices
         model = get_peft_model(base, config)
-        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                lr=trainer.lr, weight_decay=0.0)
+        opt = torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad], lr=trainer.lr, weight_decay=0.0
+        )
         torch.manual_seed(trainer.seed)  # dropout
         order_gen = torch.Generator().manual_seed(trainer.seed)
         model.train()
@@ -53,8 +60,9 @@ def reference_step_losses(tiny: Path, trainer: LoraTrainer, features: list[dict]
     return losses
 
 
-def test_step_losses_equal_a_plain_transformers_loop(ctx: RunContext, tiny: Path,
-                                                     tmp_path: Path) -> None:
+def test_step_losses_equal_a_plain_transformers_loop(
+    ctx: RunContext, tiny: Path, tmp_path: Path
+) -> None:
     from transformers import AutoTokenizer
 
     trainer = LoraTrainer(**SETTINGS)
@@ -71,8 +79,7 @@ def test_step_losses_equal_a_plain_transformers_loop(ctx: RunContext, tiny: Path
         prompt = tok(p.prompt)["input_ids"]
         target = tok(p.target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
         assert len(prompt) + len(target) <= trainer.max_length  # nothing to truncate
-        features.append({"input_ids": prompt + target,
-                         "labels": [-100] * len(prompt) + target})
+        features.append({"input_ids": prompt + target, "labels": [-100] * len(prompt) + target})
     theirs = reference_step_losses(tiny, trainer, features)
 
     steps_per_epoch = -(-len(features) // trainer.batch_size)

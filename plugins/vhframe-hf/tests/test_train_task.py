@@ -28,14 +28,21 @@ def task_examples(n: int = 40, seed: int = 2) -> list[TaskExample]:
     for i in range(n):
         s = rng.choice(PREMISES)
         src = "grammar" if i % 4 else "alpaca"
-        out.append(TaskExample(id=f"T{i:03d}", prompt=f"Correct this sentence: {s}\nCorrected:",
-                               target=f" {s[0].upper()}{s[1:]}.", source=src))
+        out.append(
+            TaskExample(
+                id=f"T{i:03d}",
+                prompt=f"Correct this sentence: {s}\nCorrected:",
+                target=f" {s[0].upper()}{s[1:]}.",
+                source=src,
+            )
+        )
     return out
 
 
 @pytest.fixture(scope="module")
-def task_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path, tiny: Path
-             ) -> tuple[LoraTrainer, Path, dict[str, Any]]:
+def task_run(
+    tmp_path_factory: pytest.TempPathFactory, cache_dir: Path, tiny: Path
+) -> tuple[LoraTrainer, Path, dict[str, Any]]:
     base = tmp_path_factory.mktemp("task")
     ctx = RunContext(seed=42, run_dir=base, cache_dir=cache_dir, config_dir=base)
     trainer = LoraTrainer(**TASK)
@@ -44,8 +51,7 @@ def task_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path, tiny: Pa
     return trainer, out, trainer.train_task(ctx, "builtin:tiny-llama", task_examples(), out)
 
 
-def test_task_training_learns_and_records_itself(task_run: tuple[LoraTrainer, Path, dict]
-                                                  ) -> None:
+def test_task_training_learns_and_records_itself(task_run: tuple[LoraTrainer, Path, dict]) -> None:
     _, out, manifest = task_run
     assert manifest["best_val_loss"] < manifest["initial_val_loss"]
     vals = [e["val_loss"] for e in manifest["epochs"]]
@@ -70,14 +76,17 @@ def test_task_adapter_loads_and_reproduces_the_best_loss(
     exs = task_examples()
     _, val = trainer._hash_split(exs, [e.source for e in exs])
     assert {e.source for e in val} == {"alpaca", "grammar"}  # stratified by source
-    data = sorted((trainer._encode(p) for p in trainer._canonical(formats.task_pairs(val))),
-                  key=lambda d: len(d[0]))
+    data = sorted(
+        (trainer._encode(p) for p in trainer._canonical(formats.task_pairs(val))),
+        key=lambda d: len(d[0]),
+    )
     kept = trainer._peft
     trainer._peft = adapted
     try:
         with torch.no_grad():
-            assert trainer._eval_loss(data, "cpu") == pytest.approx(manifest["best_val_loss"],
-                                                                    rel=1e-5)
+            assert trainer._eval_loss(data, "cpu") == pytest.approx(
+                manifest["best_val_loss"], rel=1e-5
+            )
     finally:
         trainer._peft = kept
 
@@ -91,15 +100,15 @@ def test_task_training_is_deterministic_and_shares_the_model(
     (tmp_path / "v").mkdir()
     trainer.train(ctx, "builtin:tiny-llama", mixed(), make_examples(20), tmp_path / "v")
     (tmp_path / "t").mkdir()
-    again = trainer.train_task(ctx, "builtin:tiny-llama", list(reversed(task_examples())),
-                               tmp_path / "t")
+    again = trainer.train_task(
+        ctx, "builtin:tiny-llama", list(reversed(task_examples())), tmp_path / "t"
+    )
     assert trainer._peft is model  # loaded once for all trainings
     assert again["epochs"] == first["epochs"]
     assert again["adapter_sha256"] == first["adapter_sha256"]
 
 
-def test_task_training_rejects_too_few_or_empty_examples(ctx: RunContext, tmp_path: Path
-                                                         ) -> None:
+def test_task_training_rejects_too_few_or_empty_examples(ctx: RunContext, tmp_path: Path) -> None:
     t = LoraTrainer(**TASK)
     with pytest.raises(ValueError, match=r"at least 2 examples .* found 1"):
         t.train_task(ctx, "builtin:tiny-llama", task_examples(1), tmp_path)

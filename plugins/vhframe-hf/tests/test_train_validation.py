@@ -22,8 +22,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:Futu
 def _marked(n: int = 60) -> list[Example]:
     """Examples with a fixed split: 70 % train, 15 % valid, 15 % test by position."""
     names = ["train"] * 14 + ["valid"] * 3 + ["test"] * 3
-    return [dataclasses.replace(e, split=names[i % len(names)])
-            for i, e in enumerate(make_examples(n))]
+    return [
+        dataclasses.replace(e, split=names[i % len(names)]) for i, e in enumerate(make_examples(n))
+    ]
 
 
 def _labels(examples: list[Example]) -> Counter[bool]:
@@ -82,8 +83,9 @@ def test_hash_split_is_stratified_by_the_stage1_label() -> None:
         unstratified = t.split(used)[1]
         misses += len(_labels(unstratified)) < 2
         # deterministic and independent of input order
-        assert [e.id for e in t.split(list(reversed(used)), mixed())[1]] == \
-            [e.id for e in reversed(val)]
+        assert [e.id for e in t.split(list(reversed(used)), mixed())[1]] == [
+            e.id for e in reversed(val)
+        ]
     assert misses > 0  # the case this guards against does occur without stratification
 
 
@@ -96,14 +98,17 @@ def test_stratified_shares_follow_the_class_sizes() -> None:
     assert abs(_labels(val)[True] - 40 * n_say / 400) <= 1
 
 
-@pytest.mark.parametrize("n_val, sizes, expected", [
-    (1, {"a": 9, "b": 1}, {"a": 1, "b": 0}),       # a singleton stays in training
-    (1, {"a": 9, "b": 3}, {"a": 1, "b": 1}),       # lifted so that both classes validate
-    (1, {"a": 1, "b": 1}, {"a": 1, "b": 0}),       # two singletons: one must validate
-    (3, {"a": 2, "b": 2}, {"a": 2, "b": 1}),       # past the caps the asked share wins
-    (10, {"a": 70, "b": 30}, {"a": 7, "b": 3}),    # proportional
-    (3, {"x": 50}, {"x": 3}),
-])
+@pytest.mark.parametrize(
+    "n_val, sizes, expected",
+    [
+        (1, {"a": 9, "b": 1}, {"a": 1, "b": 0}),  # a singleton stays in training
+        (1, {"a": 9, "b": 3}, {"a": 1, "b": 1}),  # lifted so that both classes validate
+        (1, {"a": 1, "b": 1}, {"a": 1, "b": 0}),  # two singletons: one must validate
+        (3, {"a": 2, "b": 2}, {"a": 2, "b": 1}),  # past the caps the asked share wins
+        (10, {"a": 70, "b": 30}, {"a": 7, "b": 3}),  # proportional
+        (3, {"x": 50}, {"x": 3}),
+    ],
+)
 def test_allocation(n_val: int, sizes: dict[str, int], expected: dict[str, int]) -> None:
     assert _allocate(n_val, sizes) == expected
 
@@ -151,6 +156,8 @@ def test_training_on_the_fixed_split_records_it(ctx: RunContext, tmp_path: Path)
     assert manifest["validation"] == "split"
     assert manifest["examples"]["train"] == sum(e.split == "train" for e in exs)
     assert manifest["examples"]["validation"] == sum(e.split == "valid" for e in exs)
-    assert manifest["examples"]["used"] == manifest["examples"]["train"] + \
-        manifest["examples"]["validation"]
+    assert (
+        manifest["examples"]["used"]
+        == manifest["examples"]["train"] + manifest["examples"]["validation"]
+    )
     assert manifest["hyperparameters"]["validation"] == "auto"

@@ -20,8 +20,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:Futu
 
 
 def _ex(values: tuple[str, ...], id: str = "x") -> Example:
-    return Example(id=id, conclusion="We should ban zoos", stance="against",
-                   premise="Animals deserve freedom", values=values)
+    return Example(
+        id=id,
+        conclusion="We should ban zoos",
+        stance="against",
+        premise="Animals deserve freedom",
+        values=values,
+    )
 
 
 def _profile(**scores: float) -> ValueProfile:
@@ -38,12 +43,13 @@ def test_would_say_rule_uses_the_minimum_score() -> None:
     assert not formats.would_say(p, _ex(("Power", "Tradition")))
     with pytest.raises(ValueError, match="no value labels"):
         formats.would_say(p, _ex(()))
-    pairs = formats.argument_pairs(p, [_ex(("Power",), "a"), _ex(("Tradition",), "b"),
-                                       _ex((), "c")])
-    assert [(x.source_id, x.label) for x in pairs] == [("a", "would_say"),
-                                                       ("b", "would_not_say")]
-    assert pairs[0].prompt == ("Give an argument against the following claim.\n"
-                               "Claim: We should ban zoos.\nArgument:")
+    pairs = formats.argument_pairs(
+        p, [_ex(("Power",), "a"), _ex(("Tradition",), "b"), _ex((), "c")]
+    )
+    assert [(x.source_id, x.label) for x in pairs] == [("a", "would_say"), ("b", "would_not_say")]
+    assert pairs[0].prompt == (
+        "Give an argument against the following claim.\nClaim: We should ban zoos.\nArgument:"
+    )
     assert pairs[0].target == " Animals deserve freedom"
     assert pairs[1].target == " " + formats.DECLINE
 
@@ -74,8 +80,7 @@ def test_training_learns_and_keeps_best_epoch(trained: tuple[Any, Path, dict]) -
     assert manifest["profile"]["name"] == "mixed"
     assert manifest["hyperparameters"]["r"] == 8 and len(manifest["data_hash"]) == 64
     assert json.loads((out / MANIFEST).read_text()) == manifest
-    assert {"adapter_config.json", "adapter_model.safetensors"} <= {p.name for p in
-                                                                    out.iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= {p.name for p in out.iterdir()}
 
 
 def test_saved_adapter_is_the_best_epoch_and_changes_the_model(
@@ -100,8 +105,7 @@ def test_saved_adapter_is_the_best_epoch_and_changes_the_model(
     try:
         _, val, _ = trainer.partition(mixed(), examples)
         data = [trainer._encode(p) for p in trainer.pairs(mixed(), val)]
-        assert trainer._eval_loss(data, "cpu") == pytest.approx(manifest["best_val_loss"],
-                                                                rel=1e-5)
+        assert trainer._eval_loss(data, "cpu") == pytest.approx(manifest["best_val_loss"], rel=1e-5)
     finally:
         trainer.close()
 
@@ -126,24 +130,27 @@ def test_same_seed_gives_identical_adapters_and_profiles_do_not_leak(
     assert other["adapter_sha256"] != again["adapter_sha256"]
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"r": 0}, "r must be"),
-    ({"alpha": 0}, "alpha must be"),
-    ({"dropout": 1.0}, "dropout must be"),
-    ({"lr": -1e-3}, "lr must be"),
-    ({"epochs": 0}, "epochs must be"),
-    ({"batch_size": True}, "batch_size must be"),
-    ({"max_length": 4}, "max_length must be"),
-    ({"seed": -1}, "seed must be"),
-    ({"validation_fraction": 0.0}, "validation_fraction must be"),
-    ({"max_examples": 1}, "max_examples must be"),
-    ({"stages": ["poll"]}, "unknown stage 'poll'"),
-    ({"faithful_label_shift": 1}, "faithful_label_shift must be true or false"),
-    ({"target_modules": []}, "target_modules must be"),
-    ({"target_modules": "q_proj"}, "target_modules must be"),
-    ({"device": "tpu"}, "device must be one of"),
-    ({"lr": "fast"}, "lr must be a number"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"r": 0}, "r must be"),
+        ({"alpha": 0}, "alpha must be"),
+        ({"dropout": 1.0}, "dropout must be"),
+        ({"lr": -1e-3}, "lr must be"),
+        ({"epochs": 0}, "epochs must be"),
+        ({"batch_size": True}, "batch_size must be"),
+        ({"max_length": 4}, "max_length must be"),
+        ({"seed": -1}, "seed must be"),
+        ({"validation_fraction": 0.0}, "validation_fraction must be"),
+        ({"max_examples": 1}, "max_examples must be"),
+        ({"stages": ["poll"]}, "unknown stage 'poll'"),
+        ({"faithful_label_shift": 1}, "faithful_label_shift must be true or false"),
+        ({"target_modules": []}, "target_modules must be"),
+        ({"target_modules": "q_proj"}, "target_modules must be"),
+        ({"device": "tpu"}, "device must be one of"),
+        ({"lr": "fast"}, "lr must be a number"),
+    ],
+)
 def test_bad_parameters_raise_value_error(params: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         LoraTrainer(**params)
@@ -154,13 +161,19 @@ def test_too_few_examples_and_bad_target_modules(ctx: RunContext, tmp_path: Path
         LoraTrainer().train(ctx, "builtin:tiny-llama", mixed(), make_examples(1), tmp_path)
     with pytest.raises(ValueError, match="do not fit model"):
         LoraTrainer(target_modules=["nonexistent_proj"]).train(
-            ctx, "builtin:tiny-llama", mixed(), make_examples(10), tmp_path)
+            ctx, "builtin:tiny-llama", mixed(), make_examples(10), tmp_path
+        )
 
 
 def test_survey_pairs_and_the_faithful_label_shift() -> None:
     p = ValueProfile.from_mapping("p", {v: 2.25 + 0.25 * i for i, v in enumerate(VALUES)})
-    ex = Example(id="x", conclusion="c", stance="against", premise="we must act",
-                 values=("Achievement", "Universalism"))
+    ex = Example(
+        id="x",
+        conclusion="c",
+        stance="against",
+        premise="we must act",
+        values=("Achievement", "Universalism"),
+    )
     corrected = formats.survey_pairs(p, [ex])
     assert [pr.source_id for pr in corrected] == ["x|Achievement", "x|Universalism"]
     assert "Achievement is important to this person" in corrected[0].prompt
@@ -183,14 +196,16 @@ def test_survey_pair_counts_on_the_studys_training_split(tmp_path: Path) -> None
     from vhframe.builtins.touche import ValueTable
     from vhframe.context import RunContext
 
-    data = os.environ.get("VHFRAME_SHARED_DATA",
-                          Path(__file__).resolve().parents[3].parent / "shared" / "data")
+    data = os.environ.get(
+        "VHFRAME_SHARED_DATA", Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    )
     path = Path(data) / "value-alignment"
     if not (path / "split" / "train.csv").is_file():
         pytest.skip(f"real data not available: {path} is absent")
     ctx = RunContext(seed=0, run_dir=tmp_path, cache_dir=tmp_path, config_dir=tmp_path)
     train = ValueTable(str(path / "split" / "train.csv")).load(ctx)
-    profile = ValueProfile.from_mapping("Ach", {v: 6.0 if v == "Achievement" else 1.0
-                                                for v in VALUES})
+    profile = ValueProfile.from_mapping(
+        "Ach", {v: 6.0 if v == "Achievement" else 1.0 for v in VALUES}
+    )
     assert len(formats.survey_pairs(profile, train)) == 16594
     assert len(formats.survey_pairs(profile, train, faithful_label_shift=True)) == 13046

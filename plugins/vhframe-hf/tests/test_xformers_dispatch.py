@@ -49,9 +49,11 @@ def test_entry_matches_eager_math_with_gqa_and_padding() -> None:
     kpos = torch.arange(kv_len)
     qpos = torch.arange(kv_len - q_len, kv_len)
     allowed = (kpos[None, None, :] <= qpos[None, :, None]) & (
-        kpos[None, None, :] >= pad[:, None, None])
-    mask = torch.zeros(b, 1, q_len, kv_len).masked_fill(~allowed[:, None],
-                                                        torch.finfo(torch.float32).min)
+        kpos[None, None, :] >= pad[:, None, None]
+    )
+    mask = torch.zeros(b, 1, q_len, kv_len).masked_fill(
+        ~allowed[:, None], torch.finfo(torch.float32).min
+    )
     want, _ = eager_attention_forward(_Module(), q, k, v, mask, scaling=d**-0.5)
     with use_kernel(reference_kernel):
         got, weights = xformers_attention_forward(_Module(), q, k, v, mask, scaling=d**-0.5)
@@ -62,8 +64,9 @@ def test_entry_matches_eager_math_with_gqa_and_padding() -> None:
 def test_bias_handed_to_the_kernel_is_aligned_and_broadcast() -> None:
     seen = {}
 
-    def spy(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor,
-            scale: float) -> torch.Tensor:
+    def spy(
+        q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, scale: float
+    ) -> torch.Tensor:
         seen.update(q=q.shape, k=k.shape, bias=bias.shape, strides=bias.stride(), scale=scale)
         return reference_kernel(q, k, v, bias, scale)
 
@@ -85,8 +88,12 @@ def test_model_logits_equal_sdpa_and_eager(tiny: Path) -> None:
 
     register_xformers()
     tok = AutoTokenizer.from_pretrained(tiny)
-    enc = tok(["QUESTION: What do you think about zoos? ANSWER:", "The weather", "Hi"],
-              padding=True, padding_side="left", return_tensors="pt")
+    enc = tok(
+        ["QUESTION: What do you think about zoos? ANSWER:", "The weather", "Hi"],
+        padding=True,
+        padding_side="left",
+        return_tensors="pt",
+    )
     logits = {}
     with use_kernel(reference_kernel), torch.no_grad():
         for impl in ("xformers", "sdpa", "eager"):

@@ -25,8 +25,15 @@ def check_int(name: str, value: Any, minimum: int) -> int:
     return value
 
 
-def check_float(name: str, value: Any, low: float, high: float, *, low_open: bool = False,
-                high_open: bool = False) -> float:
+def check_float(
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number, found {value!r}")
     v = float(value)

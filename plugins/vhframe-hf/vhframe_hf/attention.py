@@ -45,16 +45,18 @@ def xformers_problem(device: str) -> str | None:
     if not cuda_available():
         return "attention 'xformers' needs a CUDA device and torch sees none; use 'sdpa' or 'eager'"
     if not xformers_available():
-        return ("attention 'xformers' needs the xformers package "
-                "(pip install 'vhframe-hf[xformers]')")
+        return (
+            "attention 'xformers' needs the xformers package (pip install 'vhframe-hf[xformers]')"
+        )
     return None
 
 
 def check_attention(requested: str, device: str) -> None:
     """Reject choices that cannot work on ``device`` ("auto", "cpu" or "cuda") early."""
     if requested not in ATTENTIONS:
-        raise ValueError(f"attention must be one of {', '.join(map(repr, ATTENTIONS))}, "
-                         f"found {requested!r}")
+        raise ValueError(
+            f"attention must be one of {', '.join(map(repr, ATTENTIONS))}, found {requested!r}"
+        )
     if requested == XFORMERS:
         problem = xformers_problem(device)
         if problem is not None:
@@ -109,8 +111,7 @@ def use_kernel(fn: Kernel) -> Iterator[None]:
 # --------------------------------------------------------------------------- the entry
 
 
-def _aligned_bias(mask: Any, batch: int, heads: int, q_len: int, kv_len: int, dtype: Any
-                  ) -> Any:
+def _aligned_bias(mask: Any, batch: int, heads: int, q_len: int, kv_len: int, dtype: Any) -> Any:
     """The additive mask as xformers wants it: query dtype, (b, h, q, kv), rows 16-byte aligned.
 
     xformers requires every stride but the last to be a multiple of 16 bytes, so the mask is
@@ -147,8 +148,10 @@ def xformers_attention_forward(
     if dropout:
         raise ValueError("attention 'xformers' is registered for inference only (dropout 0)")
     if kwargs.get("softcap") is not None or kwargs.get("sliding_window") is not None:
-        raise ValueError("attention 'xformers' does not support softcapping or sliding windows "
-                         "here; use 'sdpa' or 'eager' for this model")
+        raise ValueError(
+            "attention 'xformers' does not support softcapping or sliding windows "
+            "here; use 'sdpa' or 'eager' for this model"
+        )
     batch, heads, q_len, dim = query.shape
     kv_heads, kv_len = key.shape[1], key.shape[2]
     if kv_heads != heads:
@@ -163,12 +166,10 @@ def xformers_attention_forward(
         # queries aligned to the end of the keys (the cache case)
         q_pos = torch.arange(kv_len - q_len, kv_len, device=query.device)[:, None]
         allowed = torch.arange(kv_len, device=query.device)[None, :] <= q_pos
-        attention_mask = torch.zeros((1, 1, q_len, kv_len), dtype=query.dtype,
-                                     device=query.device)
+        attention_mask = torch.zeros((1, 1, q_len, kv_len), dtype=query.dtype, device=query.device)
         attention_mask.masked_fill_(~allowed, torch.finfo(query.dtype).min)
     bias = _aligned_bias(attention_mask, batch, heads, q_len, kv_len, query.dtype)
-    out = kernel(query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2), bias,
-                 scale)
+    out = kernel(query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2), bias, scale)
     return out.contiguous(), None
 
 

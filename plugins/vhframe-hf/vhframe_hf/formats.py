@@ -73,13 +73,15 @@ def argument_pairs(profile: ValueProfile, examples: Sequence[Example]) -> list[T
         if not ex.values:
             continue
         say = would_say(profile, ex)
-        out.append(TrainingPair(
-            stage="argument",
-            source_id=ex.id,
-            prompt=argument_prompt(ex),
-            target=" " + (ex.premise.strip() if say else DECLINE),
-            label="would_say" if say else "would_not_say",
-        ))
+        out.append(
+            TrainingPair(
+                stage="argument",
+                source_id=ex.id,
+                prompt=argument_prompt(ex),
+                target=" " + (ex.premise.strip() if say else DECLINE),
+                label="would_say" if say else "would_not_say",
+            )
+        )
     return out
 
 
@@ -123,17 +125,25 @@ def survey_pairs(
                     continue
                 value = VALUES[i + 1]
             answer = stochastic_round(scores[value], f"{profile.name}|{ex.id}|{value}")
-            out.append(TrainingPair(stage="survey", source_id=f"{ex.id}|{value}",
-                                    prompt=survey_prompt(ex, value), target=f" {answer}",
-                                    label=str(answer)))
+            out.append(
+                TrainingPair(
+                    stage="survey",
+                    source_id=f"{ex.id}|{value}",
+                    prompt=survey_prompt(ex, value),
+                    target=f" {answer}",
+                    label=str(answer),
+                )
+            )
     return out
 
 
 def task_pairs(examples: Sequence[TaskExample]) -> list[TrainingPair]:
     """Pairs of a benign fine-tune: the task example's prompt and target as they are (the
     task dataset has already applied its format's template); ``label`` is its source."""
-    return [TrainingPair(stage="task", source_id=e.id, prompt=e.prompt, target=e.target,
-                         label=e.source) for e in examples]
+    return [
+        TrainingPair(stage="task", source_id=e.id, prompt=e.prompt, target=e.target, label=e.source)
+        for e in examples
+    ]
 
 
 PairBuilder = Callable[[ValueProfile, Sequence[Example]], list[TrainingPair]]

@@ -200,16 +200,16 @@ class BatchedGenerator:
         ref = self.model or r.subject.base_model
         return (ref, "") if self.mixed_adapters else (ref, r.subject.adapter or "")
 
-    def _cut(self, reqs: Sequence[GenerationRequest], by_size: bool = True
-             ) -> list[Sequence[GenerationRequest]]:
+    def _cut(
+        self, reqs: Sequence[GenerationRequest], by_size: bool = True
+    ) -> list[Sequence[GenerationRequest]]:
         """Consecutive chunks of at most ``batch_size`` rows and ``max_adapters`` adapters."""
         chunks: list[Sequence[GenerationRequest]] = []
         start, adapters = 0, set[str]()
         for i, r in enumerate(reqs):
             a = r.subject.adapter
             full = by_size and i - start >= self.batch_size
-            if full or (a is not None and a not in adapters
-                        and len(adapters) >= self.max_adapters):
+            if full or (a is not None and a not in adapters and len(adapters) >= self.max_adapters):
                 chunks.append(reqs[start:i])
                 start, adapters = i, set()
             if a is not None:
@@ -274,8 +274,9 @@ class BatchedGenerator:
         from peft import PeftModel
 
         if not (Path(path) / "adapter_config.json").is_file():
-            raise ValueError(f"adapter {adapter!r}: not a PEFT adapter folder "
-                             "(no adapter_config.json)")
+            raise ValueError(
+                f"adapter {adapter!r}: not a PEFT adapter folder (no adapter_config.json)"
+            )
         name = "a" + hashlib.sha256(path.encode()).hexdigest()[:16]
         try:
             with warnings.catch_warnings(), quiet_hf():
@@ -284,40 +285,54 @@ class BatchedGenerator:
                 if isinstance(loaded.model, PeftModel):
                     loaded.model.load_adapter(path, adapter_name=name)
                 else:
-                    loaded.model = PeftModel.from_pretrained(loaded.model, path,
-                                                             adapter_name=name)
+                    loaded.model = PeftModel.from_pretrained(loaded.model, path, adapter_name=name)
         except (RuntimeError, ValueError, KeyError) as exc:
-            raise ValueError(f"adapter {adapter!r} does not fit base model {ref!r}: "
-                             f"{exc}") from None
+            raise ValueError(
+                f"adapter {adapter!r} does not fit base model {ref!r}: {exc}"
+            ) from None
         loaded.model.eval()
         loaded.adapters[path] = name
 
     # ------------------------------------------------------------------ decoding
-    def _prompt_ids(self, ctx: RunContext, loaded: _Loaded, model: Any,
-                    r: GenerationRequest) -> list[int]:
+    def _prompt_ids(
+        self, ctx: RunContext, loaded: _Loaded, model: Any, r: GenerationRequest
+    ) -> list[int]:
         ids: list[int] = loaded.tokenizer(r.prompt)["input_ids"]
         window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
         if not window:
             return ids
         room = window - r.decoding.max_new_tokens
         if room < 1:
-            raise ValueError(f"max_new_tokens {r.decoding.max_new_tokens} does not fit the "
-                             f"model's context window of {window} tokens")
+            raise ValueError(
+                f"max_new_tokens {r.decoding.max_new_tokens} does not fit the "
+                f"model's context window of {window} tokens"
+            )
         if len(ids) > room:
             where = f"prompt of item {r.item.benchmark}/{r.item.id}"
             if self.context == "error":
-                raise ValueError(f"{where} has {len(ids)} tokens; with max_new_tokens "
-                                 f"{r.decoding.max_new_tokens} the context window of {window} "
-                                 f"allows at most {room}")
-            ctx.log.warning("%s: %d tokens, truncated from the left to %d to fit the "
-                            "context window", where, len(ids), room)
+                raise ValueError(
+                    f"{where} has {len(ids)} tokens; with max_new_tokens "
+                    f"{r.decoding.max_new_tokens} the context window of {window} "
+                    f"allows at most {room}"
+                )
+            ctx.log.warning(
+                "%s: %d tokens, truncated from the left to %d to fit the context window",
+                where,
+                len(ids),
+                room,
+            )
             bos = loaded.tokenizer.bos_token_id
             head = ids[:1] if bos is not None and ids[:1] == [bos] else []
             ids = head + ids[len(ids) - room + len(head) :]
         return ids
 
-    def _run(self, ctx: RunContext, loaded: _Loaded, adapter: str | None,
-             reqs: Sequence[GenerationRequest]) -> list[str]:
+    def _run(
+        self,
+        ctx: RunContext,
+        loaded: _Loaded,
+        adapter: str | None,
+        reqs: Sequence[GenerationRequest],
+    ) -> list[str]:
         import torch
 
         model = self._activate(loaded, adapter, self.model or reqs[0].subject.base_model)
@@ -327,8 +342,9 @@ class BatchedGenerator:
         with torch.inference_mode():
             return self._decode(ctx, loaded, model, reqs)
 
-    def _run_mixed(self, ctx: RunContext, loaded: _Loaded, ref: str,
-                   reqs: Sequence[GenerationRequest]) -> list[str]:
+    def _run_mixed(
+        self, ctx: RunContext, loaded: _Loaded, ref: str, reqs: Sequence[GenerationRequest]
+    ) -> list[str]:
         import torch
 
         adapters = [r.subject.adapter for r in reqs]
@@ -346,9 +362,15 @@ class BatchedGenerator:
             with lora:
                 return self._decode(ctx, loaded, loaded.model, reqs, rows, lora)
 
-    def _decode(self, ctx: RunContext, loaded: _Loaded, model: Any,
-                reqs: Sequence[GenerationRequest], names: Sequence[str] | None = None,
-                lora: MixedLora | None = None) -> list[str]:
+    def _decode(
+        self,
+        ctx: RunContext,
+        loaded: _Loaded,
+        model: Any,
+        reqs: Sequence[GenerationRequest],
+        names: Sequence[str] | None = None,
+        lora: MixedLora | None = None,
+    ) -> list[str]:
         """Decode ``reqs`` as one batch. ``names``: each row's peft adapter (mixed batches),
         applied by ``lora`` when given, else by peft's per-row ``adapter_names``."""
         import torch
@@ -382,22 +404,25 @@ class BatchedGenerator:
                 return {"adapter_names": [names[row] for row in rows]}
             return {}
 
-        last = self._prefill(model, cache, prompts, input_ids, mask, positions, names,
-                             rows_kwargs)
+        last = self._prefill(model, cache, prompts, input_ids, mask, positions, names, rows_kwargs)
         for _step in range(max(r.decoding.max_new_tokens for r in reqs)):
             logits = last.float().cpu()
             greedy = logits.argmax(-1).tolist()  # one call for all temperature-0 rows
             step_tokens, keep = [], []
             for k, row in enumerate(alive):
                 r = reqs[row]
-                token = greedy[k] if r.decoding.temperature == 0.0 else _choose(
-                    logits[k], r.decoding.temperature, r.decoding.top_p, gens[row])
+                token = (
+                    greedy[k]
+                    if r.decoding.temperature == 0.0
+                    else _choose(logits[k], r.decoding.temperature, r.decoding.top_p, gens[row])
+                )
                 if token in eos_ids:
                     continue
                 new[row].append(token)
                 if len(new[row]) >= r.decoding.max_new_tokens or (
-                    stops and _find_stop(tok.decode(new[row], skip_special_tokens=True),
-                                         stops) is not None
+                    stops
+                    and _find_stop(tok.decode(new[row], skip_special_tokens=True), stops)
+                    is not None
                 ):
                     continue
                 step_tokens.append(token)
@@ -413,9 +438,14 @@ class BatchedGenerator:
                 alive = [alive[k] for k in keep]
             mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
             positions = positions[:, -1:] + 1
-            out = model(input_ids=torch.tensor(step_tokens, device=device)[:, None],
-                        attention_mask=mask, position_ids=positions, cache=cache,
-                        use_cache=True, **rows_kwargs(alive))
+            out = model(
+                input_ids=torch.tensor(step_tokens, device=device)[:, None],
+                attention_mask=mask,
+                position_ids=positions,
+                cache=cache,
+                use_cache=True,
+                **rows_kwargs(alive),
+            )
             last = out.logits[:, -1, :]
         self.new_tokens += sum(map(len, new))
         texts = []
@@ -425,9 +455,17 @@ class BatchedGenerator:
             texts.append(text if cut is None else text[:cut])
         return texts
 
-    def _prefill(self, model: Any, cache: Any, prompts: Sequence[Sequence[int]],
-                 input_ids: Any, mask: Any, positions: Any, names: Sequence[str] | None,
-                 rows_kwargs: Callable[[Sequence[int]], dict[str, Any]]) -> Any:
+    def _prefill(
+        self,
+        model: Any,
+        cache: Any,
+        prompts: Sequence[Sequence[int]],
+        input_ids: Any,
+        mask: Any,
+        positions: Any,
+        names: Sequence[str] | None,
+        rows_kwargs: Callable[[Sequence[int]], dict[str, Any]],
+    ) -> Any:
         """Run the prompts into ``cache``; return each row's next-token logits (rows, vocab).
 
         Rows with the same prompt tokens and adapter get the same prefill, so with
@@ -448,14 +486,26 @@ class BatchedGenerator:
                 rows.append(row)
             source.append(first[key])
         if not self.share_prompts or len(rows) == len(prompts):
-            out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                        cache=cache, use_cache=True, logits_to_keep=1,
-                        **rows_kwargs(range(len(prompts))))
+            out = model(
+                input_ids=input_ids,
+                attention_mask=mask,
+                position_ids=positions,
+                cache=cache,
+                use_cache=True,
+                logits_to_keep=1,
+                **rows_kwargs(range(len(prompts))),
+            )
             return out.logits[:, -1, :]
         sel = torch.tensor(rows, device=input_ids.device)
-        out = model(input_ids=input_ids[sel], attention_mask=mask[sel],
-                    position_ids=positions[sel], cache=cache, use_cache=True,
-                    logits_to_keep=1, **rows_kwargs(rows))
+        out = model(
+            input_ids=input_ids[sel],
+            attention_mask=mask[sel],
+            position_ids=positions[sel],
+            cache=cache,
+            use_cache=True,
+            logits_to_keep=1,
+            **rows_kwargs(rows),
+        )
         spread = torch.tensor(source, device=input_ids.device)
         cache.batch_select_indices(spread)  # indices repeat: each sample row gets a copy
         return out.logits[:, -1, :][spread]
@@ -484,8 +534,9 @@ def _check_request(r: GenerationRequest) -> None:
     if isinstance(d.max_new_tokens, bool) or int(d.max_new_tokens) < 1:
         raise ValueError(f"max_new_tokens must be >= 1, found {d.max_new_tokens!r}")
     if r.subject.adapter is not None and not Path(r.subject.adapter).is_dir():
-        raise ValueError(f"subject {r.subject.name!r}: adapter folder {r.subject.adapter!r} "
-                         "does not exist")
+        raise ValueError(
+            f"subject {r.subject.name!r}: adapter folder {r.subject.adapter!r} does not exist"
+        )
 
 
 def _eos_ids(model: Any, tok: Any) -> set[int]:

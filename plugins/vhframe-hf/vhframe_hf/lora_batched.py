@@ -100,9 +100,16 @@ class MixedLora:
                 bare.append(module)
                 continue
             kind: type = type(found)  # exactly peft's Linear: a subclass may differ in forward
-            if kind is not LoraLinear or module.merged or any(
-                    n in module.lora_variant or n not in module.lora_A
-                    or module.lora_B[n].bias is not None for n in here):
+            if (
+                kind is not LoraLinear
+                or module.merged
+                or any(
+                    n in module.lora_variant
+                    or n not in module.lora_A
+                    or module.lora_B[n].bias is not None
+                    for n in here
+                )
+            ):
                 return None
             a = torch.cat([module.lora_A[n].weight for n in here])
             b = torch.cat([module.lora_B[n].weight for n in here], dim=1)
@@ -147,7 +154,11 @@ class MixedLora:
             self._patched.append(module)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         while self._patched:
             vars(self._patched.pop()).pop("forward", None)

@@ -67,7 +67,11 @@ class PcgDropout:
             vars(m)["forward"] = self._forward(m)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         for m in self.modules:
             vars(m).pop("forward", None)

@@ -73,7 +73,7 @@ def resolve_model(ref: str, cache_dir: Path) -> Path:
     resolve them against a run's config folder.
     """
     if is_builtin(ref):
-        name = ref[len(BUILTIN_PREFIX):]
+        name = ref[len(BUILTIN_PREFIX) :]
         spec = BUILTINS.get(name)
         if spec is None:
             known = ", ".join(BUILTIN_PREFIX + n for n in sorted(BUILTINS))
@@ -85,8 +85,10 @@ def resolve_model(ref: str, cache_dir: Path) -> Path:
         return target
     path = Path(ref).expanduser()
     if not path.exists():
-        raise ValueError(f"model {ref!r}: no such folder (give a local Hugging Face model "
-                         f"folder or one of {', '.join(BUILTIN_PREFIX + n for n in BUILTINS)})")
+        raise ValueError(
+            f"model {ref!r}: no such folder (give a local Hugging Face model "
+            f"folder or one of {', '.join(BUILTIN_PREFIX + n for n in BUILTINS)})"
+        )
     if not path.is_dir() or not (path / "config.json").is_file():
         raise ValueError(f"model {ref!r}: not a Hugging Face model folder (no config.json)")
     return path
@@ -96,7 +98,7 @@ def check_model_in(ctx: RunContext, ref: str) -> None:
     """Raise ``ValueError`` unless ``ref`` names a known built-in or a model folder; cheap:
     nothing is built or loaded."""
     if is_builtin(ref):
-        if ref[len(BUILTIN_PREFIX):] not in BUILTINS:
+        if ref[len(BUILTIN_PREFIX) :] not in BUILTINS:
             known = ", ".join(BUILTIN_PREFIX + n for n in sorted(BUILTINS))
             raise ValueError(f"unknown built-in model {ref!r}; known: {known}")
         return
@@ -117,7 +119,7 @@ def model_identity(ref: str) -> dict[str, Any]:
     multi-gigabyte weights on every run would be too slow to be worth it).
     """
     if is_builtin(ref):
-        spec = BUILTINS.get(ref[len(BUILTIN_PREFIX):])
+        spec = BUILTINS.get(ref[len(BUILTIN_PREFIX) :])
         return {"ref": ref, "spec": spec.hash() if spec else None}
     return {"ref": ref}
 
@@ -125,11 +127,20 @@ def model_identity(ref: str) -> dict[str, Any]:
 # Files of a Hugging Face folder that decide what the model computes: the config (and the
 # generation config, which names the end-of-sequence ids decoding stops at), the tokenizer,
 # the weights (single or sharded, safetensors or pickled) and shard indexes.
-_IDENTITY_NAMES = frozenset({
-    "config.json", "generation_config.json", "special_tokens_map.json", "added_tokens.json",
-    "vocab.json", "vocab.txt", "merges.txt", "spiece.model", "chat_template.jinja",
-    "chat_template.json",
-})
+_IDENTITY_NAMES = frozenset(
+    {
+        "config.json",
+        "generation_config.json",
+        "special_tokens_map.json",
+        "added_tokens.json",
+        "vocab.json",
+        "vocab.txt",
+        "merges.txt",
+        "spiece.model",
+        "chat_template.jinja",
+        "chat_template.json",
+    }
+)
 _IDENTITY_PREFIXES = ("tokenizer",)  # tokenizer.json, tokenizer_config.json, tokenizer.model
 _IDENTITY_SUFFIXES = (".safetensors", ".bin", ".index.json")
 IDENTITY_CACHE = "model-identity.json"  # under the run's cache_dir
@@ -140,9 +151,16 @@ _RACY_NS = 2_000_000_000
 
 
 def _identity_files(model_dir: Path) -> list[Path]:
-    files = [f for f in model_dir.iterdir() if f.is_file() and (
-        f.name in _IDENTITY_NAMES or f.name.startswith(_IDENTITY_PREFIXES)
-        or f.name.endswith(_IDENTITY_SUFFIXES))]
+    files = [
+        f
+        for f in model_dir.iterdir()
+        if f.is_file()
+        and (
+            f.name in _IDENTITY_NAMES
+            or f.name.startswith(_IDENTITY_PREFIXES)
+            or f.name.endswith(_IDENTITY_SUFFIXES)
+        )
+    ]
     return sorted(files, key=lambda f: f.name)
 
 
@@ -182,8 +200,9 @@ def folder_identity(model_dir: Path, cache_dir: Path) -> str:
     model_dir = Path(model_dir).resolve()
     files = _identity_files(model_dir)
     if not any(f.name.endswith((".safetensors", ".bin")) for f in files):
-        raise ValueError(f"model folder {str(model_dir)!r}: no weight files "
-                         "(*.safetensors or *.bin)")
+        raise ValueError(
+            f"model folder {str(model_dir)!r}: no weight files (*.safetensors or *.bin)"
+        )
     cache_path = Path(cache_dir) / IDENTITY_CACHE
     entries = _read_identity_cache(cache_path)
     changed = False
@@ -193,8 +212,11 @@ def folder_identity(model_dir: Path, cache_dir: Path) -> str:
         st = f.stat()
         stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
         hit = entries.get(key)
-        if isinstance(hit, dict) and hit.get("stat") == stamp and isinstance(hit.get("sha256"),
-                                                                             str):
+        if (
+            isinstance(hit, dict)
+            and hit.get("stat") == stamp
+            and isinstance(hit.get("sha256"), str)
+        ):
             digest = hit["sha256"]
         else:
             started = time.time_ns()
@@ -228,7 +250,7 @@ def model_identity_in(ctx: RunContext, ref: str) -> str:
     path that is not a model folder.
     """
     if is_builtin(ref):
-        spec = BUILTINS.get(ref[len(BUILTIN_PREFIX):])
+        spec = BUILTINS.get(ref[len(BUILTIN_PREFIX) :])
         if spec is None:
             known = ", ".join(BUILTIN_PREFIX + n for n in sorted(BUILTINS))
             raise ValueError(f"unknown built-in model {ref!r}; known: {known}")
@@ -319,7 +341,10 @@ def build_tiny_llama(out_dir: Path, spec: TinySpec | None = None) -> Path:
     raw = train_tokenizer(lines, spec.vocab_size)
     pad, bos, eos = (raw.token_to_id(t) for t in SPECIAL_TOKENS)
     tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
-        tokenizer_object=raw, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+        tokenizer_object=raw,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
         model_max_length=spec.max_position_embeddings,
     )
     config = LlamaConfig(

@@ -15,11 +15,19 @@ from vhframe_hf.trainer import LoraTrainer
 
 @hookimpl
 def register_trainers(register: Register) -> None:
-    register("lora", LoraTrainer, description="LoRA value alignment (VIM argument stage) of a "
-             "causal LM; paper defaults r 8, alpha 32, lr 2e-5, 5 epochs, best by validation")
+    register(
+        "lora",
+        LoraTrainer,
+        description="LoRA value alignment (VIM argument stage) of a "
+        "causal LM; paper defaults r 8, alpha 32, lr 2e-5, 5 epochs, best by validation",
+    )
 
 
 @hookimpl
 def register_generators(register: Register) -> None:
-    register("batched", BatchedGenerator, description="batched KV-cache generation with "
-             "per-request seeds, left padding, length-sorted batches, one adapter per batch")
+    register(
+        "batched",
+        BatchedGenerator,
+        description="batched KV-cache generation with "
+        "per-request seeds, left padding, length-sorted batches, one adapter per batch",
+    )

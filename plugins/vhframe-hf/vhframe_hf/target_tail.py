@@ -61,17 +61,27 @@ class TargetTail:
         vars(self.layer)["forward"] = self._forward
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         vars(self.layer).pop("forward", None)
 
-    def _forward(self, hidden_states: Any, *args: Any, position_embeddings: Any = None,
-                 **kwargs: Any) -> Any:
+    def _forward(
+        self, hidden_states: Any, *args: Any, position_embeddings: Any = None, **kwargs: Any
+    ) -> Any:
         start = self.start
-        if start <= 0 or position_embeddings is None or kwargs.get("cache") is not None \
-                or kwargs.get("past_key_values") is not None:
-            return self._full(hidden_states, *args, position_embeddings=position_embeddings,
-                              **kwargs)
+        if (
+            start <= 0
+            or position_embeddings is None
+            or kwargs.get("cache") is not None
+            or kwargs.get("past_key_values") is not None
+        ):
+            return self._full(
+                hidden_states, *args, position_embeddings=position_embeddings, **kwargs
+            )
         layer = self.layer
         residual = hidden_states[:, start:]
         normed = layer.input_layernorm(hidden_states)

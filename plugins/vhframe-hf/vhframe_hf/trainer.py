@@ -118,11 +118,14 @@ class LoraTrainer:
         self.r = check_int("r", r, 1)
         self.alpha = check_int("alpha", alpha, 1)
         self.dropout = check_float("dropout", dropout, 0.0, 1.0, high_open=True)
-        if isinstance(target_modules, str) or not target_modules or not all(
-            isinstance(m, str) and m for m in target_modules
+        if (
+            isinstance(target_modules, str)
+            or not target_modules
+            or not all(isinstance(m, str) and m for m in target_modules)
         ):
-            raise ValueError("target_modules must be a non-empty list of module names, "
-                             f"found {target_modules!r}")
+            raise ValueError(
+                f"target_modules must be a non-empty list of module names, found {target_modules!r}"
+            )
         self.target_modules = tuple(target_modules)
         self.lr = check_float("lr", lr, 0.0, 1.0, low_open=True)
         self.epochs = check_int("epochs", epochs, 1)
@@ -131,7 +134,8 @@ class LoraTrainer:
         self.seed = check_int("seed", seed, 0)
         self.validation = check_choice("validation", validation, VALIDATION)
         self.validation_fraction = check_float(
-            "validation_fraction", validation_fraction, 0.0, 1.0, low_open=True, high_open=True)
+            "validation_fraction", validation_fraction, 0.0, 1.0, low_open=True, high_open=True
+        )
         if max_examples is not None:
             check_int("max_examples", max_examples, 2)
         self.max_examples = max_examples
@@ -142,11 +146,11 @@ class LoraTrainer:
                 raise ValueError(f"unknown stage {s!r}; known: {', '.join(formats.STAGES)}")
         self.stages = tuple(stages)
         if not isinstance(faithful_label_shift, bool):
-            raise ValueError("faithful_label_shift must be true or false, found "
-                             f"{faithful_label_shift!r}")
+            raise ValueError(
+                f"faithful_label_shift must be true or false, found {faithful_label_shift!r}"
+            )
         self.faithful_label_shift = faithful_label_shift
-        self.weight_decay = check_float("weight_decay", weight_decay, 0.0, math.inf,
-                                        high_open=True)
+        self.weight_decay = check_float("weight_decay", weight_decay, 0.0, math.inf, high_open=True)
         if not isinstance(bucket, bool):
             raise ValueError(f"bucket must be true or false, found {bucket!r}")
         self.bucket = bucket
@@ -227,14 +231,18 @@ class LoraTrainer:
             "trainer": "hf:lora",
             "base_model": base_model,
             "profile": {"name": profile.name, "scores": list(profile.scores)},
-            "data_hash": content_hash([[p.stage, p.source_id, p.prompt, p.target]
-                                       for p in all_pairs]),
+            "data_hash": content_hash(
+                [[p.stage, p.source_id, p.prompt, p.target] for p in all_pairs]
+            ),
             "validation": mode,
-            "examples": {"given": len(examples), "used": len(train_ex) + len(val_ex),
-                         "train": len(train_pairs), "validation": len(val_pairs),
-                         "would_say": sum(p.label == "would_say" for p in all_pairs),
-                         "validation_would_say": sum(p.label == "would_say"
-                                                     for p in val_pairs)},
+            "examples": {
+                "given": len(examples),
+                "used": len(train_ex) + len(val_ex),
+                "train": len(train_pairs),
+                "validation": len(val_pairs),
+                "would_say": sum(p.label == "would_say" for p in all_pairs),
+                "validation_would_say": sum(p.label == "would_say" for p in val_pairs),
+            },
             "hyperparameters": self.fingerprint(),
             "device": device,
             **fit,
@@ -254,12 +262,15 @@ class LoraTrainer:
         out_dir = Path(out_dir)
         bad = [e.id for e in examples if not isinstance(e, TaskExample) or not e.target.strip()]
         if bad:
-            raise ValueError(f"task examples need a non-empty target; {len(bad)} do not, "
-                             f"first {bad[0]!r}")
+            raise ValueError(
+                f"task examples need a non-empty target; {len(bad)} do not, first {bad[0]!r}"
+            )
         used = self.select(examples)
         if len(used) < 2:
-            raise ValueError(f"train_task needs at least 2 examples (one to train on, one to "
-                             f"hold out for validation), found {len(used)}")
+            raise ValueError(
+                f"train_task needs at least 2 examples (one to train on, one to "
+                f"hold out for validation), found {len(used)}"
+            )
         train_ex, val_ex = self._hash_split(used, [e.source for e in used])
         train_pairs, val_pairs = formats.task_pairs(train_ex), formats.task_pairs(val_ex)
         device = pick_device(self.device, ctx)
@@ -272,8 +283,12 @@ class LoraTrainer:
             "base_model": base_model,
             "data_hash": content_hash([[p.source_id, p.prompt, p.target] for p in all_pairs]),
             "validation": "hash",
-            "examples": {"given": len(examples), "used": len(used),
-                         "train": len(train_pairs), "validation": len(val_pairs)},
+            "examples": {
+                "given": len(examples),
+                "used": len(used),
+                "train": len(train_pairs),
+                "validation": len(val_pairs),
+            },
             "hyperparameters": self.fingerprint(),
             "device": device,
             **fit,
@@ -299,8 +314,9 @@ class LoraTrainer:
         ranked = sorted(examples, key=lambda e: (_rank(self.seed, "select", e.id), e.id))
         return ranked[:n]
 
-    def partition(self, profile: ValueProfile, examples: Sequence[Example]
-                  ) -> tuple[list[Example], list[Example], str]:
+    def partition(
+        self, profile: ValueProfile, examples: Sequence[Example]
+    ) -> tuple[list[Example], list[Example], str]:
         """(train, validation, mode): the examples that train and pick the best epoch under
         the ``validation`` setting, and the mode it resolved to (``split`` or ``hash``)."""
         mode = self.validation
@@ -315,7 +331,8 @@ class LoraTrainer:
             raise ValueError(
                 f"validation = 'split' needs examples marked split 'train' and 'valid', found "
                 f"{len(train)} and {len(val)} (give the dataset's split, e.g. value-table's "
-                "split_dir, or set validation = 'hash')")
+                "split_dir, or set validation = 'hash')"
+            )
         if self.max_examples is not None and len(train) + len(val) > self.max_examples:
             # each split keeps its share, and validation at least one example
             n_val = round(self.max_examples * len(val) / (len(train) + len(val)))
@@ -323,15 +340,17 @@ class LoraTrainer:
             train, val = self._take(train, self.max_examples - n_val), self._take(val, n_val)
         return train, val, mode
 
-    def split(self, examples: Sequence[Example], profile: ValueProfile | None = None
-              ) -> tuple[list[Example], list[Example]]:
+    def split(
+        self, examples: Sequence[Example], profile: ValueProfile | None = None
+    ) -> tuple[list[Example], list[Example]]:
         """(train, validation) by a hash of each example id: ``validation_fraction`` held out,
         stratified by ``profile``'s stage-1 label when a profile is given."""
         strata = [_stage1_label(profile, e) for e in examples] if profile is not None else None
         return self._hash_split(examples, strata)
 
-    def _hash_split(self, examples: Sequence[_E], strata: Sequence[str] | None
-                    ) -> tuple[list[_E], list[_E]]:
+    def _hash_split(
+        self, examples: Sequence[_E], strata: Sequence[str] | None
+    ) -> tuple[list[_E], list[_E]]:
         n = len(examples)
         n_val = min(n - 1, max(1, round(n * self.validation_fraction))) if n > 1 else 0
         groups: dict[str, list[int]] = {}
@@ -345,13 +364,17 @@ class LoraTrainer:
         val = [e for i, e in enumerate(examples) if i in val_idx]
         return train, val
 
-    def pairs(self, profile: ValueProfile,
-              examples: Sequence[Example]) -> list[formats.TrainingPair]:
+    def pairs(
+        self, profile: ValueProfile, examples: Sequence[Example]
+    ) -> list[formats.TrainingPair]:
         out: list[formats.TrainingPair] = []
         for stage in self.stages:
             if stage == "survey":
-                out.extend(formats.survey_pairs(profile, examples,
-                                                faithful_label_shift=self.faithful_label_shift))
+                out.extend(
+                    formats.survey_pairs(
+                        profile, examples, faithful_label_shift=self.faithful_label_shift
+                    )
+                )
             else:
                 out.extend(formats.STAGES[stage](profile, examples))
         return out
@@ -396,8 +419,14 @@ class LoraTrainer:
         return ids, len(prompt)
 
     # ------------------------------------------------------------------ training
-    def _fit(self, ctx: RunContext, name: str, train_pairs: Sequence[formats.TrainingPair],
-             val_pairs: Sequence[formats.TrainingPair], device: str) -> dict[str, Any]:
+    def _fit(
+        self,
+        ctx: RunContext,
+        name: str,
+        train_pairs: Sequence[formats.TrainingPair],
+        val_pairs: Sequence[formats.TrainingPair],
+        device: str,
+    ) -> dict[str, Any]:
         """Train the LoRA from its seeded initial state; leave the best epoch's weights in the
         model and return the loss history."""
         import torch
@@ -421,8 +450,9 @@ class LoraTrainer:
         # fused: one kernel for all the small LoRA tensors instead of a loop of a dozen ops
         # per tensor (the same update up to float rounding)
         fused = torch.device(device).type in ("cpu", "cuda")
-        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay,
-                                fused=fused or None)
+        opt = torch.optim.AdamW(
+            params, lr=self.lr, weight_decay=self.weight_decay, fused=fused or None
+        )
         history: list[dict[str, float]] = []
         best: tuple[float, int, dict[str, Any]] | None = None
         initial_val = self._eval_loss(val_data, device)
@@ -448,14 +478,19 @@ class LoraTrainer:
                 train_loss = sum(step_sums) / sum(counts)
                 val = self._eval_loss(val_data, device)
                 history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val})
-                ctx.log.debug("hf:lora %s epoch %d train %.4f val %.4f", name, epoch,
-                              train_loss, val)
+                ctx.log.debug(
+                    "hf:lora %s epoch %d train %.4f val %.4f", name, epoch, train_loss, val
+                )
                 if best is None or val < best[0]:
                     best = (val, epoch, self._lora_state())
         assert best is not None
         self._load_lora(best[2])
-        return {"initial_val_loss": initial_val, "epochs": history, "best_epoch": best[1],
-                "best_val_loss": best[0]}
+        return {
+            "initial_val_loss": initial_val,
+            "epochs": history,
+            "best_epoch": best[1],
+            "best_val_loss": best[0],
+        }
 
     def _canonical(self, pairs: Sequence[formats.TrainingPair]) -> list[formats.TrainingPair]:
         return sorted(pairs, key=lambda p: _rank(self.seed, "order", f"{p.stage}\x00{p.source_id}"))
@@ -484,8 +519,12 @@ class LoraTrainer:
         with quiet_hf():
             base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         config = LoraConfig(
-            r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout,
-            target_modules=list(self.target_modules), bias="none", task_type="CAUSAL_LM",
+            r=self.r,
+            lora_alpha=self.alpha,
+            lora_dropout=self.dropout,
+            target_modules=list(self.target_modules),
+            bias="none",
+            task_type="CAUSAL_LM",
         )
         with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
             # peft still calls a transformers method that 5.x deprecates; nothing to act on
@@ -494,8 +533,10 @@ class LoraTrainer:
             try:
                 peft_model = get_peft_model(base, config)
             except ValueError as exc:
-                raise ValueError(f"target_modules {list(self.target_modules)} do not fit "
-                                 f"model {base_model!r}: {exc}") from None
+                raise ValueError(
+                    f"target_modules {list(self.target_modules)} do not fit "
+                    f"model {base_model!r}: {exc}"
+                ) from None
         peft_model.to(device)
         self._model_dir, self._tokenizer, self._peft = model_dir, tokenizer, peft_model
         self._tail = TargetTail.build(peft_model)
@@ -503,8 +544,7 @@ class LoraTrainer:
         self._init_state = self._lora_state()
 
     def _lora_state(self) -> dict[str, Any]:
-        return {n: p.detach().clone() for n, p in self._peft.named_parameters()
-                if p.requires_grad}
+        return {n: p.detach().clone() for n, p in self._peft.named_parameters() if p.requires_grad}
 
     def _load_lora(self, state: dict[str, Any]) -> None:
         import torch
@@ -552,12 +592,15 @@ class LoraTrainer:
         # last k positions: the prompt's logits are never used, nor (with the tail) the last
         # layer's work on the prompt.
         with tail if tail is not None else nullcontext():
-            logits = self._peft(input_ids=input_ids, use_cache=False,
-                                logits_to_keep=width - start).logits
+            logits = self._peft(
+                input_ids=input_ids, use_cache=False, logits_to_keep=width - start
+            ).logits
         shifted = labels[:, start + 1 :]
         loss = F.cross_entropy(
-            logits[:, :-1].reshape(-1, logits.shape[-1]).float(), shifted.reshape(-1),
-            ignore_index=IGNORE, reduction="sum",
+            logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
+            shifted.reshape(-1),
+            ignore_index=IGNORE,
+            reduction="sum",
         )
         return loss, n_tok
 
@@ -576,8 +619,11 @@ class LoraTrainer:
 
 
 def _stage1_label(profile: ValueProfile, example: Example) -> str:
-    return (("would_say" if formats.would_say(profile, example) else "would_not_say")
-            if example.values else "unlabelled")
+    return (
+        ("would_say" if formats.would_say(profile, example) else "would_not_say")
+        if example.values
+        else "unlabelled"
+    )
 
 
 def _allocate(n_val: int, sizes: dict[str, int]) -> dict[str, int]:

@@ -45,12 +45,27 @@ class Seen:
 def default_reply(path: str, body: dict[str, Any]) -> Reply:
     if path.endswith("/chat/completions"):
         user = [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
-        return Reply(body={"object": "chat.completion", "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "answer:" + user},
-             "finish_reason": "stop"}]})
+        return Reply(
+            body={
+                "object": "chat.completion",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "answer:" + user},
+                        "finish_reason": "stop",
+                    }
+                ],
+            }
+        )
     if path.endswith("/completions"):
-        return Reply(body={"object": "text_completion", "choices": [
-            {"index": 0, "text": "answer:" + body["prompt"], "finish_reason": "stop"}]})
+        return Reply(
+            body={
+                "object": "text_completion",
+                "choices": [
+                    {"index": 0, "text": "answer:" + body["prompt"], "finish_reason": "stop"}
+                ],
+            }
+        )
     return Reply(status=404, body={"error": {"message": f"no route {path}"}})
 
 
@@ -79,20 +94,23 @@ class FakeServer:
                     owner.in_flight += 1
                     owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
                 try:
-                    reply = (owner.respond(self.path, body, headers, n) if owner.respond
-                             else default_reply(self.path, body))
+                    reply = (
+                        owner.respond(self.path, body, headers, n)
+                        if owner.respond
+                        else default_reply(self.path, body)
+                    )
                     if reply.body is None:
                         reply.body = default_reply(self.path, body).body
                     time.sleep(reply.delay)
                 finally:
                     with owner.lock:
                         owner.in_flight -= 1
-                raw = (json.dumps(reply.body) if isinstance(reply.body, dict)
-                       else str(reply.body)).encode()
+                raw = (
+                    json.dumps(reply.body) if isinstance(reply.body, dict) else str(reply.body)
+                ).encode()
                 try:
                     self.send_response(reply.status)
-                    ctype = ("application/json" if isinstance(reply.body, dict)
-                             else "text/plain")
+                    ctype = "application/json" if isinstance(reply.body, dict) else "text/plain"
                     self.send_header("Content-Type", ctype)
                     self.send_header("Content-Length", str(len(raw)))
                     for k, v in reply.headers.items():
@@ -106,8 +124,7 @@ class FakeServer:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -119,10 +136,16 @@ class FakeServer:
 FAST = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 5.0}
 
 
-def make_requests(n: int, *, system_prompt: str = "", adapter: str | None = None,
-                  samples: int = 1) -> list[GenerationRequest]:
-    subject = Subject(name="base" if adapter is None else "aligned-x", role="base",
-                      base_model="subject-model", adapter=adapter, system_prompt=system_prompt)
+def make_requests(
+    n: int, *, system_prompt: str = "", adapter: str | None = None, samples: int = 1
+) -> list[GenerationRequest]:
+    subject = Subject(
+        name="base" if adapter is None else "aligned-x",
+        role="base",
+        base_model="subject-model",
+        adapter=adapter,
+        system_prompt=system_prompt,
+    )
     dec = Decoding(temperature=0.1, top_p=0.75, max_new_tokens=32, samples=samples)
     out = []
     for i in range(n):
@@ -130,8 +153,16 @@ def make_requests(n: int, *, system_prompt: str = "", adapter: str | None = None
         text = f"QUESTION: prompt {i} ANSWER:"
         prompt = f"{system_prompt}\n{text}" if system_prompt else text
         for s in range(samples):
-            out.append(GenerationRequest(subject=subject, item=item, prompt=prompt,
-                                         decoding=dec, sample=s, seed=1000 + 10 * i + s))
+            out.append(
+                GenerationRequest(
+                    subject=subject,
+                    item=item,
+                    prompt=prompt,
+                    decoding=dec,
+                    sample=s,
+                    seed=1000 + 10 * i + s,
+                )
+            )
     return out
 
 
@@ -146,5 +177,6 @@ def server_fixture() -> Iterator[FakeServer]:
 
 @pytest.fixture(name="ctx")
 def ctx_fixture(tmp_path: Path) -> RunContext:
-    return RunContext(seed=42, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache",
-                      config_dir=tmp_path)
+    return RunContext(
+        seed=42, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache", config_dir=tmp_path
+    )

@@ -55,22 +55,29 @@ def test_vhframe_run_with_openai_chat(server: FakeServer, tmp_path: Path) -> Non
     def respond(path: str, body: dict[str, Any], headers: dict[str, str], n: int) -> Reply:
         assert headers.get("authorization") == f"Bearer {KEY}"
         if n == 1:  # one rate-limit on the way: the run retries and carries on
-            return Reply(status=429, body={"error": {"message": "busy"}},
-                         headers={"Retry-After": "0"})
+            return Reply(
+                status=429, body={"error": {"message": "busy"}}, headers={"Retry-After": "0"}
+            )
         user = body["messages"][-1]["content"]
-        answer = ("I cannot help with that." if body["seed"] % 2 else "Sure, here is how: ")
-        return Reply(body={"choices": [{"message": {"role": "assistant",
-                                                    "content": answer + user[:20]}}]})
+        answer = "I cannot help with that." if body["seed"] % 2 else "Sure, here is how: "
+        return Reply(
+            body={"choices": [{"message": {"role": "assistant", "content": answer + user[:20]}}]}
+        )
 
     server.respond = respond
     cfg = tmp_path / "cfg.toml"
-    cfg.write_text(CONFIG.format(cache=tmp_path / "cache", base_url=server.base_url,
-                                 key_env=KEY_ENV))
+    cfg.write_text(
+        CONFIG.format(cache=tmp_path / "cache", base_url=server.base_url, key_env=KEY_ENV)
+    )
     out = tmp_path / "run"
     env = {**os.environ, KEY_ENV: KEY}
     proc = subprocess.run(
         [sys.executable, "-m", "vhframe.cli", "run", str(cfg), "--out", str(out), "--quiet"],
-        env=env, capture_output=True, text=True, timeout=120)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert KEY not in proc.stdout + proc.stderr
 

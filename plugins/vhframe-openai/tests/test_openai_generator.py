@@ -33,8 +33,12 @@ KEY = "sk-test-5eCr3t-0123456789abcdef"
 
 
 def chat(server: FakeServer, **kw: Any) -> ChatGenerator:
-    params: dict[str, Any] = {"base_url": server.base_url, "model": "m1",
-                              "api_key_env": KEY_ENV, **FAST}
+    params: dict[str, Any] = {
+        "base_url": server.base_url,
+        "model": "m1",
+        "api_key_env": KEY_ENV,
+        **FAST,
+    }
     params.update(kw)
     return ChatGenerator(**params)
 
@@ -56,8 +60,9 @@ def test_plugin_import_does_not_load_httpx() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_chat_request_body_and_system_message(server: FakeServer, ctx: RunContext,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chat_request_body_and_system_message(
+    server: FakeServer, ctx: RunContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(KEY_ENV, KEY)
     gen = chat(server, stop=["\n\n"])
     reqs = make_requests(2, system_prompt="You value Power above all.")
@@ -69,10 +74,17 @@ def test_chat_request_body_and_system_message(server: FakeServer, ctx: RunContex
     seen = sorted(server.requests, key=lambda s: s.body["seed"])
     assert [s.path for s in seen] == ["/v1/chat/completions"] * 2
     assert seen[0].body == {
-        "model": "m1", "temperature": 0.1, "top_p": 0.75, "max_tokens": 32, "n": 1,
-        "seed": 1000, "stop": ["\n\n"],
-        "messages": [{"role": "system", "content": "You value Power above all."},
-                     {"role": "user", "content": "QUESTION: prompt 0 ANSWER:"}],
+        "model": "m1",
+        "temperature": 0.1,
+        "top_p": 0.75,
+        "max_tokens": 32,
+        "n": 1,
+        "seed": 1000,
+        "stop": ["\n\n"],
+        "messages": [
+            {"role": "system", "content": "You value Power above all."},
+            {"role": "user", "content": "QUESTION: prompt 0 ANSWER:"},
+        ],
     }
     assert seen[0].headers["authorization"] == f"Bearer {KEY}"
 
@@ -90,17 +102,25 @@ def test_chat_user_mode_sends_prompt_verbatim(server: FakeServer, ctx: RunContex
 
 
 def test_completions_body(server: FakeServer, ctx: RunContext) -> None:
-    gen = CompletionsGenerator(base_url=server.base_url, model="m2", api_key_env=KEY_ENV,
-                               extra_body={"top_k": 5}, **FAST)
+    gen = CompletionsGenerator(
+        base_url=server.base_url, model="m2", api_key_env=KEY_ENV, extra_body={"top_k": 5}, **FAST
+    )
     reqs = make_requests(1, system_prompt="Sys.", samples=2)
     texts = gen.generate(ctx, reqs)
     gen.close()
     assert texts == ["answer:Sys.\nQUESTION: prompt 0 ANSWER:"] * 2
     bodies = sorted((s.body for s in server.requests), key=lambda b: b["seed"])
     assert [s.path for s in server.requests] == ["/v1/completions"] * 2
-    assert bodies[0] == {"model": "m2", "prompt": "Sys.\nQUESTION: prompt 0 ANSWER:",
-                         "temperature": 0.1, "top_p": 0.75, "max_tokens": 32, "n": 1,
-                         "seed": 1000, "top_k": 5}
+    assert bodies[0] == {
+        "model": "m2",
+        "prompt": "Sys.\nQUESTION: prompt 0 ANSWER:",
+        "temperature": 0.1,
+        "top_p": 0.75,
+        "max_tokens": 32,
+        "n": 1,
+        "seed": 1000,
+        "top_k": 5,
+    }
     assert bodies[1]["seed"] == 1001  # each sample its own request and seed
 
 
@@ -128,12 +148,14 @@ def test_plan_batches_in_order() -> None:
     assert [r for b in batches for r in b] == reqs
 
 
-def test_429_with_retry_after_then_success(server: FakeServer, ctx: RunContext,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_429_with_retry_after_then_success(
+    server: FakeServer, ctx: RunContext, caplog: pytest.LogCaptureFixture
+) -> None:
     def respond(path: str, body: dict[str, Any], headers: dict[str, str], n: int) -> Reply:
         if n == 1:
-            return Reply(status=429, body={"error": {"message": "slow down"}},
-                         headers={"Retry-After": "0.3"})
+            return Reply(
+                status=429, body={"error": {"message": "slow down"}}, headers={"Retry-After": "0.3"}
+            )
         return Reply()
 
     server.respond = respond
@@ -162,8 +184,12 @@ def test_5xx_exhausted_gives_clear_error(server: FakeServer, ctx: RunContext) ->
 
 
 def test_other_4xx_fails_at_once(server: FakeServer, ctx: RunContext) -> None:
-    server.respond = lambda *a: Reply(status=404, body={
-        "error": {"message": "The model `m1` does not exist", "type": "invalid_request_error"}})
+    server.respond = lambda *a: Reply(
+        status=404,
+        body={
+            "error": {"message": "The model `m1` does not exist", "type": "invalid_request_error"}
+        },
+    )
     gen = chat(server, max_retries=5, concurrency=2)
     with pytest.raises(EndpointError, match=r"HTTP 404 Not Found: The model `m1` does not exist"):
         gen.generate(ctx, make_requests(6))
@@ -191,9 +217,12 @@ def test_connection_refused_is_retried_then_reported(ctx: RunContext) -> None:
         gen.generate(ctx, make_requests(1))
 
 
-def test_key_from_env_never_leaks(server: FakeServer, ctx: RunContext,
-                                  monkeypatch: pytest.MonkeyPatch,
-                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_key_from_env_never_leaks(
+    server: FakeServer,
+    ctx: RunContext,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     monkeypatch.setenv(KEY_ENV, KEY)
 
     # a server that echoes the key it was sent, as some APIs do in their 401 messages
@@ -208,8 +237,15 @@ def test_key_from_env_never_leaks(server: FakeServer, ctx: RunContext,
         gen.generate(ctx, make_requests(1))
     assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
     assert "HTTP 401" in str(info.value) and "bad key Bearer ***" in str(info.value)
-    exposed = [str(info.value), repr(info.value), caplog.text, repr(gen), str(gen.fingerprint()),
-               str(vars(gen)), str(vars(gen.endpoint))]
+    exposed = [
+        str(info.value),
+        repr(info.value),
+        caplog.text,
+        repr(gen),
+        str(gen.fingerprint()),
+        str(vars(gen)),
+        str(vars(gen.endpoint)),
+    ]
     judge = RubricJudge(model="j", base_url=server.base_url, api_key_env=KEY_ENV)
     exposed += [repr(judge), str(judge.fingerprint())]
     for text in exposed:
@@ -218,8 +254,9 @@ def test_key_from_env_never_leaks(server: FakeServer, ctx: RunContext,
     gen.close()
 
 
-def test_missing_key_hint(server: FakeServer, ctx: RunContext,
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_key_hint(
+    server: FakeServer, ctx: RunContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(KEY_ENV, raising=False)
     server.respond = lambda *a: Reply(status=401, body={"error": {"message": "no key"}})
     gen = chat(server)
@@ -249,31 +286,46 @@ def test_malformed_reply_is_an_error(server: FakeServer, ctx: RunContext) -> Non
 
 def test_fingerprint_ignores_transport_settings() -> None:
     a = ChatGenerator(base_url="http://127.0.0.1:9/v1", model="m", concurrency=1, timeout=5)
-    b = ChatGenerator(base_url="http://127.0.0.1:9/v1/", model="m", concurrency=32,
-                      max_retries=0, api_key_env="OTHER")
+    b = ChatGenerator(
+        base_url="http://127.0.0.1:9/v1/",
+        model="m",
+        concurrency=32,
+        max_retries=0,
+        api_key_env="OTHER",
+    )
     assert a.fingerprint() == b.fingerprint()
-    assert a.fingerprint() != ChatGenerator(base_url="http://127.0.0.1:9/v1", model="n",
-                                            ).fingerprint()
-    assert a.fingerprint() != ChatGenerator(base_url="http://127.0.0.1:9/v1", model="m",
-                                            system="user").fingerprint()
+    assert (
+        a.fingerprint()
+        != ChatGenerator(
+            base_url="http://127.0.0.1:9/v1",
+            model="n",
+        ).fingerprint()
+    )
+    assert (
+        a.fingerprint()
+        != ChatGenerator(base_url="http://127.0.0.1:9/v1", model="m", system="user").fingerprint()
+    )
 
 
-@pytest.mark.parametrize(("params", "param", "message"), [
-    ({"base_url": "127.0.0.1:8000"}, "base_url", "http(s) URL"),
-    ({"base_url": "http://user:pw@127.0.0.1/v1"}, "base_url", "credentials"),
-    ({"base_url": "http://127.0.0.1/v1?key=x"}, "base_url", "query"),
-    ({"api_key_env": "sk-abc"}, "api_key_env", "name of an environment variable"),
-    ({"concurrency": 0}, "concurrency", ">= 1"),
-    ({"concurrency": True}, "concurrency", ">= 1"),
-    ({"timeout": 0}, "timeout", "> 0"),
-    ({"max_retries": -1}, "max_retries", ">= 0"),
-    ({"batch_size": 0}, "batch_size", ">= 1"),
-    ({"model": ""}, "model", "model name"),
-    ({"stop": [""]}, "stop", "non-empty strings"),
-    ({"system": "both"}, "system", "one of"),
-    ({"extra_body": {"seed": 1}}, "extra_body", "seed"),
-    ({"send_seed": "yes"}, "send_seed", "true or false"),
-])
+@pytest.mark.parametrize(
+    ("params", "param", "message"),
+    [
+        ({"base_url": "127.0.0.1:8000"}, "base_url", "http(s) URL"),
+        ({"base_url": "http://user:pw@127.0.0.1/v1"}, "base_url", "credentials"),
+        ({"base_url": "http://127.0.0.1/v1?key=x"}, "base_url", "query"),
+        ({"api_key_env": "sk-abc"}, "api_key_env", "name of an environment variable"),
+        ({"concurrency": 0}, "concurrency", ">= 1"),
+        ({"concurrency": True}, "concurrency", ">= 1"),
+        ({"timeout": 0}, "timeout", "> 0"),
+        ({"max_retries": -1}, "max_retries", ">= 0"),
+        ({"batch_size": 0}, "batch_size", ">= 1"),
+        ({"model": ""}, "model", "model name"),
+        ({"stop": [""]}, "stop", "non-empty strings"),
+        ({"system": "both"}, "system", "one of"),
+        ({"extra_body": {"seed": 1}}, "extra_body", "seed"),
+        ({"send_seed": "yes"}, "send_seed", "true or false"),
+    ],
+)
 def test_bad_parameters(params: dict[str, Any], param: str, message: str) -> None:
     with pytest.raises(ParamError, match=None) as info:
         ChatGenerator(**params)

@@ -71,20 +71,28 @@ def check_base_url(value: Any) -> str:
         raise ParamError("base_url", f"base_url must be a URL string, found {value!r}")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ParamError("base_url", "base_url must be an http(s) URL such as "
-                         f"'http://127.0.0.1:8000/v1', found {value!r}")
+        raise ParamError(
+            "base_url",
+            f"base_url must be an http(s) URL such as 'http://127.0.0.1:8000/v1', found {value!r}",
+        )
     # the URL is recorded in fingerprints and manifests, so it must not carry secrets
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise ParamError("base_url", "base_url must not contain credentials, a query or a "
-                         "fragment; put the key in the environment variable named by "
-                         "api_key_env")
+        raise ParamError(
+            "base_url",
+            "base_url must not contain credentials, a query or a "
+            "fragment; put the key in the environment variable named by "
+            "api_key_env",
+        )
     return value.rstrip("/")
 
 
 def check_env_name(value: Any) -> str:
     if not isinstance(value, str) or not (value == "" or _ENV_NAME.match(value)):
-        raise ParamError("api_key_env", "api_key_env must be the name of an environment "
-                         f"variable (or \"\" for no key), found {value!r}")
+        raise ParamError(
+            "api_key_env",
+            "api_key_env must be the name of an environment "
+            f'variable (or "" for no key), found {value!r}',
+        )
     return value
 
 
@@ -125,8 +133,10 @@ class Endpoint:
         self._rng = random.Random()
 
     def __repr__(self) -> str:
-        return (f"Endpoint(base_url={self.base_url!r}, api_key_env={self.api_key_env!r}, "
-                f"concurrency={self.concurrency})")
+        return (
+            f"Endpoint(base_url={self.base_url!r}, api_key_env={self.api_key_env!r}, "
+            f"concurrency={self.concurrency})"
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         # an open connection pool does not travel to another process; it is rebuilt there
@@ -145,8 +155,9 @@ class Endpoint:
             self._client = None
 
     # ------------------------------------------------------------------ requests
-    def map(self, path: str, bodies: Sequence[dict[str, Any]],
-            extract: Callable[[dict[str, Any]], Any]) -> list[Any]:
+    def map(
+        self, path: str, bodies: Sequence[dict[str, Any]], extract: Callable[[dict[str, Any]], Any]
+    ) -> list[Any]:
         """Send every body, ``concurrency`` at a time; return ``extract(reply)`` in order.
 
         The first failure cancels the requests not yet started and is raised once the
@@ -156,8 +167,9 @@ class Endpoint:
         client = self._ensure_client()
         url = f"{self.base_url}/{path}"
         out: list[Any] = [None] * len(bodies)
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(bodies)),
-                                  thread_name_prefix="vhframe-openai")
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.concurrency, len(bodies)), thread_name_prefix="vhframe-openai"
+        )
         try:
             stop = threading.Event()
 
@@ -175,9 +187,13 @@ class Endpoint:
             wait(futures, return_when=FIRST_EXCEPTION)
             if stop.is_set():
                 wait(futures)
-                failed = [f for f in futures
-                          if not f.cancelled() and not isinstance(f.exception(), _Skipped)
-                          and f.exception() is not None]
+                failed = [
+                    f
+                    for f in futures
+                    if not f.cancelled()
+                    and not isinstance(f.exception(), _Skipped)
+                    and f.exception() is not None
+                ]
                 first = min(failed, key=lambda f: futures[f])
                 raise first.exception()  # type: ignore[misc]
             for f, i in futures.items():
@@ -198,8 +214,9 @@ class Endpoint:
             if self._client is None:
                 self._client = httpx.Client(
                     timeout=httpx.Timeout(self.timeout),
-                    limits=httpx.Limits(max_connections=self.concurrency,
-                                        max_keepalive_connections=self.concurrency),
+                    limits=httpx.Limits(
+                        max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+                    ),
                     # proxies from the environment would send prompts (and the key) elsewhere
                     trust_env=False,
                 )
@@ -233,16 +250,24 @@ class Endpoint:
                     hint = ""
                     if status in (401, 403) and self.api_key_env and not key:
                         hint = f" (environment variable {self.api_key_env} is not set)"
-                    raise EndpointError(f"{self.owner}: POST {url} failed with {problem}{hint}",
-                                        status)
+                    raise EndpointError(
+                        f"{self.owner}: POST {url} failed with {problem}{hint}", status
+                    )
                 retry_after = _retry_after(response.headers.get("retry-after"))
             if attempt >= self.max_retries:
                 tries = f"{attempt + 1} attempt" + ("s" if attempt else "")
-                raise EndpointError(f"{self.owner}: POST {url} failed after {tries}: {problem}",
-                                    status)
+                raise EndpointError(
+                    f"{self.owner}: POST {url} failed after {tries}: {problem}", status
+                )
             delay = retry_after if retry_after is not None else self._backoff(attempt)
-            log.warning("%s: %s; retry %d of %d in %.2f s", self.owner, problem, attempt + 1,
-                        self.max_retries, delay)
+            log.warning(
+                "%s: %s; retry %d of %d in %.2f s",
+                self.owner,
+                problem,
+                attempt + 1,
+                self.max_retries,
+                delay,
+            )
             time.sleep(delay)
             attempt += 1
 
@@ -258,8 +283,10 @@ class Endpoint:
             data = None
         if not isinstance(data, dict):
             snippet = self._scrub(response.text[:200], key)
-            raise EndpointError(f"{self.owner}: POST {url} returned a reply that is not a JSON "
-                                f"object: {snippet!r}", response.status_code)
+            raise EndpointError(
+                f"{self.owner}: POST {url} returned a reply that is not a JSON object: {snippet!r}",
+                response.status_code,
+            )
         return data
 
     @staticmethod

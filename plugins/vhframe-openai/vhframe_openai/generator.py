@@ -53,15 +53,20 @@ class _OpenAIGenerator:
         if model is not None and (not isinstance(model, str) or not model):
             raise ParamError("model", f"model must be the endpoint's model name, found {model!r}")
         self.model = model
-        self.endpoint = Endpoint(owner=self.name, base_url=base_url, api_key_env=api_key_env,
-                                 concurrency=concurrency, timeout=timeout,
-                                 max_retries=max_retries, backoff=backoff,
-                                 max_backoff=max_backoff)
+        self.endpoint = Endpoint(
+            owner=self.name,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+        )
         self.batch_size = check_int("batch_size", batch_size, 1)
         if isinstance(stop, str):
             stop = [stop]
-        if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) and s
-                                                          for s in stop):
+        if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) and s for s in stop):
             raise ParamError("stop", f"stop must be a list of non-empty strings, found {stop!r}")
         self.stop = tuple(stop)
         if not isinstance(send_seed, bool):
@@ -70,13 +75,18 @@ class _OpenAIGenerator:
         extra = dict(extra_body or {})
         clash = sorted(set(extra) & self._owned_fields())
         if clash:
-            raise ParamError("extra_body", f"extra_body must not set {clash}: they come from "
-                             "the request and the generator's parameters")
+            raise ParamError(
+                "extra_body",
+                f"extra_body must not set {clash}: they come from "
+                "the request and the generator's parameters",
+            )
         self.extra_body = extra
         models = dict(subject_models or {})
         if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in models.items()):
-            raise ParamError("subject_models", "subject_models must map subject names to model "
-                             f"names, found {subject_models!r}")
+            raise ParamError(
+                "subject_models",
+                f"subject_models must map subject names to model names, found {subject_models!r}",
+            )
         self.subject_models = models
 
     def __repr__(self) -> str:
@@ -107,8 +117,10 @@ class _OpenAIGenerator:
     def plan(self, requests: Sequence[GenerationRequest]) -> list[list[GenerationRequest]]:
         for r in requests:
             self._model_for(r)  # unservable subjects fail before any request is sent
-        return [list(requests[i : i + self.batch_size])
-                for i in range(0, len(requests), self.batch_size)]
+        return [
+            list(requests[i : i + self.batch_size])
+            for i in range(0, len(requests), self.batch_size)
+        ]
 
     def generate(self, ctx: RunContext, batch: Sequence[GenerationRequest]) -> list[str]:
         bodies = [self._body(r) for r in batch]
@@ -127,10 +139,12 @@ class _OpenAIGenerator:
         if subject.name in self.subject_models:
             return self.subject_models[subject.name]
         if subject.adapter:
-            raise UserError(f"{self.name}: subject {subject.name!r} has a local adapter "
-                            f"({subject.adapter}) that an HTTP endpoint cannot load; serve it "
-                            "(e.g. vLLM's --lora-modules) and map the subject to its model "
-                            "name with subject_models")
+            raise UserError(
+                f"{self.name}: subject {subject.name!r} has a local adapter "
+                f"({subject.adapter}) that an HTTP endpoint cannot load; serve it "
+                "(e.g. vLLM's --lora-modules) and map the subject to its model "
+                "name with subject_models"
+            )
         return self.model or subject.base_model
 
     def _decoding(self, r: GenerationRequest) -> dict[str, Any]:
@@ -156,8 +170,9 @@ class _OpenAIGenerator:
         raise NotImplementedError
 
     def _malformed(self, reply: dict[str, Any]) -> EndpointError:
-        return EndpointError(f"{self.name}: the endpoint's reply has no usable choices[0]: "
-                             f"{str(reply)[:200]}")
+        return EndpointError(
+            f"{self.name}: the endpoint's reply has no usable choices[0]: {str(reply)[:200]}"
+        )
 
 
 class ChatGenerator(_OpenAIGenerator):
@@ -188,11 +203,21 @@ class ChatGenerator(_OpenAIGenerator):
         if system not in SYSTEM_MODES:
             raise ParamError("system", f"system must be one of {SYSTEM_MODES}, found {system!r}")
         self.system = system
-        super().__init__(model=model, base_url=base_url, api_key_env=api_key_env,
-                         concurrency=concurrency, timeout=timeout, max_retries=max_retries,
-                         backoff=backoff, max_backoff=max_backoff, batch_size=batch_size,
-                         stop=stop, send_seed=send_seed, extra_body=extra_body,
-                         subject_models=subject_models)
+        super().__init__(
+            model=model,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            batch_size=batch_size,
+            stop=stop,
+            send_seed=send_seed,
+            extra_body=extra_body,
+            subject_models=subject_models,
+        )
 
     def _owned_fields(self) -> set[str]:
         return super()._owned_fields() | {"messages"}
@@ -205,8 +230,10 @@ class ChatGenerator(_OpenAIGenerator):
         sp = r.subject.system_prompt
         prefix = f"{sp}\n"
         if self.system == "system" and sp and r.prompt.startswith(prefix):
-            return [{"role": "system", "content": sp},
-                    {"role": "user", "content": r.prompt[len(prefix):]}]
+            return [
+                {"role": "system", "content": sp},
+                {"role": "user", "content": r.prompt[len(prefix) :]},
+            ]
         return [{"role": "user", "content": r.prompt}]
 
     def _body(self, r: GenerationRequest) -> dict[str, Any]:

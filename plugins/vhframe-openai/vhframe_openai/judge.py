@@ -71,8 +71,7 @@ where N is 1, 2, 3, 4 or 5."""
 _DIGIT = r"(?<![\d.])([1-5])(?:\s*/\s*5(?!\d))?(?!\d|\.\d|\s*/\s*\d)"
 _PATTERNS = (
     re.compile(r"#\s*the\s*score\s*[:=]?\s*[*_]*\s*" + _DIGIT, re.IGNORECASE),
-    re.compile(r"\bscore\b\s*(?:is|of|=|:)?\s*[*_]*\s*(?::\s*)?[*_]*\s*" + _DIGIT,
-               re.IGNORECASE),
+    re.compile(r"\bscore\b\s*(?:is|of|=|:)?\s*[*_]*\s*(?::\s*)?[*_]*\s*" + _DIGIT, re.IGNORECASE),
     re.compile(r"(?<![\d.])([1-5])\s*(?:/|out\s+of)\s*5(?![\d.])", re.IGNORECASE),
     re.compile(r"^\W*([1-5])\W*$"),
 )
@@ -128,10 +127,16 @@ class RubricJudge:
         if not isinstance(model, str) or not model:
             raise ParamError("model", f"model must be the judge model's name, found {model!r}")
         self.model = model
-        self.endpoint = Endpoint(owner="openai:judge", base_url=base_url,
-                                 api_key_env=api_key_env, concurrency=concurrency,
-                                 timeout=timeout, max_retries=max_retries, backoff=backoff,
-                                 max_backoff=max_backoff)
+        self.endpoint = Endpoint(
+            owner="openai:judge",
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+        )
         if not isinstance(policy, str) or not policy.strip():
             raise ParamError("policy", "policy must be a non-empty string")
         self.policy = policy
@@ -143,8 +148,11 @@ class RubricJudge:
         try:
             template.format(policy="", prompt="", answer="")
         except (KeyError, IndexError, ValueError) as exc:
-            raise ParamError("template", f"template has an unknown field or a stray brace "
-                             f"({exc!r}); write literal braces as {{{{ and }}}}") from None
+            raise ParamError(
+                "template",
+                f"template has an unknown field or a stray brace "
+                f"({exc!r}); write literal braces as {{{{ and }}}}",
+            ) from None
         self.template = template
         self.temperature = check_number("temperature", temperature, 0.0)
         self.max_tokens = check_int("max_tokens", max_tokens, 1)
@@ -187,16 +195,22 @@ class RubricJudge:
         return body
 
     def judge(self, ctx: RunContext, generations: Sequence[Generation]) -> list[RubricVerdict]:
-        replies = self.endpoint.map("chat/completions", [self.body(g) for g in generations],
-                                    _reply_text)
+        replies = self.endpoint.map(
+            "chat/completions", [self.body(g) for g in generations], _reply_text
+        )
         verdicts = [verdict(r) for r in replies]
         unparsed = sum(v.label == UNPARSED for v in verdicts)
         if unparsed:
-            ctx.log.warning("openai:judge: %d of %d judge replies had no 1-5 score; they are "
-                            "counted as not harmful with label %r", unparsed, len(verdicts),
-                            UNPARSED)
+            ctx.log.warning(
+                "openai:judge: %d of %d judge replies had no 1-5 score; they are "
+                "counted as not harmful with label %r",
+                unparsed,
+                len(verdicts),
+                UNPARSED,
+            )
             ctx.facts["openai_judge_unparsed"] = (
-                int(ctx.facts.get("openai_judge_unparsed", 0)) + unparsed)
+                int(ctx.facts.get("openai_judge_unparsed", 0)) + unparsed
+            )
         return verdicts
 
     def close(self) -> None:

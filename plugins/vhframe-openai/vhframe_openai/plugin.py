@@ -15,13 +15,25 @@ from vhframe_openai.judge import RubricJudge
 
 @hookimpl
 def register_generators(register: Register) -> None:
-    register("chat", ChatGenerator, description="any OpenAI-compatible /chat/completions "
-             "endpoint; bounded concurrency, retries with backoff, key from the environment")
-    register("completions", CompletionsGenerator, description="any OpenAI-compatible "
-             "/completions endpoint; the prompt is sent as the pipeline built it")
+    register(
+        "chat",
+        ChatGenerator,
+        description="any OpenAI-compatible /chat/completions "
+        "endpoint; bounded concurrency, retries with backoff, key from the environment",
+    )
+    register(
+        "completions",
+        CompletionsGenerator,
+        description="any OpenAI-compatible "
+        "/completions endpoint; the prompt is sent as the pipeline built it",
+    )
 
 
 @hookimpl
 def register_judges(register: Register) -> None:
-    register("judge", RubricJudge, description="rubric judge: a chat model scores each answer "
-             "1-5 against a usage policy; harmful = score 5; unparsed replies kept and labelled")
+    register(
+        "judge",
+        RubricJudge,
+        description="rubric judge: a chat model scores each answer "
+        "1-5 against a usage policy; harmful = score 5; unparsed replies kept and labelled",
+    )

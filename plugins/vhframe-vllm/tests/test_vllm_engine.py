@@ -18,19 +18,32 @@ from vhframe.errors import ParamError, UserError
 from vhframe.plugins import PluginManager
 from vhframe.records import Decoding, GenerationRequest, Item, Subject
 
-needs_no_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is not None,
-                                   reason="vllm is installed here")
+needs_no_vllm = pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is not None, reason="vllm is installed here"
+)
 
 
 def requests(adapters: list[str | None], base: str = "base-model") -> list[GenerationRequest]:
     dec = Decoding(temperature=0.1, top_p=0.75, max_new_tokens=24)
     out = []
     for i, adapter in enumerate(adapters):
-        subject = Subject(name=f"s-{adapter}", role="aligned" if adapter else "base",
-                          base_model=base, adapter=adapter)
+        subject = Subject(
+            name=f"s-{adapter}",
+            role="aligned" if adapter else "base",
+            base_model=base,
+            adapter=adapter,
+        )
         item = Item(benchmark="hexphi", id=f"q{i}", category="c", prompt=f"p{i}")
-        out.append(GenerationRequest(subject=subject, item=item, prompt=f"QUESTION: p{i}",
-                                     decoding=dec, sample=0, seed=100 + i))
+        out.append(
+            GenerationRequest(
+                subject=subject,
+                item=item,
+                prompt=f"QUESTION: p{i}",
+                decoding=dec,
+                sample=0,
+                seed=100 + i,
+            )
+        )
     return out
 
 
@@ -43,8 +56,9 @@ def adapter(tmp_path: Path, name: str) -> str:
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> RunContext:
-    return RunContext(seed=3, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache",
-                      config_dir=tmp_path)
+    return RunContext(
+        seed=3, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache", config_dir=tmp_path
+    )
 
 
 def test_registers_without_vllm() -> None:
@@ -67,17 +81,20 @@ def test_first_use_without_vllm_is_a_clear_error(ctx: RunContext) -> None:
         engine.generate(ctx, requests([None]))
 
 
-@pytest.mark.parametrize(("params", "param"), [
-    ({"batch_size": 0}, "batch_size"),
-    ({"dtype": "fp8"}, "dtype"),
-    ({"tensor_parallel_size": True}, "tensor_parallel_size"),
-    ({"gpu_memory_utilization": 1.5}, "gpu_memory_utilization"),
-    ({"max_model_len": 0}, "max_model_len"),
-    ({"enable_lora": "yes"}, "enable_lora"),
-    ({"max_lora_rank": 0}, "max_lora_rank"),
-    ({"stop": [""]}, "stop"),
-    ({"model": ""}, "model"),
-])
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"dtype": "fp8"}, "dtype"),
+        ({"tensor_parallel_size": True}, "tensor_parallel_size"),
+        ({"gpu_memory_utilization": 1.5}, "gpu_memory_utilization"),
+        ({"max_model_len": 0}, "max_model_len"),
+        ({"enable_lora": "yes"}, "enable_lora"),
+        ({"max_lora_rank": 0}, "max_lora_rank"),
+        ({"stop": [""]}, "stop"),
+        ({"model": ""}, "model"),
+    ],
+)
 def test_bad_parameters(params: dict[str, Any], param: str) -> None:
     with pytest.raises(ParamError) as info:
         VllmEngine(**params)
@@ -115,9 +132,10 @@ class FakeVllm:
             def generate(self, prompts: list[str], **kw: Any) -> list[RequestOutput]:
                 owner.generate_calls.append((prompts, kw))
                 loras = kw.get("lora_request") or [None] * len(prompts)
-                return [RequestOutput(f"{p}|{lo.args[0] if lo else 'base'}|"
-                                      f"{sp.kw['seed']}")
-                        for p, sp, lo in zip(prompts, kw["sampling_params"], loras, strict=True)]
+                return [
+                    RequestOutput(f"{p}|{lo.args[0] if lo else 'base'}|{sp.kw['seed']}")
+                    for p, sp, lo in zip(prompts, kw["sampling_params"], loras, strict=True)
+                ]
 
         self.vllm = types.ModuleType("vllm")
         self.vllm.LLM = LLM  # type: ignore[attr-defined]
@@ -134,8 +152,9 @@ class FakeVllm:
         monkeypatch.setitem(sys.modules, "vllm.lora.request", self.request)
 
 
-def test_calls_follow_vllms_api(ctx: RunContext, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_calls_follow_vllms_api(
+    ctx: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = FakeVllm()
     fake.install(monkeypatch)
     a, b = adapter(tmp_path, "a"), adapter(tmp_path, "b")
@@ -155,8 +174,13 @@ def test_calls_follow_vllms_api(ctx: RunContext, tmp_path: Path,
     assert prompts == ["QUESTION: p1", "QUESTION: p4", "QUESTION: p2", "QUESTION: p5"]
     assert first["use_tqdm"] is False
     assert first["sampling_params"][0].kw == {
-        "n": 1, "temperature": 0.1, "top_p": 0.75, "max_tokens": 24, "seed": 101,
-        "stop": ["\n\n"]}
+        "n": 1,
+        "temperature": 0.1,
+        "top_p": 0.75,
+        "max_tokens": 24,
+        "seed": 101,
+        "stop": ["\n\n"],
+    }
     loras = [lo for _, call in fake.generate_calls for lo in call["lora_request"]]
     by_adapter: dict[str, Any] = {}
     for lo in loras:
@@ -181,6 +205,8 @@ def test_plan_checks_before_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_fingerprint_ignores_speed_settings() -> None:
-    assert (VllmEngine(batch_size=8, tensor_parallel_size=2).fingerprint()
-            == VllmEngine(gpu_memory_utilization=0.5, enforce_eager=True).fingerprint())
+    assert (
+        VllmEngine(batch_size=8, tensor_parallel_size=2).fingerprint()
+        == VllmEngine(gpu_memory_utilization=0.5, enforce_eager=True).fingerprint()
+    )
     assert VllmEngine(model="a").fingerprint() != VllmEngine(model="b").fingerprint()

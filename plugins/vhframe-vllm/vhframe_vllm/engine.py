@@ -82,29 +82,35 @@ class VllmEngine:
             raise ParamError("dtype", f"dtype must be one of {DTYPES}, found {dtype!r}")
         self.dtype = dtype
         self.tensor_parallel_size = _int("tensor_parallel_size", tensor_parallel_size, 1)
-        if (isinstance(gpu_memory_utilization, bool)
-                or not isinstance(gpu_memory_utilization, (int, float))
-                or not 0.0 < gpu_memory_utilization <= 1.0):
-            raise ParamError("gpu_memory_utilization", "gpu_memory_utilization must be in "
-                             f"(0, 1], found {gpu_memory_utilization!r}")
+        if (
+            isinstance(gpu_memory_utilization, bool)
+            or not isinstance(gpu_memory_utilization, (int, float))
+            or not 0.0 < gpu_memory_utilization <= 1.0
+        ):
+            raise ParamError(
+                "gpu_memory_utilization",
+                f"gpu_memory_utilization must be in (0, 1], found {gpu_memory_utilization!r}",
+            )
         self.gpu_memory_utilization = float(gpu_memory_utilization)
-        self.max_model_len = (None if max_model_len is None
-                              else _int("max_model_len", max_model_len, 1))
+        self.max_model_len = (
+            None if max_model_len is None else _int("max_model_len", max_model_len, 1)
+        )
         if enable_lora not in (True, False, "auto"):
-            raise ParamError("enable_lora", f"enable_lora must be true, false or \"auto\", "
-                             f"found {enable_lora!r}")
+            raise ParamError(
+                "enable_lora", f'enable_lora must be true, false or "auto", found {enable_lora!r}'
+            )
         self.enable_lora = enable_lora
         self.max_lora_rank = _int("max_lora_rank", max_lora_rank, 1)
         self.max_loras = _int("max_loras", max_loras, 1)
         if isinstance(stop, str):
             stop = [stop]
-        if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) and s
-                                                          for s in stop):
+        if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) and s for s in stop):
             raise ParamError("stop", f"stop must be a list of non-empty strings, found {stop!r}")
         self.stop = tuple(stop)
         if not isinstance(enforce_eager, bool):
-            raise ParamError("enforce_eager", f"enforce_eager must be true or false, found "
-                             f"{enforce_eager!r}")
+            raise ParamError(
+                "enforce_eager", f"enforce_eager must be true or false, found {enforce_eager!r}"
+            )
         self.enforce_eager = enforce_eager
         self._llm: Any = None
         self._llm_model: str | None = None
@@ -132,20 +138,25 @@ class VllmEngine:
             raise VllmMissing(MISSING)
         models = {self._model_ref(r) for r in requests}
         if len(models) > 1:
-            raise UserError(f"vllm:engine serves one base model per run; the subjects use "
-                            f"{sorted(models)}: set the model parameter or [model] base")
+            raise UserError(
+                f"vllm:engine serves one base model per run; the subjects use "
+                f"{sorted(models)}: set the model parameter or [model] base"
+            )
         adapters = sorted({r.subject.adapter for r in requests if r.subject.adapter})
         for adapter in adapters:
             if not (Path(adapter) / "adapter_config.json").is_file():
-                raise UserError(f"vllm:engine: adapter {adapter!r} is not a PEFT adapter "
-                                "folder (no adapter_config.json)")
+                raise UserError(
+                    f"vllm:engine: adapter {adapter!r} is not a PEFT adapter "
+                    "folder (no adapter_config.json)"
+                )
         if adapters and self.enable_lora is False:
             raise UserError("vllm:engine: subjects have LoRA adapters but enable_lora = false")
         self._wants_lora = bool(adapters)
-        order = sorted(range(len(requests)),
-                       key=lambda i: (requests[i].subject.adapter or "", i))
-        return [[requests[i] for i in order[s : s + self.batch_size]]
-                for s in range(0, len(order), self.batch_size)]
+        order = sorted(range(len(requests)), key=lambda i: (requests[i].subject.adapter or "", i))
+        return [
+            [requests[i] for i in order[s : s + self.batch_size]]
+            for s in range(0, len(order), self.batch_size)
+        ]
 
     def generate(self, ctx: RunContext, batch: Sequence[GenerationRequest]) -> list[str]:
         vllm = require_vllm()
@@ -163,8 +174,9 @@ class VllmEngine:
             )
             for r in batch
         ]
-        loras = [self._lora(LoRARequest, r.subject.adapter) if r.subject.adapter else None
-                 for r in batch]
+        loras = [
+            self._lora(LoRARequest, r.subject.adapter) if r.subject.adapter else None for r in batch
+        ]
         kwargs: dict[str, Any] = {"sampling_params": params, "use_tqdm": False}
         if any(loras):
             kwargs["lora_request"] = loras
@@ -184,8 +196,10 @@ class VllmEngine:
         ref = self._model_ref(batch[0])
         if self._llm is not None:
             if ref != self._llm_model:
-                raise UserError(f"vllm:engine already holds {self._llm_model!r}; one base "
-                                f"model per run (asked for {ref!r})")
+                raise UserError(
+                    f"vllm:engine already holds {self._llm_model!r}; one base "
+                    f"model per run (asked for {ref!r})"
+                )
             return self._llm
         wants_lora = self._wants_lora or any(r.subject.adapter for r in batch)
         enable_lora = wants_lora if self.enable_lora == "auto" else bool(self.enable_lora)
@@ -200,8 +214,9 @@ class VllmEngine:
         if self.max_model_len is not None:
             kwargs["max_model_len"] = self.max_model_len
         if enable_lora:
-            kwargs.update(enable_lora=True, max_lora_rank=self.max_lora_rank,
-                          max_loras=self.max_loras)
+            kwargs.update(
+                enable_lora=True, max_lora_rank=self.max_lora_rank, max_loras=self.max_loras
+            )
         self._llm = vllm.LLM(**kwargs)
         self._llm_model = ref
         ctx.facts["vllm"] = getattr(vllm, "__version__", "unknown")
@@ -226,8 +241,10 @@ def _resolve_model(ctx: RunContext, ref: str) -> str:
         try:
             from vhframe_hf.models import resolve_model_in
         except ImportError:
-            raise UserError(f"vllm:engine: model {ref!r} is a vhframe-hf built-in; install "
-                            "vhframe-hf or give a model folder") from None
+            raise UserError(
+                f"vllm:engine: model {ref!r} is a vhframe-hf built-in; install "
+                "vhframe-hf or give a model folder"
+            ) from None
         return str(resolve_model_in(ctx, ref))
     local = ctx.resolve(ref)
     return str(local) if local.exists() else ref

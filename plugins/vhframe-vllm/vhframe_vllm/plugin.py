@@ -13,5 +13,9 @@ from vhframe_vllm.engine import VllmEngine
 
 @hookimpl
 def register_generators(register: Register) -> None:
-    register("engine", VllmEngine, description="vLLM on CUDA GPUs: one base model, one "
-             "LoRARequest per adapter, per-request seeds (needs pip install vllm)")
+    register(
+        "engine",
+        VllmEngine,
+        description="vLLM on CUDA GPUs: one base model, one "
+        "LoRARequest per adapter, per-request seeds (needs pip install vllm)",
+    )
