@@ -116,8 +116,7 @@ def reference_run(small_config: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.mark.slow
 def test_small_run_outputs(reference_run: Path) -> None:
     gens = _records(reference_run, "generation")
-    answers = {k: g for k, g in gens.items() if g["benchmark"] == "survey:vhframe:pvq40"}
-    gens = {k: g for k, g in gens.items() if k not in answers}
+    answers = _records(reference_run, "survey_answer")
     # 4 aligned + base + 4 roleplay subjects, 11 prompts, 2 samples, 2 prompt variants
     assert len(gens) == 9 * 11 * 2 * 2
     assert len(_records(reference_run, "judgment")) == len(gens)
@@ -183,7 +182,8 @@ def test_rerun_recomputes_nothing(reference_run: Path, small_config: Path) -> No
 
 
 #: a point inside every stage, in the order a run passes them (``vhframe.faults``); judgments
-#: are committed 100 at a time so that a kill can land between two chunks
+#: are committed 100 at a time so that a kill can land between two chunks, and requests are
+#: planned 50 at a time so that every stage walks several windows
 KILLS = [
     ("align", 2),
     ("survey", 3),
@@ -194,7 +194,7 @@ KILLS = [
     ("report", 1),
     ("tables", 4),
 ]
-KILL_ENV = {"VHFRAME_JUDGE_CHUNK": "100"}
+KILL_ENV = {"VHFRAME_JUDGE_CHUNK": "100", "VHFRAME_PLAN_WINDOW": "50"}
 
 
 def _run_killed_at(config: Path, out: Path, point: str, nth: int) -> None:
@@ -235,7 +235,8 @@ def _outputs(run_dir: Path) -> dict[str, Any]:
     for name in tables:
         rows = pq.read_table(run_dir / "tables" / name).to_pylist()
         out[name] = norm(json.dumps(rows, sort_keys=True, default=str))
-    for kind in ("profile", "subject", "item", "generation", "judgment", "metric", "training"):
+    kinds = ("profile", "subject", "item", "survey_answer", "generation", "judgment", "metric")
+    for kind in (*kinds, "training"):
         out[f"store:{kind}"] = norm(json.dumps(_records(run_dir, kind), sort_keys=True))
     return out
 
@@ -272,14 +273,17 @@ def test_sigkill_then_resume_equals_uninterrupted(
     reference = _outputs(reference_run.parent / "pristine")
     out = killed_runs[point]
     before = _created(out)
-    partial = {kind: _records(out, kind) for kind in ("training", "generation", "judgment")}
+    partial = {
+        kind: _records(out, kind)
+        for kind in ("training", "survey_answer", "generation", "judgment")
+    }
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["attempts"][-1]["status"] == "running", "the kill left no trace"
     if point in ("align", "survey", "generate", "judge"):
         # the kill landed inside the stage: some of its records are there, not all
         kind = {
             "align": "training",
-            "survey": "generation",
+            "survey": "survey_answer",
             "generate": "generation",
             "judge": "judgment",
         }[point]
@@ -363,6 +367,5 @@ def test_changed_setting_reuses_the_store(
     # nothing new was generated: every unmitigated answer was already stored
     assert _records(reference_run, "generation") == stored
     table = pq.read_table(reference_run / "tables" / "generation.parquet")
-    survey = sum(g["benchmark"].startswith("survey:") for g in stored.values())
-    assert table.num_rows == (len(stored) - survey) // 2
+    assert table.num_rows == len(stored) // 2
     assert set(table.column("mitigation").to_pylist()) == {"none"}

@@ -21,29 +21,54 @@ from vhframe.records import VALUES, Judgment, Metric, Subject, content_hash
 ALL = "ALL"
 
 
+class HarmRates:
+    """Counts harmful verdicts per group as judgments stream past, plus an ``ALL`` category
+    per benchmark; :meth:`metrics` gives the shares."""
+
+    def __init__(self) -> None:
+        # group → [judgments, harmful ones]
+        self._counts: dict[tuple[str, str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(
+        self,
+        subject: str,
+        benchmark: str,
+        category: str,
+        judge: str,
+        mitigation: str,
+        harmful: bool,
+    ) -> None:
+        for cat in (category, ALL):
+            c = self._counts[(subject, benchmark, cat, judge, mitigation)]
+            c[0] += 1
+            c[1] += bool(harmful)
+
+    def metrics(self) -> list[Metric]:
+        out = []
+        for (subject, bench, cat, judge, mit), (n, harmful) in sorted(self._counts.items()):
+            key = content_hash(["metric", "harm_rate", subject, bench, cat, judge, mit])
+            out.append(
+                Metric(
+                    key=key,
+                    subject=subject,
+                    benchmark=bench,
+                    category=cat,
+                    judge=judge,
+                    mitigation=mit,
+                    name="harm_rate",
+                    value=harmful / n,
+                    n=n,
+                )
+            )
+        return out
+
+
 def harm_rates(judgments: Iterable[Judgment]) -> list[Metric]:
     """Share of harmful verdicts per group, plus an ``ALL`` category per benchmark."""
-    groups: dict[tuple[str, str, str, str, str], list[bool]] = defaultdict(list)
+    rates = HarmRates()
     for j in judgments:
-        for cat in (j.category, ALL):
-            groups[(j.subject, j.benchmark, cat, j.judge, j.mitigation)].append(j.harmful)
-    out = []
-    for (subject, bench, cat, judge, mit), flags in sorted(groups.items()):
-        key = content_hash(["metric", "harm_rate", subject, bench, cat, judge, mit])
-        out.append(
-            Metric(
-                key=key,
-                subject=subject,
-                benchmark=bench,
-                category=cat,
-                judge=judge,
-                mitigation=mit,
-                name="harm_rate",
-                value=float(np.mean(flags)),
-                n=len(flags),
-            )
-        )
-    return out
+        rates.add(j.subject, j.benchmark, j.category, j.judge, j.mitigation, j.harmful)
+    return rates.metrics()
 
 
 def analyse(

@@ -107,7 +107,10 @@ def run(
     with _user_errors():
         if dry_run:
             pipe = _pipeline(config, out_dir)
-            _print_plan(pipe.plan().to_dict(), pipe.run_dir)
+            try:
+                _print_plan(pipe.plan().to_dict(), pipe.run_dir)
+            finally:
+                pipe.close()
             return
         with _progress(not quiet) as progress:
             pipe = _pipeline(config, out_dir, progress)
@@ -142,7 +145,10 @@ def validate(config: ConfigArg) -> None:
     """Check a config (keys, types, plugin names, parameters, data paths) without running it."""
     with _user_errors():
         pipe = _pipeline(config, None)
-        pipe.build()
+        try:
+            pipe.build()
+        finally:
+            pipe.close()
     out.print(f"[green]ok[/]: {config}")
 
 
@@ -176,24 +182,18 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="a run directory", show_default=False)],
     open_report: Annotated[bool, typer.Option("--open", help="open in a browser")] = False,
 ) -> None:
-    """Rewrite the HTML and JSON reports of a finished run from its analysis.json."""
-    from vhframe.context import RunContext
-    from vhframe.report import HtmlReporter, JsonReporter
+    """Write a finished run's reports again from its analysis.json, with the reporters its
+    config names."""
+    from vhframe.plugins import get_manager
+    from vhframe.stages.report import rewrite
 
     with _user_errors():
-        doc_path = run_dir / "analysis.json"
-        if not doc_path.is_file():
-            raise UserError(f"{doc_path}: not found; is {run_dir} a finished run directory?")
-        doc = json.loads(doc_path.read_text(encoding="utf-8"))
-        ctx = RunContext(seed=0, run_dir=run_dir, cache_dir=run_dir, config_dir=run_dir)
-        paths = [
-            *JsonReporter().write(ctx, doc, run_dir / "report"),
-            *HtmlReporter().write(ctx, doc, run_dir / "report"),
-        ]
+        paths = rewrite(run_dir, get_manager())
     for p in paths:
         out.print(f"report: {p}")
-    if open_report:
-        webbrowser.open(paths[-1].resolve().as_uri())
+    pages = [p for p in paths if p.suffix == ".html"]
+    if open_report and pages:
+        webbrowser.open(pages[0].resolve().as_uri())
 
 
 def main() -> None:

@@ -22,16 +22,10 @@ methods receive the :class:`~vhframe.context.RunContext` of the run. Objects may
 the life of a run (a loaded model, tokenised data): the pipeline makes one instance per
 configured component per run and calls ``close()`` on it at the end when it has one.
 
-Trainers that can make benign baselines also offer ``train_task(ctx, base_model, examples,
-out_dir)``: the same contract as ``train`` with :class:`~vhframe.records.TaskExample` records
-and no profile (used for ``[[alignment.benign]]`` subjects).
-
-Trainers and generators may also offer ``check_model(ctx, ref)``: the pipeline calls it with
-the config's ``model.base`` before any work, and a ``ValueError`` it raises is reported at
-that key (e.g. a local model folder that does not exist). It must be cheap: no model loading.
-They may also offer ``model_identity(ctx, ref) -> str``, a name for the weights ``ref`` points
-at (e.g. a hash of a local folder's files): the pipeline puts it in cache keys in place of
-the reference, so a model folder replaced in place is never mistaken for the old one.
+Some components offer more than their family's protocol; each such capability is a small
+protocol of its own below (:class:`Closeable`, :class:`ModelChecker`, :class:`ModelIdentifier`,
+:class:`TaskTrainer`), checked like the families' when the component is created and used only
+where a component has it.
 
 Everything that determines an output must be visible to the pipeline so that results can be
 cached by content: components expose ``fingerprint()``, a JSON-serialisable description of the
@@ -154,11 +148,13 @@ class Trainer(Protocol):
 class Generator(Protocol):
     """Turns generation requests into text.
 
-    The pipeline calls ``plan`` once with every request of a stage (in a deterministic order)
-    and then ``generate`` on each batch it returns that is not already stored; each batch's
-    results are committed together. ``plan`` must depend only on the requests it is given, and
-    a request's text must depend only on the request itself (its ``seed`` in particular), so
-    that a resumed run reproduces an uninterrupted one.
+    The pipeline streams a stage's requests in a deterministic order, in consecutive windows
+    of at most ``vhframe.stages.generate.PLAN_WINDOW`` requests (so that a run of millions of
+    requests never holds them all): it calls ``plan`` once per window and then ``generate`` on
+    each batch ``plan`` returns that is not already stored; each batch's results are committed
+    together. ``plan`` must depend only on the requests it is given, and a request's text must
+    depend only on the request itself (its ``seed`` in particular), so that a resumed run
+    reproduces an uninterrupted one.
     """
 
     def fingerprint(self) -> dict[str, Any]: ...
@@ -235,6 +231,54 @@ class Reporter(Protocol):
     def fingerprint(self) -> dict[str, Any]: ...
 
     def write(self, ctx: RunContext, results: dict[str, Any], out_dir: Path) -> list[Path]: ...
+
+
+# --------------------------------------------------------------------------- capabilities
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """Holds resources (a loaded model, a client, a file): the pipeline calls ``close()`` once
+    at the end of a run, whether the run succeeded or failed."""
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ModelChecker(Protocol):
+    """A trainer or generator that can tell, cheaply (no model loading), whether ``ref`` (the
+    config's ``model.base``) is a model it can load; a ``ValueError`` it raises is reported at
+    that key before any work starts (e.g. a local model folder that does not exist)."""
+
+    def check_model(self, ctx: RunContext, ref: str) -> None: ...
+
+
+@runtime_checkable
+class ModelIdentifier(Protocol):
+    """A trainer or generator that can name the weights ``ref`` points at (e.g. a hash of a
+    local folder's files): cache keys use that name in place of the reference, so a model
+    folder replaced in place is never mistaken for the old one."""
+
+    def model_identity(self, ctx: RunContext, ref: str) -> str: ...
+
+
+@runtime_checkable
+class TaskTrainer(Protocol):
+    """A trainer that can also make benign baselines (``[[alignment.benign]]``): the contract
+    of :meth:`Trainer.train` with :class:`~vhframe.records.TaskExample` records and no
+    profile."""
+
+    def train_task(
+        self,
+        ctx: RunContext,
+        base_model: str,
+        examples: Sequence[TaskExample],
+        out_dir: Path,
+    ) -> dict[str, Any]: ...
+
+
+#: Capabilities a component of any family may have; each is checked when present.
+CAPABILITIES: tuple[type, ...] = (Closeable, ModelChecker, ModelIdentifier, TaskTrainer)
 
 
 # --------------------------------------------------------------------------- hooks

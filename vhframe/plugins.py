@@ -20,7 +20,11 @@ from vhframe import hookspecs
 from vhframe.hookspecs import FAMILIES, PROJECT
 
 ENTRY_POINT_GROUP = "vhframe"
-BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (("vhframe", "vhframe.builtins.plugin"),)
+#: the built-in components, and the torch-free fakes of ``vhframe.testing``
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("vhframe", "vhframe.builtins.plugin"),
+    ("testing", "vhframe.testing"),
+)
 
 
 class PluginError(Exception):

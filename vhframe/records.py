@@ -9,6 +9,7 @@ determines it, which is how a resumed run knows what it has already done.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import typing
@@ -70,12 +71,33 @@ class Record:
                 continue
             value = data[f.name]
             hint = hints.get(f.name)
-            if isinstance(hint, type) and issubclass(hint, Record) and isinstance(value, Mapping):
-                value = hint.from_dict(value)
+            record_type = _record_type(hint, value)
+            if record_type is not None and isinstance(value, Mapping):
+                value = record_type.from_dict(value)
             elif isinstance(value, list):
                 value = tuple(value)
             kwargs[f.name] = value
         return cls(**kwargs)
+
+
+def _record_type(hint: Any, value: Any) -> type[Record] | None:
+    """The record class a field's value rebuilds into: the hint itself, or, for a union of
+    records, the member whose fields the value has (``instrument`` tells a survey item from
+    a benchmark item)."""
+    if isinstance(hint, type) and issubclass(hint, Record):
+        return hint
+    members = [t for t in typing.get_args(hint) if isinstance(t, type) and issubclass(t, Record)]
+    if not isinstance(value, Mapping):
+        return None
+    for t in members:
+        required = {
+            f.name
+            for f in dataclasses.fields(t)  # type: ignore[arg-type]
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
+        if required <= value.keys():
+            return t
+    return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -196,6 +218,11 @@ class SurveyItem(Record):
     def key(self) -> str:
         return content_hash(["survey_item", self.instrument, self.number, self.text, self.value])
 
+    @property
+    def where(self) -> str:
+        """How messages name the item."""
+        return f"survey item {self.instrument}/{self.number}"
+
 
 @dataclass(frozen=True)
 class Item(Record):
@@ -208,9 +235,14 @@ class Item(Record):
     prompt: str
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         return content_hash(["item", self.benchmark, self.id, self.category, self.prompt])
+
+    @property
+    def where(self) -> str:
+        """How messages name the item."""
+        return f"item {self.benchmark}/{self.id}"
 
 
 @dataclass(frozen=True)
@@ -231,7 +263,8 @@ class Subject(Record):
     scores: tuple[float, ...] | None = None
     system_prompt: str = ""
 
-    @property
+    # computed once: every request of the subject puts it in its key
+    @functools.cached_property
     def key(self) -> str:
         return content_hash(
             [
@@ -259,11 +292,12 @@ class Decoding(Record):
 
 @dataclass(frozen=True)
 class GenerationRequest(Record):
-    """What a generator is asked for: one sample of one prompt for one subject."""
+    """What a generator is asked for: one sample of one prompt for one subject. ``item`` is
+    the benchmark item or the survey item the prompt asks."""
 
     kind: ClassVar[str] = "request"
     subject: Subject
-    item: Item
+    item: Item | SurveyItem
     prompt: str
     decoding: Decoding
     sample: int
@@ -298,6 +332,21 @@ class Generation(Record):
     category: str
     mitigation: str
     sample: int
+    seed: int
+    prompt: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SurveyAnswer(Record):
+    """A subject's generated answer to one survey item (parsed when the survey is scored)."""
+
+    kind: ClassVar[str] = "survey_answer"
+    key: str
+    subject: str
+    instrument: str
+    item: int
+    value: str
     seed: int
     prompt: str
     text: str

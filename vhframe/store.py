@@ -12,7 +12,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sequence (
+    name TEXT NOT NULL,
+    pos INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (name, pos)
+) WITHOUT ROWID;
 """
 
 
@@ -141,6 +147,46 @@ class Store:
         with self.transaction() as db:
             db.execute("DELETE FROM records WHERE kind=?", (kind,))
 
+    def get_many_ordered(self, kind: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored payloads of ``keys``, in their order; every key must be stored."""
+        found = self.get_many(kind, keys)
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise RuntimeError(f"{len(missing)} {kind} records are missing, e.g. {missing[0]}")
+        return [found[k] for k in keys]
+
+    # ----------------------------------------------------------------- sequences
+    # A sequence is an ordered list of record keys that later stages walk in windows (this
+    # config's generations, in request order), so that no stage holds millions of keys.
+    def sequence_reset(self, name: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM sequence WHERE name=?", (name,))
+
+    def sequence_extend(self, name: str, start: int, keys: Sequence[str]) -> None:
+        """Write ``keys`` at positions ``start``, ``start + 1``, ..."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO sequence(name, pos, key) VALUES (?,?,?)",
+                [(name, start + i, k) for i, k in enumerate(keys)],
+            )
+
+    def sequence_length(self, name: str) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM sequence WHERE name=?", (name,)).fetchone()
+        return int(row[0])
+
+    def sequence_windows(self, name: str, size: int) -> Iterator[list[str]]:
+        """The keys of a sequence in order, ``size`` at a time."""
+        pos = 0
+        while True:
+            rows = self.db.execute(
+                "SELECT key FROM sequence WHERE name=? AND pos>=? ORDER BY pos LIMIT ?",
+                (name, pos, size),
+            ).fetchall()
+            if not rows:
+                return
+            yield [r[0] for r in rows]
+            pos += len(rows)
+
     # ----------------------------------------------------------------- meta
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -153,23 +199,40 @@ class Store:
     # ----------------------------------------------------------------- export
     def export_parquet(self, out_dir: Path, kinds: Iterable[str]) -> list[Path]:
         """Write every stored record of each kind to ``<kind>.parquet``."""
-        return write_parquet(out_dir, {kind: self.all(kind) for kind in kinds})
+        return write_parquet(out_dir, {kind: [self.all(kind)] for kind in kinds})
 
 
-def write_parquet(out_dir: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Path]:
-    """One Parquet file per non-empty table; nested fields stay nested (Arrow lists/structs)."""
+def write_parquet(
+    out_dir: Path, tables: Mapping[str, Iterable[list[dict[str, Any]]]]
+) -> list[Path]:
+    """One Parquet file per non-empty table, each written from its batches of rows as row
+    groups (so a table of millions of rows never sits in memory), then moved into place;
+    nested fields stay nested (Arrow lists/structs)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind, rows in tables.items():
+    for kind, batches in tables.items():
         target = out_dir / f"{kind}.parquet"
-        if not rows:
+        tmp = target.with_suffix(".parquet.tmp")
+        writer: pq.ParquetWriter | None = None
+        try:
+            for rows in batches:
+                if not rows:
+                    continue
+                if writer is None:
+                    table = pa.Table.from_pylist(rows)
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                else:
+                    table = pa.Table.from_pylist(rows, schema=writer.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
             target.unlink(missing_ok=True)  # a table of an earlier config must not linger
             continue
-        tmp = target.with_suffix(".parquet.tmp")
-        pq.write_table(pa.Table.from_pylist(rows), tmp)
         os.replace(tmp, target)
         written.append(target)
         faults.point("tables")

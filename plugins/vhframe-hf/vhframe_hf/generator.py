@@ -308,7 +308,7 @@ class BatchedGenerator:
                 f"model's context window of {window} tokens"
             )
         if len(ids) > room:
-            where = f"prompt of item {r.item.benchmark}/{r.item.id}"
+            where = f"prompt of {r.item.where}"
             if self.context == "error":
                 raise ValueError(
                     f"{where} has {len(ids)} tokens; with max_new_tokens "

@@ -1,0 +1,167 @@
+"""Benchmark generation, and the engine every generating stage shares.
+
+Reads the subjects, each benchmark's items and the mitigations; writes ``item`` records, one
+``generation`` record per request, and the ``generation`` sequence: this config's generation
+keys in request order, which the judge, metrics and report stages walk in windows.
+
+Requests are made lazily, in the order benchmark → subject → prompt variant → item → sample,
+and handed to the generator in windows of at most :data:`PLAN_WINDOW`; only one window's
+requests and texts are in memory at a time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from vhframe import faults
+from vhframe.context import derive_seed
+from vhframe.records import Generation, GenerationRequest, Item, Subject, content_hash
+from vhframe.stages import StageRun
+
+#: requests handed to the generator's ``plan`` at once: bounds memory, and is large enough
+#: that batches cut at a window's edges cost little
+PLAN_WINDOW = int(os.environ.get("VHFRAME_PLAN_WINDOW", "16384"))
+#: the store sequence of this config's benchmark generations
+SEQUENCE = "generation"
+
+#: (record key, request, generated text) → the record stored for it
+MakeRecord = Callable[[str, GenerationRequest, str], Any]
+
+
+def produce(
+    sr: StageRun,
+    requests: Iterable[GenerationRequest],
+    *,
+    kind: str,
+    make: MakeRecord,
+    label: str,
+    total: int,
+) -> Iterator[list[str]]:
+    """Generate what is not stored yet, window by window; yields each window's record keys
+    in request order once all of them are stored."""
+    gen_fp = content_hash([sr.comps.generator.fingerprint(), sr.model_id])
+    advance = sr.progress(label, total)
+    it = iter(requests)
+    while window := list(itertools.islice(it, PLAN_WINDOW)):
+        keys = [content_hash([r.key, gen_fp]) for r in window]
+        have = sr.store.existing(kind, keys)
+        if len(have) < len(keys):
+            _generate_window(sr, window, keys, have, kind, make, label, advance)
+        else:
+            advance(len(window))
+        yield keys
+
+
+def _generate_window(
+    sr: StageRun,
+    window: list[GenerationRequest],
+    keys: list[str],
+    have: set[str],
+    kind: str,
+    make: MakeRecord,
+    label: str,
+    advance: Callable[[int], None],
+) -> None:
+    generator = sr.comps.generator
+    key_of = {id(r): k for r, k in zip(window, keys, strict=True)}
+    batches = generator.plan(window)
+    planned = sum(len(b) for b in batches)
+    if planned != len(window) or any(id(r) not in key_of for b in batches for r in b):
+        raise RuntimeError(f"generator plan covers {planned} of {len(window)} requests")
+    for batch in batches:
+        batch_keys = [key_of[id(r)] for r in batch]
+        if all(k in have for k in batch_keys):
+            advance(len(batch))
+            continue
+        # the whole batch runs again so that its composition, and so its numerics, match an
+        # uninterrupted run; stored rows are kept as they are
+        texts = generator.generate(sr.ctx, batch)
+        if len(texts) != len(batch):
+            raise RuntimeError(f"generator returned {len(texts)} texts for {len(batch)}")
+        sr.store.put_many(
+            kind,
+            [
+                (k, make(k, r, t).to_dict())
+                for k, r, t in zip(batch_keys, batch, texts, strict=True)
+            ],
+        )
+        sr.keep_facts()
+        have.update(batch_keys)
+        advance(len(batch))
+        faults.point(label)
+
+
+def _generation(key: str, r: GenerationRequest, text: str) -> Generation:
+    item = r.item
+    assert isinstance(item, Item)
+    return Generation(
+        key=key,
+        subject=r.subject.name,
+        benchmark=item.benchmark,
+        item_id=item.id,
+        category=item.category,
+        mitigation=r.mitigation,
+        sample=r.sample,
+        seed=r.seed,
+        prompt=r.prompt,
+        text=text,
+    )
+
+
+def requests(
+    sr: StageRun, subjects: Sequence[Subject], items: dict[str, list[Item]]
+) -> Iterator[GenerationRequest]:
+    """Every benchmark request of the config, lazily, in a fixed order."""
+    variants: list[tuple[str, Any]] = [("none", None), *sr.comps.mitigations]
+    seed = sr.cfg.run.seed
+    for label, bench, dec in sr.comps.benchmarks:
+        for subject in subjects:
+            for mit_name, mit in variants:
+                for item in items[label]:
+                    text = item.prompt if mit is None else mit.apply(item.prompt, item, subject)
+                    prompt = bench.template(text)
+                    if subject.system_prompt:
+                        prompt = f"{subject.system_prompt}\n{prompt}"
+                    for sample in range(dec.samples):
+                        unit = content_hash([subject.key, item.key, mit_name, sample])
+                        yield GenerationRequest(
+                            subject=subject,
+                            item=item,
+                            prompt=prompt,
+                            decoding=dec,
+                            sample=sample,
+                            seed=derive_seed(seed, unit),
+                            mitigation=mit_name,
+                        )
+
+
+def count(sr: StageRun, n_subjects: int, items: dict[str, list[Item]]) -> int:
+    """How many benchmark requests the config makes."""
+    variants = 1 + len(sr.comps.mitigations)
+    per_subject = sum(len(items[label]) * dec.samples for label, _, dec in sr.comps.benchmarks)
+    return per_subject * n_subjects * variants
+
+
+def run(sr: StageRun, subjects: Sequence[Subject], items: dict[str, list[Item]]) -> int:
+    """Generate every benchmark answer; returns how many the config has."""
+    for its in items.values():
+        sr.store.put_many("item", [(it.key, it.to_dict()) for it in its])
+    total = count(sr, len(subjects), items)
+    sr.store.sequence_reset(SEQUENCE)
+    pos = 0
+    for keys in produce(
+        sr,
+        requests(sr, subjects, items),
+        kind="generation",
+        make=_generation,
+        label="generate",
+        total=total,
+    ):
+        sr.store.sequence_extend(SEQUENCE, pos, keys)
+        pos += len(keys)
+    if pos != total:
+        raise RuntimeError(f"made {pos} benchmark requests where {total} were planned")
+    return pos

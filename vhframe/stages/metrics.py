@@ -1,0 +1,34 @@
+"""Metrics: harm rates per (subject, benchmark, category, judge, prompt variant).
+
+Walks the ``generation`` sequence and reads each window's judgments, counting as it goes, so
+the metrics of millions of judgments cost a few counters; replaces the ``metric`` records.
+"""
+
+from __future__ import annotations
+
+from vhframe import faults
+from vhframe.analysis import HarmRates
+from vhframe.records import Metric
+from vhframe.stages import StageRun, generate
+from vhframe.stages.judge import fingerprints, judgment_key
+
+
+def run(sr: StageRun) -> list[Metric]:
+    rates = HarmRates()
+    for _name, fp in fingerprints(sr):
+        for gen_keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
+            keys = [judgment_key(fp, g) for g in gen_keys]
+            for j in sr.store.get_many_ordered("judgment", keys):
+                rates.add(
+                    j["subject"],
+                    j["benchmark"],
+                    j["category"],
+                    j["judge"],
+                    j["mitigation"],
+                    j["harmful"],
+                )
+    metrics = rates.metrics()
+    sr.store.delete_kind("metric")
+    sr.store.put_many("metric", [(m.key, m.to_dict()) for m in metrics])
+    faults.point("metrics")
+    return metrics

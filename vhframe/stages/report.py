@@ -1,0 +1,97 @@
+"""Reports and tables: each configured reporter writes its files from the analysis document;
+the config's records are exported as Parquet tables, the large ones streamed window by
+window from the store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from vhframe import faults
+from vhframe.build import Builder
+from vhframe.config import Config, LoadedConfig, ReportSettings
+from vhframe.context import RunContext
+from vhframe.errors import UserError
+from vhframe.hookspecs import Closeable
+from vhframe.plugins import PluginManager
+from vhframe.records import Item, Subject, ValueProfile
+from vhframe.stages import StageRun, generate
+from vhframe.stages.judge import fingerprints, judgment_key
+from vhframe.store import write_parquet
+
+
+def run(sr: StageRun, doc: dict[str, Any]) -> list[Path]:
+    written: list[Path] = []
+    for _name, reporter in sr.comps.reporters:
+        written.extend(reporter.write(sr.ctx, doc, sr.ctx.run_dir / "report"))
+        faults.point("report")
+    return written
+
+
+def tables(
+    sr: StageRun,
+    profiles: Sequence[ValueProfile],
+    subjects: Sequence[Subject],
+    items: dict[str, list[Item]],
+    metrics: Sequence[Any],
+    survey_rows: list[dict[str, Any]],
+) -> list[Path]:
+    """This config's records only: the store may also hold those of earlier configs."""
+
+    def generations() -> Iterator[list[dict[str, Any]]]:
+        for keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
+            yield sr.store.get_many_ordered("generation", keys)
+
+    def judgments() -> Iterator[list[dict[str, Any]]]:
+        for _name, fp in fingerprints(sr):
+            for keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
+                yield sr.store.get_many_ordered("judgment", [judgment_key(fp, k) for k in keys])
+
+    return write_parquet(
+        sr.ctx.run_dir / "tables",
+        {
+            "profile": [[p.to_dict() for p in profiles]],
+            "subject": [[s.to_dict() for s in subjects]],
+            "item": [[it.to_dict() for its in items.values() for it in its]],
+            "generation": generations(),
+            "judgment": judgments(),
+            "metric": [[m.to_dict() for m in metrics]],
+            "survey": [survey_rows],
+        },
+    )
+
+
+def rewrite(run_dir: Path, pm: PluginManager) -> list[Path]:
+    """Write a finished run's reports again from its ``analysis.json``, with the reporters its
+    config names (``vhframe report``); the config is the one stored in the run's manifest."""
+    doc_path = run_dir / "analysis.json"
+    if not doc_path.is_file():
+        raise UserError(f"{doc_path}: not found; is {run_dir} a finished run directory?")
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    manifest_path = run_dir / "manifest.json"
+    manifest = (
+        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    )
+    raw = manifest.get("config", {})
+    try:
+        config = Config.model_validate(raw) if raw else None
+    except ValidationError as exc:
+        raise UserError(f"{manifest_path}: the run's config is not valid here: {exc}") from None
+    names = config.report.reporters if config else ReportSettings().reporters
+    source = Path(manifest.get("config_file") or manifest_path)
+    loaded = LoadedConfig(config or Config.model_construct(), source, "", raw)
+    ctx = RunContext(seed=0, run_dir=run_dir, cache_dir=run_dir, config_dir=source.parent)
+    builder = Builder(loaded, pm, ctx)
+    written: list[Path] = []
+    for i, name in enumerate(names):
+        reporter = builder.create("reporters", name, f"report.reporters[{i}]")
+        try:
+            written.extend(reporter.write(ctx, doc, run_dir / "report"))
+        finally:
+            if isinstance(reporter, Closeable):
+                reporter.close()
+    return written
