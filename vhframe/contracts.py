@@ -49,7 +49,10 @@ def _method_problem(obj: Any, protocol: type, method: str) -> str | None:
 
 def _names(sig: inspect.Signature) -> str:
     """The parameters as written, without annotations or defaults: what a reader compares."""
-    marks = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
+    marks: dict[inspect._ParameterKind, str] = {
+        inspect.Parameter.VAR_POSITIONAL: "*",
+        inspect.Parameter.VAR_KEYWORD: "**",
+    }
     return ", ".join(marks.get(p.kind, "") + p.name for p in sig.parameters.values())
 
 
