@@ -20,12 +20,17 @@ def _replace(old: str, new: str) -> str:
 
 # (id, config text, key path expected in the message, expected message fragment)
 CASES: list[tuple[str, str, str, str]] = [
-    ("unknown-top-level-key", MINIMAL + "\n[runn]\nseed = 1\n", "runn", "unknown key"),
+    (
+        "unknown-top-level-section",
+        MINIMAL + "\n[runn]\nseed = 1\n",
+        "runn",
+        "unknown section [runn]; did you mean [run]?",
+    ),
     (
         "unknown-nested-key",
         MINIMAL + "\n[generation]\ntop_k = 5\n",
         "generation.top_k",
-        "unknown key",
+        "unknown key 'top_k' in [generation]",
     ),
     (
         "top-p-out-of-range",
@@ -282,8 +287,7 @@ EXACT: list[tuple[str, str, str]] = [
     (
         "unknown",
         "\n[analysis]\nalfa = 2\n",
-        "15: analysis.alfa: unknown key; check the "
-        "spelling (see `vhframe validate --help` for the schema)",
+        "15: analysis.alfa: unknown key 'alfa' in [analysis]; did you mean 'alpha'?",
     ),
     (
         "validator",
@@ -313,7 +317,10 @@ def test_missing_key_message_is_exact(tmp_path: Path) -> None:
     path.write_text(MINIMAL.split("[[judges]]")[0], encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert (str(info.value), info.value.line) == (f"{path}: judges: required key is missing", None)
+    assert (str(info.value), info.value.line) == (
+        f"{path}: judges: required key is missing; add a [[judges]] section",
+        None,
+    )
 
 
 def test_file_and_toml_errors_are_exact(tmp_path: Path) -> None:

@@ -7,15 +7,16 @@ checked against its family's protocol (:mod:`vhframe.contracts`). Errors name th
 
 from __future__ import annotations
 
+import difflib
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from vhframe import contracts
 from vhframe.config import ComponentRef, LoadedConfig
 from vhframe.context import RunContext
-from vhframe.errors import ParamError, UserError
+from vhframe.errors import ConfigError, ParamError, UserError
 from vhframe.hookspecs import (
     Benchmark,
     Executor,
@@ -102,7 +103,9 @@ class Builder:
             comp = self.pm.get(family, name)
         except PluginError as exc:
             raise self.loaded.error(use_key, str(exc)) from None
-        self._check_params(comp.factory, name, params, key)
+        bad = param_errors(self.loaded, comp.factory, name, key, params)
+        if bad:
+            raise bad[0]
         try:
             obj = comp.factory(**self.params(params))
         except ParamError as exc:
@@ -117,27 +120,6 @@ class Builder:
                 + "; ".join(broken),
             )
         return obj
-
-    def _check_params(self, factory: Any, name: str, params: dict[str, Any], key: str) -> None:
-        try:
-            sig = inspect.signature(factory)
-        except (TypeError, ValueError):
-            return
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-            return
-        accepted = [n for n in sig.parameters if n != "self"]
-        for k in params:
-            if k not in accepted:
-                raise self.loaded.error(
-                    f"{key}.params.{k}",
-                    f"unknown parameter for {name}; accepted: {', '.join(accepted) or 'none'}",
-                )
-        named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        for n, p in sig.parameters.items():
-            if p.default is inspect.Parameter.empty and p.kind in named and n not in params:
-                raise self.loaded.error(
-                    f"{key}.params.{n}", f"required parameter of {name} is missing"
-                )
 
     def create_each(
         self, family: str, refs: Sequence[ComponentRef], key: str
@@ -255,6 +237,49 @@ class Builder:
                 )
             out.append((b.name, data, cast(Trainer, trainer)))
         return out
+
+
+def param_errors(
+    loaded: LoadedConfig,
+    factory: Callable[..., Any],
+    name: str,
+    key: str,
+    params: dict[str, Any],
+) -> list[ConfigError]:
+    """Parameters of ``params`` the factory does not take (with the nearest name it does) and
+    required ones that are missing, each at its key path."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        return []  # it takes any keyword: only the factory itself can tell
+    accepted = [n for n in sig.parameters if n != "self"]
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    missing = [
+        n
+        for n, p in sig.parameters.items()
+        if p.default is inspect.Parameter.empty and p.kind in named and n not in params
+    ]
+    errors = []
+    for k in params:
+        if k in accepted:
+            continue
+        message = f"unknown parameter for {name}"
+        close = difflib.get_close_matches(k, accepted, n=1)
+        if close and close[0] in missing:
+            missing.remove(close[0])  # one mistake, one message
+            message += f"; did you mean {close[0]!r}, which is required?"
+        elif close:
+            message += f"; did you mean {close[0]!r}?"
+        else:
+            message += f"; accepted: {', '.join(accepted) or 'none'}"
+        errors.append(loaded.error(f"{key}.params.{k}", message))
+    errors.extend(
+        loaded.error(f"{key}.params.{n}", f"required parameter of {name} is missing")
+        for n in missing
+    )
+    return errors
 
 
 def model_identity(loaded: LoadedConfig, comps: Components, ctx: RunContext) -> str:

@@ -1,7 +1,7 @@
 """``vhframe run|validate|plugins|report``.
 
-User errors (bad config, bad data, plugin problems) print one message and exit with status 2;
-tracebacks are kept for bugs.
+User errors (bad config, bad data, plugin problems) print one message each, all those found in
+one pass, and exit with status 2; tracebacks are kept for bugs.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vhframe.errors import UserError
+from vhframe.errors import ConfigErrors, UserError
 
 # OpenMP threads that spin while idle starve each other, and everything else, on a small or
 # busy CPU (a tiny model's layer ran ~100x slower); it must be set before torch loads.
@@ -48,7 +48,8 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except UserError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        for one in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
+            err.print(f"[bold red]error:[/] {escape(str(one))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -76,6 +77,9 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], No
 
 
 def _pipeline(config: Path, out_dir: Path | None, progress: Any = None) -> Any:
+    """The configured run, checked as ``validate`` checks it: every problem of the config,
+    its components and its data is raised before any work starts."""
+    from vhframe.checks import check
     from vhframe.config import load_config
     from vhframe.pipeline import Pipeline
     from vhframe.plugins import get_manager
@@ -84,7 +88,9 @@ def _pipeline(config: Path, out_dir: Path | None, progress: Any = None) -> Any:
     kwargs: dict[str, Any] = {"out_dir": out_dir}
     if progress is not None:
         kwargs["progress"] = progress
-    return Pipeline(loaded, get_manager(), **kwargs)
+    pipe = Pipeline(loaded, get_manager(), **kwargs)
+    check(pipe)
+    return pipe
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="TOML config file", show_default=False)]
@@ -142,13 +148,10 @@ def _print_plan(plan: dict[str, Any], run_dir: Path) -> None:
 
 @app.command()
 def validate(config: ConfigArg) -> None:
-    """Check a config (keys, types, plugin names, parameters, data paths) without running it."""
+    """Check a config (keys, types, plugin names, parameters, data files) without running it;
+    every problem found is reported."""
     with _user_errors():
-        pipe = _pipeline(config, None)
-        try:
-            pipe.build()
-        finally:
-            pipe.close()
+        _pipeline(config, None).close()
     out.print(f"[green]ok[/]: {config}")
 
 

@@ -1,20 +1,23 @@
 """TOML → validated run settings.
 
 Every error names the file, the key path (``generation.top_p``), the line where the key is
-written when it can be found, and what was expected.
+written when it can be found, and what was expected; an unknown key or section also names the
+nearest valid one. All the errors of a file are reported at once, in the order of its lines.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from vhframe.errors import ConfigError
+from vhframe.errors import ConfigError, combine
 from vhframe.records import content_hash
 
 COMPONENT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-]+$")
@@ -202,13 +205,118 @@ def _lookup(raw: Any, loc: tuple[int | str, ...]) -> Any:
     return cur
 
 
-def _message(err: Any, raw: dict[str, Any]) -> str:
+def _unwrap(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The settings model a field holds, directly or as the elements of an array, and whether
+    it is an array; ``(None, False)`` for a plain value."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+        annotation = args[0]
+    is_list = get_origin(annotation) is list
+    inner = get_args(annotation)[0] if is_list else annotation
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        return inner, is_list
+    return None, False
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The settings model of the table at ``loc`` (array indices skipped)."""
+    model: type[BaseModel] | None = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model is not None else None
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)[0]
+    return model
+
+
+def _table_name(loc: tuple[int | str, ...]) -> str:
+    """``[generation]``, ``[[benchmarks]]``: how the table at ``loc`` is written in TOML."""
+    name = ".".join(str(p) for p in loc if isinstance(p, str))
+    return f"[[{name}]]" if loc and isinstance(loc[-1], int) else f"[{name}]"
+
+
+def _section(name: str) -> str:
+    """A top-level name as it is written: ``[generation]``, ``[[judges]]``."""
+    inner, is_list = _unwrap(Config.model_fields[name].annotation)
+    if inner is None:
+        return repr(name)
+    return f"[[{name}]]" if is_list else f"[{name}]"
+
+
+def _tables() -> list[tuple[tuple[str, ...], type[BaseModel], bool]]:
+    """Every table of the schema: its path, model and whether it is an array of tables."""
+    out: list[tuple[tuple[str, ...], type[BaseModel], bool]] = []
+
+    def walk(path: tuple[str, ...], model: type[BaseModel], is_list: bool) -> None:
+        out.append((path, model, is_list))
+        for name, field in model.model_fields.items():
+            inner, inner_list = _unwrap(field.annotation)
+            if inner is not None:
+                walk((*path, name), inner, inner_list)
+
+    walk((), Config, False)
+    return out
+
+
+def _elsewhere(name: str, container: tuple[int | str, ...]) -> list[str]:
+    """The other tables that have a key spelt exactly ``name`` (a key under the wrong header)."""
+    here = tuple(str(p) for p in container if isinstance(p, str))
+    found = []
+    for path, model, is_list in _tables():
+        if path != here and path and name in model.model_fields:
+            dotted = ".".join(path)
+            found.append(f"[[{dotted}]]" if is_list else f"[{dotted}]")
+    return found
+
+
+def _unknown(loc: tuple[int | str, ...], raw: dict[str, Any], missing: set[tuple[Any, ...]]) -> str:
+    """The message for a key the schema does not have, with the nearest valid name. A
+    suggestion that names a missing required key is marked so (and ``missing`` loses it),
+    so that ``[[judge]]`` and the absent ``[[judges]]`` read as one mistake."""
+    container, name = loc[:-1], str(loc[-1])
+    found = _lookup(raw, loc)
+    if container:
+        what = f"unknown key {name!r} in {_table_name(container)}"
+    elif isinstance(found, dict):
+        what = f"unknown section [{name}]"
+    elif isinstance(found, list) and found and all(isinstance(v, dict) for v in found):
+        what = f"unknown section [[{name}]]"
+    else:
+        what = f"unknown top-level key {name!r}"
+    model = _model_at(container)
+    if model is None:
+        return what
+    names = list(model.model_fields)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        suggestion = repr(close[0]) if container else _section(close[0])
+        if (*container, close[0]) in missing:
+            missing.discard((*container, close[0]))
+            return f"{what}; did you mean {suggestion}, which is required?"
+        return f"{what}; did you mean {suggestion}?"
+    places = _elsewhere(name, container)
+    if 0 < len(places) <= 3:
+        return f"{what}; it belongs in {' or '.join(places)}"
+    hint = f"{what}; expected one of: {', '.join(names)}"
+    if issubclass(model, ComponentRef):
+        # the usual cause: a setting of the component itself, written beside `use`
+        hint += " (settings of the component itself go in params)"
+    return hint
+
+
+def _message(err: Any, raw: dict[str, Any], missing: set[tuple[Any, ...]]) -> str:
     kind = err["type"]
     loc = tuple(err["loc"])
     found = _lookup(raw, loc)
     if kind == "extra_forbidden":
-        return "unknown key; check the spelling (see `vhframe validate --help` for the schema)"
+        return _unknown(loc, raw, missing)
     if kind == "missing":
+        if len(loc) == 1 and str(loc[0]) in Config.model_fields:
+            spelt = _section(str(loc[0]))
+            if spelt.startswith("["):
+                return f"required key is missing; add a {spelt} section"
         return "required key is missing"
     ctx = err.get("ctx") or {}
     if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
@@ -273,6 +381,8 @@ def locate(text: str, key: str) -> int | None:
                 n = counts.get(name, -1) + 1
                 counts[name] = n
                 current = f"{name}[{n}]"
+                if want == name and best is None:  # the whole array: its first header
+                    best, best_len = lineno, len(name)
             else:
                 # a sub-table of an array element: [benchmarks.params] after [[benchmarks]]
                 head = name.split(".")[0]
@@ -294,7 +404,8 @@ def locate(text: str, key: str) -> int | None:
 
 
 def load_config(path: str | Path) -> LoadedConfig:
-    """Read and validate a config file, raising :class:`ConfigError` on any problem."""
+    """Read and validate a config file, raising :class:`ConfigError` on any problem
+    (:class:`~vhframe.errors.ConfigErrors`, a subclass, when there are several)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError("config file not found", file=str(p))
@@ -312,10 +423,33 @@ def load_config(path: str | Path) -> LoadedConfig:
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        key = _key_path(loc)
-        raise ConfigError(
-            _message(err, raw), file=str(p), key=key, line=locate(text, key)
-        ) from None
+        raise combine(validation_errors(exc, raw, text, str(p)), file=str(p)) from None
     return LoadedConfig(config, p.resolve(), text, raw)
+
+
+def validation_errors(
+    exc: ValidationError, raw: dict[str, Any], text: str, file: str
+) -> list[ConfigError]:
+    """One :class:`ConfigError` per problem pydantic found, in the order of the file's lines
+    (those without a line last)."""
+    errs = exc.errors()
+    missing = {tuple(e["loc"]) for e in errs if e["type"] == "missing"}
+    # unknown keys first: one that is a misspelling of a missing required key takes that
+    # key's error into its own message
+    messages: dict[int, str] = {
+        i: _message(e, raw, missing) for i, e in enumerate(errs) if e["type"] == "extra_forbidden"
+    }
+    out = []
+    for i, e in enumerate(errs):
+        loc = tuple(e["loc"])
+        if e["type"] == "missing" and loc not in missing:
+            continue
+        key = _key_path(loc)
+        message = messages[i] if i in messages else _message(e, raw, missing)
+        out.append(ConfigError(message, file=file, key=key, line=locate(text, key)))
+    return by_line(out)
+
+
+def by_line(errors: list[ConfigError]) -> list[ConfigError]:
+    """Errors in the order of their lines; those without one keep their order, last."""
+    return sorted(errors, key=lambda e: (e.line is None, e.line or 0))

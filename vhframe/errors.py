@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class UserError(Exception):
     """Bad input: a config, a data file or a plugin setting. ``str()`` is the full message."""
@@ -30,6 +32,28 @@ class ConfigError(UserError):
         if key:
             where += f": {key}"
         super().__init__(f"{where}: {message}")
+
+
+class ConfigErrors(ConfigError):
+    """Every problem found in one pass over a config (and the data it names), so that the user
+    can fix them all before trying again. ``errors`` holds each one; ``str()`` puts one a line.
+    """
+
+    def __init__(self, errors: Sequence[UserError], *, file: str | None = None) -> None:
+        if not errors:
+            raise ValueError("ConfigErrors needs at least one error")
+        self.errors = list(errors)
+        text = "\n".join(str(e) for e in self.errors)
+        UserError.__init__(self, text)
+        self.file = file
+        self.key = None
+        self.line = None
+        self.detail = text
+
+
+def combine(errors: Sequence[UserError], *, file: str | None = None) -> UserError:
+    """The one error itself, or all of them as :class:`ConfigErrors`."""
+    return errors[0] if len(errors) == 1 else ConfigErrors(errors, file=file)
 
 
 class DataError(UserError):
