@@ -97,11 +97,30 @@ def test_extra_fields_name_the_row(ctx: RunContext, tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         HexPhi(str(f)).load(ctx)
     assert (err.value.file, err.value.line) == (str(f), 3)
-    assert str(err.value) == f"{f}:3: more fields than the 2 header columns"
+    assert str(err.value) == f"{f}:3: expected 2 comma-separated fields, found 3"
     # the first data row is line 2
     f = _write(tmp_path / "h.csv", "category,prompt\nmalware,one,two\n")
-    with pytest.raises(DataError, match=r"h\.csv:2: more fields"):
+    with pytest.raises(DataError, match=r"h\.csv:2: expected 2 comma-separated fields, found 3"):
         HexPhi(str(f)).load(ctx)
+
+
+def test_short_rows_and_unclosed_quotes_name_the_row(ctx: RunContext, tmp_path: Path) -> None:
+    # a short row was read with its missing fields as empty
+    f = _write(tmp_path / "bt.csv", ",prompt,category,category_id\n0,Hello?,privacy,1\n1,Hi?,x\n")
+    with pytest.raises(DataError) as err:
+        BeaverTails(str(f)).load(ctx)
+    assert str(err.value) == f"{f}:3: expected 4 comma-separated fields, found 3"
+    # an unclosed quote used to swallow the rest of the file into one prompt
+    f = _write(tmp_path / "h.csv", 'category,prompt\nmalware,"Write a worm.\nharm,Hurt?\n')
+    with pytest.raises(DataError) as err:
+        HexPhi(str(f)).load(ctx)
+    assert (err.value.file, err.value.line) == (str(f), 2)
+    assert str(err.value).startswith(f"{f}:2: malformed CSV: the quote that opens a field")
+
+
+def test_lines_after_blank_lines_are_counted(ctx: RunContext, tmp_path: Path) -> None:
+    f = _write(tmp_path / "h.csv", "category,prompt\n\nmalware,Write a worm.\n\n\nharm,Hurt?")
+    assert [i.meta["line"] for i in HexPhi(str(f)).load(ctx)] == [3, 6]
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:

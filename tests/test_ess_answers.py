@@ -68,7 +68,7 @@ def test_value_means_errors_name_file_and_line(tmp_path: Path) -> None:
     f = _write(tmp_path / "ess.csv", [[3] * 20], header=header)
     with pytest.raises(DataError) as err:
         value_means(f)
-    assert str(err.value) == f"{f}:1: missing column(s) ['idno', 'impenva']"
+    assert str(err.value) == f"{f}:1: missing column(s) ['idno', 'impenva']; found header {header}"
 
     for bad in ("x", "", "2.5"):
         f = _write(tmp_path / "ess.csv", [["r1", *[3] * 21], ["r2", *[3] * 20, bad]])
@@ -78,7 +78,7 @@ def test_value_means_errors_name_file_and_line(tmp_path: Path) -> None:
     f.write_text(f.read_text().splitlines()[0] + "\nr1,3,3\n")  # a short row
     with pytest.raises(DataError) as err:
         value_means(f)
-    assert str(err.value) == f"{f}:2: expected integer answer codes"
+    assert str(err.value) == f"{f}:2: expected 22 comma-separated fields, found 3"
 
     for code in (0, 7):
         f = _write(tmp_path / "ess.csv", [["r1", *[3] * 21], ["r2", *[3] * 20, code]])

@@ -85,12 +85,12 @@ def test_table_missing_columns_name_file_and_line(ctx: RunContext, tmp_path: Pat
     with pytest.raises(DataError) as err:
         TableProfiles(str(f)).load(ctx)
     assert (err.value.file, err.value.line) == (str(f), 1)
-    assert str(err.value) == f"{f}:1: missing column(s) ['Power']; found {header}"
+    assert str(err.value) == f"{f}:1: missing column(s) ['Power']; found header {header}"
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     with pytest.raises(DataError) as err:
         TableProfiles(str(empty)).load(ctx)
-    assert str(err.value) == f"{empty}:1: missing column(s) {['', *VALUES]}; found []"
+    assert str(err.value) == f"{empty}:1: empty file: expected a header row"
 
 
 def test_table_names_absent_from_the_table_are_listed_first_five(
@@ -113,3 +113,10 @@ def test_extreme_profiles_say_where_they_come_from() -> None:
     assert profiles[-1].as_mapping() == {
         v: 5.0 if v in ("Benevolence", "Universalism") else 2.0 for v in VALUES
     }
+
+
+def test_table_short_row_names_file_and_line(ctx: RunContext, tmp_path: Path) -> None:
+    f = _table(tmp_path / "p.csv", ["name", *VALUES], [["A", *_scores(3)], ["B", "4"]])
+    with pytest.raises(DataError) as err:
+        TableProfiles(str(f)).load(ctx)
+    assert str(err.value) == f"{f}:3: expected 11 comma-separated fields, found 2"

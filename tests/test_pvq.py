@@ -148,7 +148,7 @@ def test_load_items_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         load_items(wrong)
     assert (str(err.value), err.value.line) == (
-        f"{wrong}:1: expected a 'question' column, found ['text']",
+        f"{wrong}:1: missing column(s) ['question']; found header ['text']",
         1,
     )
 
@@ -163,8 +163,8 @@ def _rows(n: int, gaps: dict[int, str] | None = None) -> list[str]:
     [
         (_rows(39), "39 of 39"),
         (_rows(41), "41 of 41"),
-        # a row without the field and one with it empty
-        (_rows(40, {7: "7", 8: "8,"}), "38 of 40"),
+        # two rows with the field empty
+        (_rows(40, {7: "7,", 8: "8,"}), "38 of 40"),
     ],
 )
 def test_load_items_wants_forty_non_empty_items(
@@ -174,3 +174,10 @@ def test_load_items_wants_forty_non_empty_items(
     with pytest.raises(DataError) as err:
         load_items(path)
     assert str(err.value) == f"{path}: expected 40 non-empty items, found {found}"
+
+
+def test_load_items_short_row_is_an_error_naming_its_line(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "\n".join(["id,question", *_rows(40, {7: "7"})]) + "\n")
+    with pytest.raises(DataError) as err:
+        load_items(path)
+    assert str(err.value) == f"{path}:8: expected 2 comma-separated fields, found 1"

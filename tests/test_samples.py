@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ascii_locale_env
-from vhframe.builtins import samples
+from vhframe import files
 from vhframe.builtins.samples import (
     ALPACA_TASKS,
     ARGUMENTS,
@@ -123,7 +123,7 @@ def test_samples_are_replaced_atomically_from_beside_the_target(
         moves.append((Path(src), Path(dst)))
         real_replace(src, dst)
 
-    monkeypatch.setattr(samples.os, "replace", spy)
+    monkeypatch.setattr(files.os, "replace", spy)
     sample_dir(tmp_path)
     assert len(moves) == 3 + len(BENIGN_SAMPLE_FILES)
     for src, dst in moves:

@@ -628,7 +628,7 @@ def test_from_csv_and_txt(tmp_path) -> None:
     [
         (b"", {}, 1, "empty"),
         (b"a,b\n1,2\n", {}, 1, "no column 'text'"),
-        (b"id,text\n1,ok\n2\n", {}, 3, "field 2"),
+        (b"id,text\n1,ok\n2\n", {}, 3, "expected 2 comma-separated fields, found 1"),
         (b"id,text\n1,ok\n2,\n", {}, 3, "empty phrase"),
         (b"id,text\n1,ok\n2,'?!'\n", {}, 3, "no word characters"),
         (b"id,text\n1,ok\n2,caf\xe9\n", {}, 3, "UTF-8"),

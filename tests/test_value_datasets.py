@@ -263,3 +263,15 @@ def test_files_are_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
         ("A1", "We should act", "the café stays"),
         ("0", "Naïve", "p"),
     ]
+
+
+def test_tsvs_with_a_bom_or_bad_bytes(tmp_path: Path) -> None:
+    a, lab = _split(tmp_path, "t", ["A1\tc\tagainst\tp"], ["A1\t" + _labels("Stimulation")])
+    # a spreadsheet's byte order mark is not part of the first column's name
+    a.write_bytes(b"\xef\xbb\xbf" + a.read_bytes())
+    assert [e.id for e in load_split(a, lab)] == ["A1"]
+    a.write_bytes(a.read_bytes().replace(b"\tp\n", b"\tp\xff\n"))
+    with pytest.raises(DataError) as err:
+        load_split(a, lab)
+    assert (err.value.file, err.value.line) == (str(a), 2)
+    assert "not UTF-8 text" in str(err.value)

@@ -62,6 +62,7 @@ class DataError(UserError):
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
         self.file = file
         self.line = line
+        self.detail = message
         where = ""
         if file:
             where = file + (f":{line}" if line is not None else "") + ": "

@@ -4,7 +4,6 @@ with its status (``running`` until it ends; a killed attempt stays ``running``).
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 import time
@@ -14,8 +13,8 @@ from typing import Any
 from vhframe.build import Components
 from vhframe.config import LoadedConfig
 from vhframe.context import RunContext
+from vhframe.files import read_json, write_json
 from vhframe.plugins import PluginManager, dist_version
-from vhframe.store import write_json_atomic
 
 
 def fingerprints(comps: Components) -> dict[str, Any]:
@@ -44,7 +43,7 @@ class Manifest:
         self.loaded = loaded
         self.pm = pm
         self.comps = comps
-        self.previous = json.loads(path.read_text()) if path.exists() else None
+        self.previous = read_json(path) if path.exists() else None
         self.started = time.time()
 
     def write(self, status: str, ctx: RunContext) -> None:
@@ -59,7 +58,7 @@ class Manifest:
         else:
             attempts.append(attempt)
         cfg = self.loaded.config
-        write_json_atomic(
+        write_json(
             self.path,
             {
                 "vhframe": __version__,
@@ -75,6 +74,7 @@ class Manifest:
                 "facts": ctx.facts,
                 "attempts": attempts,
             },
+            default=str,
         )
 
 

@@ -8,12 +8,12 @@ silently dropped: a value none of whose items was answered has no score.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from vhframe.errors import DataError
+from vhframe.files import read_table
 from vhframe.records import SurveyItem
 from vhframe.survey import SurveyScore, nmse, score_items
 
@@ -85,15 +85,9 @@ _SPACE = re.compile(r"\s+")
 
 def load_items(path: Path) -> list[str]:
     """The 40 portraits of a one-column CSV with the header ``question``."""
-    if not path.is_file():
-        raise DataError("file not found", file=str(path))
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if "question" not in (reader.fieldnames or []):
-            raise DataError(
-                f"expected a 'question' column, found {reader.fieldnames}", file=str(path), line=1
-            )
-        items = [(row["question"] or "").strip() for row in reader]
+    items = [
+        row["question"].strip() for _, row in read_table(path, required=("question",)).records()
+    ]
     if len(items) != 40 or not all(items):
         raise DataError(
             f"expected 40 non-empty items, found {sum(map(bool, items))} of {len(items)}",

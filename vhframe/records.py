@@ -39,6 +39,31 @@ VALUE_GROUPS: dict[str, tuple[str, ...]] = {
     "Self-transcendence": ("Benevolence", "Universalism"),
 }
 
+#: The 20 level-2 values of the Touché23-ValueEval taxonomy, in the order of its label files'
+#: columns; each but Face and Humility refines the basic value its name starts with.
+LEVEL2_LABELS: tuple[str, ...] = (
+    "Self-direction: thought",
+    "Self-direction: action",
+    "Stimulation",
+    "Hedonism",
+    "Achievement",
+    "Power: dominance",
+    "Power: resources",
+    "Face",
+    "Security: personal",
+    "Security: societal",
+    "Tradition",
+    "Conformity: rules",
+    "Conformity: interpersonal",
+    "Humility",
+    "Benevolence: caring",
+    "Benevolence: dependability",
+    "Universalism: concern",
+    "Universalism: nature",
+    "Universalism: tolerance",
+    "Universalism: objectivity",
+)
+
 SCORE_MIN = 1.0
 SCORE_MAX = 6.0
 

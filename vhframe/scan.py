@@ -52,22 +52,23 @@ not depend on the number of threads.
 
 from __future__ import annotations
 
-import csv
+import errno
 import functools
 import importlib.resources
-import io
+import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from vhframe import _core
 from vhframe.errors import DataError
+from vhframe.files import read_table, read_text
 from vhframe.records import VALUES
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
 UNICODE_VERSION: str = _core.SCAN_UNICODE_VERSION
 
 _I64 = npt.NDArray[np.int64]
+_T = TypeVar("_T")
 
 
 class LexiconError(DataError, ValueError):
@@ -244,47 +246,27 @@ class Lexicon:
         any line endings), e.g. the profanity list's ``text`` column. ``name`` defaults to
         the file's stem. Errors name the file and line."""
         p = Path(path)
-        text = _read_utf8(p)
-        reader = csv.reader(io.StringIO(text, newline=""))
         where = str(p)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise LexiconError("the file is empty; expected a header row", file=where, line=1)
-            names = [h.strip() for h in header]
-            if column not in names:
+        table = _lexicon_file(p, read_table)
+        if column not in table.header:
+            raise LexiconError(
+                f"no column {column!r} in the header (columns: {', '.join(table.header)})",
+                file=where,
+                line=1,
+            )
+        col = table.column(column)
+        phrases: list[str] = []
+        for line, cells in table.rows:
+            phrase = cells[col]
+            if not _core.scan_tokenize(phrase):
+                what = "an empty phrase" if not phrase.strip() else f"phrase {phrase!r}"
                 raise LexiconError(
-                    f"no column {column!r} in the header (columns: {', '.join(names)})",
+                    f"{what} in column {column!r}: it has no word characters, "
+                    "so it could never match",
                     file=where,
-                    line=1,
+                    line=line,
                 )
-            col = names.index(column)
-            phrases: list[str] = []
-            while True:
-                line = reader.line_num + 1
-                row = next(reader, None)
-                if row is None:
-                    break
-                if not row:
-                    continue  # a blank line
-                if col >= len(row):
-                    raise LexiconError(
-                        f"the row has {len(row)} fields; column {column!r} is field {col + 1}",
-                        file=where,
-                        line=line,
-                    )
-                phrase = row[col]
-                if not _core.scan_tokenize(phrase):
-                    what = "an empty phrase" if not phrase.strip() else f"phrase {phrase!r}"
-                    raise LexiconError(
-                        f"{what} in column {column!r}: it has no word characters, "
-                        "so it could never match",
-                        file=where,
-                        line=line,
-                    )
-                phrases.append(phrase)
-        except csv.Error as exc:
-            raise LexiconError(f"malformed CSV: {exc}", file=where, line=reader.line_num) from exc
+            phrases.append(phrase)
         return cls._trusted(name or p.stem, tuple(phrases), skip_weak)
 
     @classmethod
@@ -294,7 +276,7 @@ class Lexicon:
         """One phrase per line (UTF-8); blank lines and lines starting with ``#`` are
         skipped. ``name`` defaults to the file's stem."""
         p = Path(path)
-        lex = cls._parse_lines(_read_utf8(p), name or p.stem, str(p))
+        lex = cls._parse_lines(_lexicon_file(p, read_text), name or p.stem, str(p))
         return cls._trusted(lex.name, lex.phrases, skip_weak)
 
     @classmethod
@@ -404,16 +386,15 @@ def _builtin(stem: str) -> Lexicon:
     )
 
 
-def _read_utf8(p: Path) -> str:
-    data = p.read_bytes()
+def _lexicon_file(p: Path, read: Callable[[Path], _T]) -> _T:
+    """``read(p)``, its data errors raised as :class:`LexiconError` (a ``ValueError`` to
+    library callers); a missing file stays a ``FileNotFoundError``, as ``open()`` reports it."""
+    if not p.exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(p))
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise LexiconError(
-            f"not valid UTF-8 (byte {exc.start}: {exc.reason})", file=str(p), line=line
-        ) from exc
-    return text.removeprefix("\ufeff")
+        return read(p)
+    except DataError as exc:
+        raise LexiconError(exc.detail, file=exc.file, line=exc.line) from None
 
 
 @dataclass(frozen=True)

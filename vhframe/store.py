@@ -8,9 +8,7 @@ process killed at any moment leaves either all of a unit or none of it.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vhframe import faults
+from vhframe.files import open_atomic_binary
 
 SCHEMA_VERSION = 1
 
@@ -215,25 +214,18 @@ def write_parquet(
     written = []
     for kind, batches in tables.items():
         target = out_dir / f"{kind}.parquet"
-        tmp = target.with_suffix(".parquet.tmp")
-        writer: pq.ParquetWriter | None = None
-        try:
-            for rows in batches:
-                if not rows:
-                    continue
-                if writer is None:
-                    table = pa.Table.from_pylist(rows)
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                else:
-                    table = pa.Table.from_pylist(rows, schema=writer.schema)
-                writer.write_table(table)
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
+        rest = iter(batches)
+        first = next((rows for rows in rest if rows), None)
+        if first is None:
             target.unlink(missing_ok=True)  # a table of an earlier config must not linger
             continue
-        os.replace(tmp, target)
+        with open_atomic_binary(target) as fh:
+            table = pa.Table.from_pylist(first)
+            with pq.ParquetWriter(fh, table.schema) as writer:
+                writer.write_table(table)
+                for rows in rest:
+                    if rows:
+                        writer.write_table(pa.Table.from_pylist(rows, schema=writer.schema))
         written.append(target)
         faults.point("tables")
     return written
@@ -243,15 +235,3 @@ def _chunks(keys: Sequence[str], size: int = 500) -> Iterator[list[str]]:
     # SQLite limits the number of bound parameters per statement
     for i in range(0, len(keys), size):
         yield list(keys[i : i + size])
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that readers see the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True, default=str)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

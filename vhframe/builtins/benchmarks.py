@@ -3,39 +3,22 @@ decoding defaults. Files are read from a path the user gives; nothing is shipped
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
+from vhframe.builtins.samples import SAMPLE_REF, sample_dir
 from vhframe.context import RunContext
 from vhframe.errors import DataError, ParamError
+from vhframe.files import read_table
 from vhframe.records import Decoding, Item
 
 QA_TEMPLATE = "QUESTION: {prompt} ANSWER:"
 
 
 def read_csv_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a headered CSV (BOM tolerated) with their starting line numbers."""
-    if not path.is_file():
-        raise DataError("file not found", file=str(path))
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise DataError(
-                f"missing column(s) {missing}; found header {header}", file=str(path), line=1
-            )
-        rows = []
-        line = 2
-        for row in reader:
-            if None in row:
-                raise DataError(
-                    f"more fields than the {len(header)} header columns", file=str(path), line=line
-                )
-            rows.append((line, row))
-            line = reader.line_num + 1
-    return rows
+    """Rows of a headered CSV (BOM tolerated) by column name, with their starting line
+    numbers; a malformed file is an error naming the file and line (:func:`read_table`)."""
+    return list(read_table(path, required=required).records())
 
 
 class CsvBenchmark:
@@ -95,13 +78,11 @@ class CsvBenchmark:
         cols = (self.prompt_column,) + ((self.category_column,) if self.category_column else ())
         items = []
         for i, (line, row) in enumerate(read_csv_rows(path, cols)):
-            prompt = (row[self.prompt_column] or "").strip()
+            prompt = row[self.prompt_column].strip()
             if not prompt:
                 raise DataError(f"empty {self.prompt_column!r}", file=str(path), line=line)
             category = (
-                (row[self.category_column] or "").strip()
-                if self.category_column
-                else self.default_category
+                row[self.category_column].strip() if self.category_column else self.default_category
             )
             if not category:
                 raise DataError(f"empty {self.category_column!r}", file=str(path), line=line)
@@ -146,13 +127,9 @@ class HexPhi(CsvBenchmark):
     benchmark = "hexphi"
 
     def _is_sample(self) -> bool:
-        from vhframe.builtins.samples import SAMPLE_REF
-
         return self.path == SAMPLE_REF
 
     def file(self, ctx: RunContext) -> Path:
-        from vhframe.builtins.samples import sample_dir
-
         if self._is_sample():
             return sample_dir(ctx.cache_dir) / "hexphi-sample.csv"
         return Path(self.path)

@@ -30,13 +30,12 @@ does not ship that phrase list.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vhframe import files
+from vhframe.builtins.samples import SAMPLE_REF, sample_dir
 from vhframe.context import RunContext
 from vhframe.errors import DataError, ParamError
 from vhframe.records import TaskExample
@@ -92,105 +91,6 @@ class _Record:
         self.fields = fields
 
 
-def _read_text(path: Path) -> str:
-    """The file's text (UTF-8, BOM dropped); undecodable bytes are an error with their line."""
-    if not path.is_file():
-        raise DataError("file not found", file=str(path))
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-            file=str(path),
-            line=raw.count(b"\n", 0, exc.start) + 1,
-        ) from None
-
-
-def _line_at(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
-
-
-class _LineCounter:
-    """Line numbers of increasing positions in one text, counting each newline once (a plain
-    count from the start for every record would be quadratic on a 50,000-record array)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.line = 1
-
-    def at(self, pos: int) -> int:
-        self.line += self.text.count("\n", self.pos, pos)
-        self.pos = pos
-        return self.line
-
-
-def _skip_ws(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
-
-
-def _json_array(path: Path, text: str) -> list[_Record]:
-    """Decode a top-level JSON array element by element, so that each record knows its line."""
-    decoder = json.JSONDecoder()
-    lines = _LineCounter(text)
-    pos = _skip_ws(text, 0) + 1  # past '['
-    out: list[_Record] = []
-    pos = _skip_ws(text, pos)
-    if pos < len(text) and text[pos] == "]":
-        pos += 1
-    else:
-        while True:
-            try:
-                obj, end = decoder.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"invalid JSON: {exc.msg} (column {exc.colno})", file=str(path), line=exc.lineno
-                ) from None
-            line = lines.at(pos)
-            out.append(_Record(len(out), line, _as_object(path, obj, len(out), line)))
-            pos = _skip_ws(text, end)
-            if pos < len(text) and text[pos] == ",":
-                pos = _skip_ws(text, pos + 1)
-                continue
-            if pos < len(text) and text[pos] == "]":
-                pos += 1
-                break
-            raise DataError(
-                "invalid JSON: expected ',' or ']' after a record of the array",
-                file=str(path),
-                line=_line_at(text, pos),
-            )
-    pos = _skip_ws(text, pos)
-    if pos < len(text):
-        raise DataError(
-            "invalid JSON: extra data after the closing ']' of the array",
-            file=str(path),
-            line=_line_at(text, pos),
-        )
-    return out
-
-
-def _json_lines(path: Path, text: str) -> list[_Record]:
-    """One JSON object per line; blank lines are ignored."""
-    out: list[_Record] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"invalid JSON: {exc.msg} (column {exc.colno}); expected one JSON object per line",
-                file=str(path),
-                line=line_no,
-            ) from None
-        out.append(_Record(len(out), line_no, _as_object(path, obj, len(out), line_no)))
-    return out
-
-
 def _as_object(path: Path, obj: Any, index: int, line: int) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise DataError(
@@ -217,65 +117,18 @@ def _json_type(value: Any) -> str:
 def read_json_records(path: Path) -> list[_Record]:
     """Records of a JSON array of objects or of a JSON Lines file (told apart by the first
     character), each with its 0-based index and the line it starts on."""
-    text = _read_text(path)
-    start = _skip_ws(text, 0)
-    if start == len(text):
-        raise DataError(
-            "empty file: expected a JSON array or JSON Lines records", file=str(path), line=1
-        )
-    if text[start] == "[":
-        return _json_array(path, text)
-    return _json_lines(path, text)
+    return [
+        _Record(index, line, _as_object(path, obj, index, line))
+        for index, (line, obj) in enumerate(files.read_json_records(path))
+    ]
 
 
 def read_csv_records(path: Path, required: Sequence[str]) -> list[_Record]:
     """Records of a headered CSV (BOM tolerated, quoted fields may span lines). Blank rows
     between records, rows with the wrong number of fields and broken quoting are errors that
     name the line; blank lines at the very end of the file are tolerated."""
-    text = _read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise DataError(f"malformed CSV: {exc}", file=str(path), line=reader.line_num) from None
-    if not header:
-        raise DataError(
-            f"empty file: expected a header row with {list(required)}", file=str(path), line=1
-        )
-    names = [h.strip() for h in header]
-    missing = [c for c in required if c not in names]
-    if missing:
-        raise DataError(
-            f"missing column(s) {missing}; found header {header}", file=str(path), line=1
-        )
-    out: list[_Record] = []
-    blank: int | None = None
-    start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader, None)
-        except csv.Error as exc:
-            raise DataError(f"malformed CSV: {exc}", file=str(path), line=start) from None
-        if row is None:
-            break
-        if not row or (len(row) == 1 and not row[0].strip()):
-            blank = blank or start
-        else:
-            if blank is not None:
-                raise DataError(
-                    "empty row: every row must hold a record (remove the blank line)",
-                    file=str(path),
-                    line=blank,
-                )
-            if len(row) != len(header):
-                raise DataError(
-                    f"expected {len(header)} comma-separated fields, found {len(row)}",
-                    file=str(path),
-                    line=start,
-                )
-            out.append(_Record(len(out), start, dict(zip(names, row, strict=True))))
-        start = reader.line_num + 1
-    return out
+    table = files.read_table(path, required=required, blank_lines="trailing")
+    return [_Record(index, line, fields) for index, (line, fields) in enumerate(table.records())]
 
 
 # --------------------------------------------------------------------------- loaders
@@ -314,8 +167,6 @@ class TaskFile:
     sample_file: ClassVar[str] = ""
 
     def __init__(self, path: str, limit: int | None = None, empty: str = "error") -> None:
-        from vhframe.builtins.samples import SAMPLE_REF
-
         if not isinstance(path, str) or not path:
             raise ParamError("path", f"expected a file path or {SAMPLE_REF!r}, found {path!r}")
         if path != SAMPLE_REF:
@@ -341,8 +192,6 @@ class TaskFile:
 
     def file(self, ctx: RunContext) -> Path:
         """The file read: the given path, or the sample written into the cache."""
-        from vhframe.builtins.samples import SAMPLE_REF, sample_dir
-
         if self.path == SAMPLE_REF:
             return sample_dir(ctx.cache_dir) / "benign" / self.sample_file
         return Path(self.path)

@@ -8,7 +8,6 @@ its 140 profiles exactly); ``reading = "corrected"`` reverses the scale (7 - cod
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 from vhframe.builtins.profiles import extreme_profiles
 from vhframe.context import RunContext
 from vhframe.errors import DataError, ParamError
+from vhframe.files import read_table
 from vhframe.records import VALUES, ValueProfile
 
 #: PVQ-21 item columns of the ESS (round-suffixed "a") for each basic value.
@@ -39,36 +39,25 @@ READINGS = ("faithful", "corrected")
 def value_means(path: Path, reading: str = "faithful") -> tuple[list[str], np.ndarray]:
     """Respondent ids and their 10 value means: respondents with a missing code dropped, and
     each distinct vector of means kept once (at its first appearance in the file)."""
-    if not path.is_file():
-        raise DataError("file not found", file=str(path))
     columns = [c for v in VALUES for c in PVQ21_ITEMS[v]]
     ids: list[str] = []
     answers: list[list[int]] = []
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in ("idno", *columns) if c not in header]
-        if missing:
-            raise DataError(f"missing column(s) {missing}", file=str(path), line=1)
-        for row in reader:
-            try:
-                codes = {c: int(row[c]) for c in columns}
-            except (TypeError, ValueError):
-                raise DataError(
-                    "expected integer answer codes", file=str(path), line=reader.line_num
-                ) from None
-            if any(code in MISSING_CODES for code in codes.values()):
-                continue
-            bad = {c: v for c, v in codes.items() if not 1 <= v <= 6}
-            if bad:
-                raise DataError(
-                    f"answer codes must be 1-6 or a missing code "
-                    f"{sorted(MISSING_CODES)}, found {bad}",
-                    file=str(path),
-                    line=reader.line_num,
-                )
-            ids.append(row["idno"])
-            answers.append([codes[c] for c in columns])
+    for line, row in read_table(path, required=("idno", *columns)).records():
+        try:
+            codes = {c: int(row[c]) for c in columns}
+        except ValueError:
+            raise DataError("expected integer answer codes", file=str(path), line=line) from None
+        if any(code in MISSING_CODES for code in codes.values()):
+            continue
+        bad = {c: v for c, v in codes.items() if not 1 <= v <= 6}
+        if bad:
+            raise DataError(
+                f"answer codes must be 1-6 or a missing code {sorted(MISSING_CODES)}, found {bad}",
+                file=str(path),
+                line=line,
+            )
+        ids.append(row["idno"])
+        answers.append([codes[c] for c in columns])
     if not answers:
         raise DataError("no respondent without missing answers", file=str(path))
     codes_arr = np.array(answers, dtype=np.float64)

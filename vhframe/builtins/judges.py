@@ -9,6 +9,7 @@ from typing import Any
 from vhframe.context import RunContext
 from vhframe.errors import ParamError
 from vhframe.records import Generation
+from vhframe.scan import Lexicon, scan
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,6 @@ class RefusalJudge:
     with a CSV file's ``text`` column."""
 
     def __init__(self, extra_phrases: list[str] | None = None, lexicon: str | None = None) -> None:
-        from vhframe.scan import Lexicon
-
         # a bare string is iterable too: it would silently become one phrase per letter
         if extra_phrases is not None and (
             not isinstance(extra_phrases, list | tuple)
@@ -56,8 +55,6 @@ class RefusalJudge:
         return {"judge": "refusal", "phrases": sorted(self.lexicon.phrases)}
 
     def judge(self, ctx: RunContext, generations: Sequence[Generation]) -> list[KeywordVerdict]:
-        from vhframe.scan import scan
-
         hits = scan([g.text for g in generations], self.lexicon)
         return [
             KeywordVerdict(

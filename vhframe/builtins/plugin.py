@@ -12,7 +12,9 @@ from vhframe.builtins import (
     surveys,
     touche,
 )
+from vhframe.builtins.benign import TASK_DATASETS
 from vhframe.hookspecs import Register, hookimpl
+from vhframe.report import HtmlReporter, JsonReporter
 
 
 @hookimpl
@@ -38,8 +40,6 @@ def register_value_datasets(register: Register) -> None:
 
 @hookimpl
 def register_task_datasets(register: Register) -> None:
-    from vhframe.builtins.benign import TASK_DATASETS
-
     for name, (factory, description) in TASK_DATASETS.items():
         register(name, factory, description)
 
@@ -73,7 +73,5 @@ def register_executors(register: Register) -> None:
 
 @hookimpl
 def register_reporters(register: Register) -> None:
-    from vhframe.report import HtmlReporter, JsonReporter
-
     register("html", HtmlReporter, "a self-contained HTML report")
     register("json", JsonReporter, "the analysis as JSON")

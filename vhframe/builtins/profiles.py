@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 from vhframe.context import RunContext
 from vhframe.errors import DataError, ParamError
+from vhframe.files import read_table, read_text
 from vhframe.records import VALUE_GROUPS, VALUES, RecordError, ValueProfile
 
 # The study's names: one value at the top (abbreviated), or one higher-order group.
@@ -86,24 +86,19 @@ class TableProfiles:
 
     def load(self, ctx: RunContext) -> list[ValueProfile]:
         p = Path(self.path)
-        with p.open(encoding="utf-8-sig", newline="") as fh:
-            sample = fh.read(4096)
-            fh.seek(0)
-            delim = "\t" if sample.count("\t") > sample.count(",") else ","
-            reader = csv.DictReader(fh, delimiter=delim)
-            header = reader.fieldnames or []
-            name_col = self.name_column or (header[0] if header else "")
-            missing = [c for c in (name_col, *VALUES) if c not in header]
-            if missing:
-                raise DataError(f"missing column(s) {missing}; found {header}", file=str(p), line=1)
-            out = []
-            for row in reader:
-                line = reader.line_num
-                try:
-                    scores = {v: float(row[v]) for v in VALUES}
-                    out.append(ValueProfile.from_mapping(row[name_col], scores, source=str(p)))
-                except (ValueError, RecordError) as exc:
-                    raise DataError(str(exc), file=str(p), line=line) from None
+        sample = read_text(p)[:4096]
+        delim = "\t" if sample.count("\t") > sample.count(",") else ","
+        named = (self.name_column,) if self.name_column else ()
+        table = read_table(p, delimiter=delim, required=(*named, *VALUES))
+        # without a name column, the first one names the profiles
+        name_col = self.name_column or table.header[0]
+        out = []
+        for line, row in table.records():
+            try:
+                scores = {v: float(row[v]) for v in VALUES}
+                out.append(ValueProfile.from_mapping(row[name_col], scores, source=str(p)))
+            except (ValueError, RecordError) as exc:
+                raise DataError(str(exc), file=str(p), line=line) from None
         if self.names is not None:
             by_name = {prof.name: prof for prof in out}
             absent = [n for n in self.names if n not in by_name]

@@ -12,11 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from vhframe.builtins.touche import LEVEL2_LABELS
+from vhframe.files import open_atomic, write_atomic, write_json
+from vhframe.records import LEVEL2_LABELS
 
 SAMPLE_REF = "builtin:sample"
 
@@ -291,12 +290,10 @@ HARMFUL_PROMPTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _write_atomic(path: Path, rows: list[list[str]], delimiter: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+def _write_table(path: Path, rows: list[list[str]], delimiter: str) -> None:
+    with open_atomic(path) as fh:
         writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def write_touche_sample(out_dir: Path) -> Path:
@@ -308,8 +305,8 @@ def write_touche_sample(out_dir: Path) -> Path:
         arg_id = f"S{i:05d}"
         args.append([arg_id, conclusion, stance, premise])
         labels.append([arg_id, *("1" if lab in labelled else "0" for lab in LEVEL2_LABELS)])
-    _write_atomic(out_dir / "arguments-training.tsv", args, "\t")
-    _write_atomic(out_dir / "labels-training.tsv", labels, "\t")
+    _write_table(out_dir / "arguments-training.tsv", args, "\t")
+    _write_table(out_dir / "labels-training.tsv", labels, "\t")
     return out_dir
 
 
@@ -317,7 +314,7 @@ def write_hexphi_sample(out_dir: Path) -> Path:
     """Write ``hexphi-sample.csv`` with the header ``category,prompt``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "hexphi-sample.csv"
-    _write_atomic(path, [["category", "prompt"], *[list(r) for r in HARMFUL_PROMPTS]], ",")
+    _write_table(path, [["category", "prompt"], *[list(r) for r in HARMFUL_PROMPTS]], ",")
     return path
 
 
@@ -810,21 +807,14 @@ SAMSUM_DIALOGUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def write_benign_samples(out_dir: Path) -> Path:
     """Write the four benign task samples, each in its data set's own format: an Alpaca JSON
     array, Dolly JSON Lines, a grammar ``input,target`` CSV with a UTF-8 BOM, and a SAMSum JSON
     array whose dialogues break lines with CRLF, as the corpus does."""
     out_dir.mkdir(parents=True, exist_ok=True)
     alpaca = [{"instruction": i, "input": x, "output": o} for i, x, o in ALPACA_TASKS]
-    _write_text_atomic(
-        out_dir / "alpaca-sample.json", json.dumps(alpaca, indent=4, ensure_ascii=False) + "\n"
+    write_json(
+        out_dir / "alpaca-sample.json", alpaca, indent=4, sort_keys=False, ensure_ascii=False
     )
     dolly = "".join(
         json.dumps(
@@ -833,16 +823,14 @@ def write_benign_samples(out_dir: Path) -> Path:
         + "\n"
         for i, c, r, cat in DOLLY_TASKS
     )
-    _write_text_atomic(out_dir / "dolly-sample.jsonl", dolly)
+    write_atomic(out_dir / "dolly-sample.jsonl", dolly)
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows([["input", "target"], *GRAMMAR_PAIRS])
-    _write_text_atomic(out_dir / "grammar-sample.csv", "\ufeff" + buf.getvalue())
+    write_atomic(out_dir / "grammar-sample.csv", "\ufeff" + buf.getvalue())
     samsum = [
         {"id": i, "summary": s, "dialogue": "\r\n".join(lines)} for i, lines, s in SAMSUM_DIALOGUES
     ]
-    _write_text_atomic(
-        out_dir / "samsum-sample.json", json.dumps(samsum, indent=2, ensure_ascii=False) + "\n"
-    )
+    write_json(out_dir / "samsum-sample.json", samsum, sort_keys=False, ensure_ascii=False)
     return out_dir
 
 

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from vhframe import pvq
+from vhframe.builtins.samples import SAMPLE_REF
 from vhframe.context import RunContext
 from vhframe.errors import ParamError
 from vhframe.records import Decoding, SurveyItem
-
-SAMPLE_REF = "builtin:sample"
 
 #: vhframe's own portraits, one per PVQ-40 position (the value in the comment is the key's).
 SAMPLE_ITEMS: tuple[str, ...] = (

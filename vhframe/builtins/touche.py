@@ -7,37 +7,16 @@ from training + validation + validation-zhihu).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vhframe.builtins.samples import SAMPLE_REF, sample_dir
 from vhframe.context import RunContext
 from vhframe.errors import DataError, ParamError
-from vhframe.records import Example
-
-LEVEL2_LABELS: tuple[str, ...] = (
-    "Self-direction: thought",
-    "Self-direction: action",
-    "Stimulation",
-    "Hedonism",
-    "Achievement",
-    "Power: dominance",
-    "Power: resources",
-    "Face",
-    "Security: personal",
-    "Security: societal",
-    "Tradition",
-    "Conformity: rules",
-    "Conformity: interpersonal",
-    "Humility",
-    "Benevolence: caring",
-    "Benevolence: dependability",
-    "Universalism: concern",
-    "Universalism: nature",
-    "Universalism: tolerance",
-    "Universalism: objectivity",
-)
+from vhframe.files import Table, read_table
+from vhframe.records import LEVEL2_LABELS as LEVEL2_LABELS
+from vhframe.records import VALUES, Example
 
 #: level-2 label → basic value; labels absent here (Face, Humility) are dropped.
 LEVEL2_TO_VALUE: dict[str, str] = {
@@ -48,48 +27,24 @@ ARGUMENT_COLUMNS = ("Argument ID", "Conclusion", "Stance", "Premise")
 STANCES = {"in favor of": "in favor of", "in favour of": "in favor of", "against": "against"}
 
 
-def _read_tsv(path: Path, required: Sequence[str]) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    if not path.is_file():
-        raise DataError("file not found", file=str(path))
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise DataError("empty file: expected a header row", file=str(path), line=1) from None
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise DataError(
-                f"missing column(s) {missing}; found header {header}", file=str(path), line=1
-            )
-        rows = []
-        for row in reader:
-            line = reader.line_num
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise DataError(
-                    f"expected {len(header)} tab-separated fields, found {len(row)}",
-                    file=str(path),
-                    line=line,
-                )
-            rows.append((line, row))
-    return header, rows
+def _read_tsv(path: Path, required: Sequence[str]) -> Table:
+    # quote characters are plain text in these files: premises quote freely, unbalanced
+    return read_table(path, delimiter="\t", quoting=False, required=required)
 
 
 def load_split(arguments: Path, labels: Path) -> list[Example]:
     """Read one split; arguments and labels must list the same IDs in the same order."""
-    a_head, a_rows = _read_tsv(arguments, ARGUMENT_COLUMNS)
-    l_head, l_rows = _read_tsv(labels, ("Argument ID", *LEVEL2_LABELS))
-    if len(a_rows) != len(l_rows):
+    a_table = _read_tsv(arguments, ARGUMENT_COLUMNS)
+    l_table = _read_tsv(labels, ("Argument ID", *LEVEL2_LABELS))
+    if len(a_table.rows) != len(l_table.rows):
         raise DataError(
-            f"{len(l_rows)} label rows for {len(a_rows)} arguments in {arguments}",
+            f"{len(l_table.rows)} label rows for {len(a_table.rows)} arguments in {arguments}",
             file=str(labels),
         )
-    ai = {c: a_head.index(c) for c in ARGUMENT_COLUMNS}
-    li = {c: l_head.index(c) for c in ("Argument ID", *LEVEL2_LABELS)}
+    ai = {c: a_table.column(c) for c in ARGUMENT_COLUMNS}
+    li = {c: l_table.column(c) for c in ("Argument ID", *LEVEL2_LABELS)}
     out: list[Example] = []
-    for (a_line, arow), (l_line, lrow) in zip(a_rows, l_rows, strict=True):
+    for (a_line, arow), (l_line, lrow) in zip(a_table.rows, l_table.rows, strict=True):
         arg_id = arow[ai["Argument ID"]]
         if lrow[li["Argument ID"]] != arg_id:
             raise DataError(
@@ -138,8 +93,6 @@ class Touche23:
     """
 
     def __init__(self, path: str = "builtin:sample", splits: Sequence[str] | None = None) -> None:
-        from vhframe.builtins.samples import SAMPLE_REF
-
         self.path = path
         self.splits = list(splits) if splits is not None else ["training"]
         if not self.splits or not all(isinstance(s, str) and s for s in self.splits):
@@ -158,8 +111,6 @@ class Touche23:
         return {"path": self.path, "splits": self.splits}
 
     def folder(self, ctx: RunContext) -> Path:
-        from vhframe.builtins.samples import SAMPLE_REF, sample_dir
-
         if self.path == SAMPLE_REF:
             return sample_dir(ctx.cache_dir) / "touche23"
         return Path(self.path)
@@ -222,14 +173,12 @@ class ValueTable:
         return fp
 
     def load(self, ctx: RunContext) -> list[Example]:
-        from vhframe.records import VALUES
-
         p = Path(self.path)
-        header, rows = _read_tsv(p, ("Conclusion", "Stance", "Premise", *VALUES))
-        col = {c: header.index(c) for c in ("Conclusion", "Stance", "Premise", *VALUES)}
-        splits = self._splits(p, header, rows) if self.split_dir is not None else {}
+        table = _read_tsv(p, ("Conclusion", "Stance", "Premise", *VALUES))
+        col = {c: table.column(c) for c in ("Conclusion", "Stance", "Premise", *VALUES)}
+        splits = self._splits(table) if self.split_dir is not None else {}
         out = []
-        for line, row in rows:
+        for line, row in table.rows:
             stance = STANCES.get(row[col["Stance"]].strip())
             if stance is None:
                 raise DataError(
@@ -259,33 +208,31 @@ class ValueTable:
                 )
         return out
 
-    def _splits(
-        self, table: Path, header: list[str], rows: list[tuple[int, list[str]]]
-    ) -> dict[str, str]:
+    def _splits(self, table: Table) -> dict[str, str]:
         """Row id → split name, checked against the table: ids must name its rows (the first
         column, e.g. ``3519`` is line 3521 of valueEval_10.csv) with the same text."""
         assert self.split_dir is not None
-        text_cols = [header.index(c) for c in ("Conclusion", "Premise")]
+        text_cols = [table.column(c) for c in ("Conclusion", "Premise")]
         by_id: dict[str, tuple[int, list[str]]] = {}
-        for line, row in rows:
+        for line, row in table.rows:
             if row[0] in by_id:
                 raise DataError(
                     f"row id {row[0]!r} also on line {by_id[row[0]][0]}: ids must "
                     "be unique to assign splits",
-                    file=str(table),
+                    file=str(table.path),
                     line=line,
                 )
             by_id[row[0]] = (line, [row[i] for i in text_cols])
         out: dict[str, str] = {}
         for name in self.SPLIT_FILES:
             f = Path(self.split_dir) / f"{name}.csv"
-            s_head, s_rows = _read_tsv(f, ("Conclusion", "Premise"))
-            s_cols = [s_head.index(c) for c in ("Conclusion", "Premise")]
-            for line, row in s_rows:
+            split = _read_tsv(f, ("Conclusion", "Premise"))
+            s_cols = [split.column(c) for c in ("Conclusion", "Premise")]
+            for line, row in split.rows:
                 rid = row[0]
                 if rid not in by_id:
                     raise DataError(
-                        f"row id {rid!r} is not a row of {table.name} (the first column must "
+                        f"row id {rid!r} is not a row of {table.path.name} (the first column must "
                         f"hold ids from the table's first column)",
                         file=str(f),
                         line=line,
@@ -294,7 +241,7 @@ class ValueTable:
                 if [row[i] for i in s_cols] != text:
                     raise DataError(
                         f"row id {rid!r} has a different conclusion or premise than line "
-                        f"{t_line} of {table.name}: this split does not belong to the table",
+                        f"{t_line} of {table.path.name}: this split does not belong to the table",
                         file=str(f),
                         line=line,
                     )

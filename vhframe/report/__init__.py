@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vhframe.context import RunContext
-from vhframe.store import write_json_atomic
+from vhframe.files import write_atomic, write_json
 
 
 class JsonReporter:
@@ -19,7 +19,7 @@ class JsonReporter:
 
     def write(self, ctx: RunContext, results: dict[str, Any], out_dir: Path) -> list[Path]:
         path = out_dir / "report.json"
-        write_json_atomic(path, results)
+        write_json(path, results, default=str)
         return [path]
 
 
@@ -219,7 +219,5 @@ class HtmlReporter:
     def write(self, ctx: RunContext, results: dict[str, Any], out_dir: Path) -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "report.html"
-        tmp = path.with_suffix(".html.tmp")
-        tmp.write_text(render_html(results), encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, render_html(results))
         return [path]

@@ -8,9 +8,9 @@ from typing import Any
 
 from vhframe import faults
 from vhframe.analysis import analyse
+from vhframe.files import write_json
 from vhframe.records import Metric, Subject
 from vhframe.stages import StageRun
-from vhframe.store import write_json_atomic
 
 
 def run(
@@ -44,5 +44,5 @@ def run(
         "facts": sr.ctx.facts,
     }
     faults.point("analysis")
-    write_json_atomic(sr.ctx.run_dir / "analysis.json", doc)
+    write_json(sr.ctx.run_dir / "analysis.json", doc, default=str)
     return doc

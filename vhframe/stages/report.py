@@ -4,7 +4,6 @@ window from the store."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from vhframe.build import Builder
 from vhframe.config import Config, LoadedConfig, ReportSettings
 from vhframe.context import RunContext
 from vhframe.errors import UserError
+from vhframe.files import read_json
 from vhframe.hookspecs import Closeable
 from vhframe.plugins import PluginManager
 from vhframe.records import Item, Subject, ValueProfile
@@ -71,11 +71,9 @@ def rewrite(run_dir: Path, pm: PluginManager) -> list[Path]:
     doc_path = run_dir / "analysis.json"
     if not doc_path.is_file():
         raise UserError(f"{doc_path}: not found; is {run_dir} a finished run directory?")
-    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    doc = read_json(doc_path)
     manifest_path = run_dir / "manifest.json"
-    manifest = (
-        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
-    )
+    manifest = read_json(manifest_path) if manifest_path.is_file() else {}
     raw = manifest.get("config", {})
     try:
         config = Config.model_validate(raw) if raw else None

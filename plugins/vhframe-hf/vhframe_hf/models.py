@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vhframe.context import RunContext
+from vhframe.files import write_json
 from vhframe.records import content_hash
 
 log = logging.getLogger("vhframe")
@@ -183,10 +184,7 @@ def _read_identity_cache(path: Path) -> dict[str, Any]:
 def _write_identity_cache(path: Path, entries: dict[str, Any]) -> None:
     # written beside and renamed, so a reader never sees half a file; two runs writing at
     # once may lose each other's new entries, which costs a re-hash, never a wrong digest
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_json(path, entries, indent=1)
 
 
 def folder_identity(model_dir: Path, cache_dir: Path) -> str:
