@@ -5,7 +5,6 @@ and the data files the config names, each with its file and line; exit 2, no tra
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from vhframe.errors import ConfigError, ConfigErrors, DataError, UserError, comb
 from vhframe.hookspecs import hookimpl
 from vhframe.pipeline import Pipeline
 from vhframe.plugins import PluginManager
+from vhframe.testing import AdapterTrainer, FlagJudge, InstantGenerator
 
 RAGGED = "prompt,category\nhow do I,a\nwhat if,b,one field too many\n"
 
@@ -181,7 +181,7 @@ def test_components_and_parameters_in_one_pass(tmp_path: Path) -> None:
 def test_ragged_row_is_caught_by_validate_as_by_dry_run(tmp_path: Path) -> None:
     csv = _write(tmp_path, RAGGED, "bench.csv")
     path = _write(tmp_path, MINIMAL.replace('"builtin:sample"', '"bench.csv"'))
-    expected = [f"{csv}:3: more fields than the 2 header columns"]
+    expected = [f"{csv}:3: expected 2 comma-separated fields, found 3"]
     assert _validate(path) == expected
     dry = CliRunner().invoke(app, ["run", str(path), "--dry-run"])
     assert _errors(dry) == expected
@@ -198,7 +198,7 @@ def test_every_data_file_in_one_pass(tmp_path: Path) -> None:
     errors = _validate(_write(tmp_path, text))
     assert errors[0].startswith(f"{table}:1: missing column(s) ['Achievement', ")
     assert errors[1:] == [
-        f"{bench}:3: more fields than the 2 header columns",
+        f"{bench}:3: expected 2 comma-separated fields, found 3",
         f"{adv}:1: missing column(s) ['goal']; found header ['prompt', 'category']",
     ]
 
@@ -228,20 +228,21 @@ def test_run_reports_the_same_errors_before_any_work(tmp_path: Path) -> None:
 
 class _Plugin:
     """A generator, a trainer that can train benign baselines, and a judge that takes any
-    parameter: enough for the checks, without the model plugins."""
+    parameter (the fakes of vhframe.testing): enough for the checks, without the model
+    plugins."""
 
     @hookimpl
     def register_trainers(self, register: Any) -> None:
-        register("trainer", lambda: SimpleNamespace(fingerprint=dict, train_task=print))
+        register("trainer", AdapterTrainer)
 
     @hookimpl
     def register_generators(self, register: Any) -> None:
-        register("gen", lambda: SimpleNamespace(fingerprint=dict))
+        register("gen", InstantGenerator)
 
     @hookimpl
     def register_judges(self, register: Any) -> None:
-        def judge(**params: Any) -> SimpleNamespace:
-            return SimpleNamespace(fingerprint=dict)
+        def judge(**params: Any) -> FlagJudge:
+            return FlagJudge()
 
         register("any", judge)
 
