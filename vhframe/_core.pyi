@@ -1,10 +1,43 @@
-"""Typed stub of the Rust extension ``vhframe._core``."""
+"""Typed stub of the Rust extension ``vhframe._core``.
+
+CI checks it against the compiled extension with ``python -m mypy.stubtest vhframe._core``.
+"""
+
+from typing import Self, final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "MAX_THREADS",
+    "SCAN_UNICODE_VERSION",
+    "ScanMatcher",
+    "__version__",
+    "_stats_engines",
+    "adjust_pvalues",
+    "bootstrap_corr",
+    "bootstrap_diff_means",
+    "bootstrap_groups",
+    "bootstrap_mean",
+    "bootstrap_ols",
+    "bootstrap_proportion",
+    "kendall",
+    "ols",
+    "pearson",
+    "permutation_corr",
+    "permutation_diff_means",
+    "scan_arrow",
+    "scan_pattern",
+    "scan_texts",
+    "scan_tokenize",
+    "spearman",
+    "toxicity_groups",
+    "toxicity_matrix",
+]
 
 __version__: str
 
 # --- stats
-import numpy as np
-import numpy.typing as npt
 
 _F64 = npt.NDArray[np.float64]
 _U32 = npt.NDArray[np.uint32]
@@ -110,8 +143,10 @@ _I64 = npt.NDArray[np.int64]
 
 SCAN_UNICODE_VERSION: str
 
+# a Rust class that Python code cannot subclass
+@final
 class ScanMatcher:
-    def __init__(self, lexicons: list[list[str]], skip_weak: list[bool] | None = None) -> None: ...
+    def __new__(cls, lexicons: list[list[str]], skip_weak: list[bool] | None = None) -> Self: ...
     @property
     def n_lexicons(self) -> int: ...
     @property
