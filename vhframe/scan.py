@@ -118,8 +118,8 @@ class Pattern:
     @classmethod
     def of(cls, phrase: str) -> Pattern:
         """The pattern of ``phrase``."""
-        tokens, gaps, weak = _core.scan_pattern(phrase)
-        return cls(phrase, tuple(tokens), tuple(gaps), weak)
+        raw = _core.scan_pattern(phrase)
+        return cls(phrase, tuple(raw.tokens), tuple(raw.gaps), raw.weak)
 
 
 class Lexicon:
@@ -511,8 +511,9 @@ def _check_threads(threads: object, func: str) -> int | None:
 def _run(
     texts: Texts, matcher: _core.ScanMatcher, k: int, threads: int | None
 ) -> tuple[_I64, _I64]:
+    """``(count, first)``, each shaped (lexicons, texts)."""
     if isinstance(texts, list | tuple):
-        return _core.scan_texts(matcher, texts, threads)
+        return _arrays(_core.scan_texts(matcher, texts, threads))
     if isinstance(texts, str | bytes):
         raise TypeError("texts must be a collection of str; wrap a single text as [text]")
     arrow = _as_arrow(texts)
@@ -521,15 +522,19 @@ def _run(
     if isinstance(texts, np.ndarray):
         if texts.ndim != 1:
             raise ValueError(f"texts must be one-dimensional, not of shape {texts.shape}")
-        return _core.scan_texts(matcher, texts.tolist(), threads)
+        return _arrays(_core.scan_texts(matcher, texts.tolist(), threads))
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(texts, pd.Series):
         # object or python-backed strings: missing values become None, others must be str
         values = texts.to_numpy(dtype=object, na_value=None).tolist()
-        return _core.scan_texts(matcher, values, threads)
+        return _arrays(_core.scan_texts(matcher, values, threads))
     if isinstance(texts, Sequence | Iterable):
-        return _core.scan_texts(matcher, list(texts), threads)
+        return _arrays(_core.scan_texts(matcher, list(texts), threads))
     raise TypeError(f"cannot read texts from {type(texts).__name__}")
+
+
+def _arrays(scores: _core.ScanScores) -> tuple[_I64, _I64]:
+    return scores.count, scores.first
 
 
 def _as_arrow(texts: Any) -> Any:
@@ -592,9 +597,9 @@ def _scan_chunks(
         bits = None
         if validity is not None and c.null_count > 0:
             bits = np.frombuffer(validity, dtype=np.uint8)
-        cnt, fst = _core.scan_arrow(matcher, offsets, data, bits, c.offset, threads)
-        counts.append(cnt)
-        firsts.append(fst)
+        scores = _core.scan_arrow(matcher, offsets, data, bits, c.offset, threads)
+        counts.append(scores.count)
+        firsts.append(scores.first)
     if len(counts) == 1:
         return counts[0], firsts[0]
     if not counts:
