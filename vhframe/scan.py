@@ -13,7 +13,10 @@ Normalisation, the same for texts and phrases:
   normalisation is applied; normalise texts first if they mix composed and decomposed forms;
 - an apostrophe (``'``, ``’``, ``‘``, ``ʼ``, ``´``, ``＇``) between two word characters keeps
   them in one token and is read as ``'``: "I can’t" and "I can't" both match "i can't", but
-  "cant" does not. Elsewhere an apostrophe is a boundary, so quotes around words drop out.
+  "cant" does not. Elsewhere an apostrophe is a boundary, so quotes around words drop out;
+- the character data is Unicode 14.0.0 (:data:`UNICODE_VERSION`) on every Python: the
+  scanner agrees with ``str.casefold()`` on every character assigned both in 14.0.0 and in
+  the running Python's Unicode, and treats characters assigned since as boundaries.
 
 Symbols in a phrase. Text tokens are cut at every symbol, so a profanity entry "@55" has
 the single token "55" and "f@g" the tokens "f g". So that such entries match only where their
@@ -81,7 +84,7 @@ __all__ = [
     "tokenize",
 ]
 
-#: Unicode version of the tokenizer's character tables.
+#: Unicode version of the tokenizer's character tables, the same on every Python.
 UNICODE_VERSION: str = _core.SCAN_UNICODE_VERSION
 
 _I64 = npt.NDArray[np.int64]
