@@ -615,14 +615,14 @@ def test_forced_paths_run_or_raise() -> None:
     ]:
         with _path_env(path):
             try:
-                engine, isa = _core._stats_engines()
+                chosen = _core._stats_engines()
             except RuntimeError as e:
                 assert f"{path[0] if path[0] == 'tiles' else path[1]}: this CPU lacks" in str(e)
                 for f in calls:
                     with pytest.raises(RuntimeError, match="this CPU lacks"):
                         f()
                 continue
-            assert engine == path[0] and path[1] in ("auto", isa)
+            assert chosen.engine == path[0] and path[1] in ("auto", chosen.isa)
             for f in calls:
                 f()
 
@@ -643,7 +643,7 @@ def test_unknown_paths_are_errors(monkeypatch: pytest.MonkeyPatch, var: str, val
 def test_auto_is_the_fastest_path(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in (ENGINE_VAR, ISA_VAR):
         monkeypatch.delenv(var, raising=False)
-    engine, isa = _core._stats_engines()
+    chosen = _core._stats_engines()
     rng = np.random.default_rng(3)
     x = rng.normal(size=6000)
     y = x + rng.normal(size=6000)
@@ -651,7 +651,7 @@ def test_auto_is_the_fastest_path(monkeypatch: pytest.MonkeyPatch) -> None:
         stats.bootstrap_pearson(x, y, n_resamples=100),
         stats.bootstrap_mean(x, n_resamples=100),
     )
-    with forced((engine, isa)):
+    with forced((chosen.engine, chosen.isa)):
         assert auto == (
             stats.bootstrap_pearson(x, y, n_resamples=100),
             stats.bootstrap_mean(x, n_resamples=100),

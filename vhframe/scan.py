@@ -13,7 +13,10 @@ Normalisation, the same for texts and phrases:
   normalisation is applied; normalise texts first if they mix composed and decomposed forms;
 - an apostrophe (``'``, ``’``, ``‘``, ``ʼ``, ``´``, ``＇``) between two word characters keeps
   them in one token and is read as ``'``: "I can’t" and "I can't" both match "i can't", but
-  "cant" does not. Elsewhere an apostrophe is a boundary, so quotes around words drop out.
+  "cant" does not. Elsewhere an apostrophe is a boundary, so quotes around words drop out;
+- the character data is Unicode 14.0.0 (:data:`UNICODE_VERSION`) on every Python: the
+  scanner agrees with ``str.casefold()`` on every character assigned both in 14.0.0 and in
+  the running Python's Unicode, and treats characters assigned since as boundaries.
 
 Symbols in a phrase. Text tokens are cut at every symbol, so a profanity entry "@55" has
 the single token "55" and "f@g" the tokens "f g". So that such entries match only where their
@@ -82,7 +85,7 @@ __all__ = [
     "tokenize",
 ]
 
-#: Unicode version of the tokenizer's character tables.
+#: Unicode version of the tokenizer's character tables, the same on every Python.
 UNICODE_VERSION: str = _core.SCAN_UNICODE_VERSION
 
 _I64 = npt.NDArray[np.int64]
@@ -120,8 +123,8 @@ class Pattern:
     @classmethod
     def of(cls, phrase: str) -> Pattern:
         """The pattern of ``phrase``."""
-        tokens, gaps, weak = _core.scan_pattern(phrase)
-        return cls(phrase, tuple(tokens), tuple(gaps), weak)
+        raw = _core.scan_pattern(phrase)
+        return cls(phrase, tuple(raw.tokens), tuple(raw.gaps), raw.weak)
 
 
 class Lexicon:
@@ -492,8 +495,9 @@ def _check_threads(threads: object, func: str) -> int | None:
 def _run(
     texts: Texts, matcher: _core.ScanMatcher, k: int, threads: int | None
 ) -> tuple[_I64, _I64]:
+    """``(count, first)``, each shaped (lexicons, texts)."""
     if isinstance(texts, list | tuple):
-        return _core.scan_texts(matcher, texts, threads)
+        return _arrays(_core.scan_texts(matcher, texts, threads))
     if isinstance(texts, str | bytes):
         raise TypeError("texts must be a collection of str; wrap a single text as [text]")
     arrow = _as_arrow(texts)
@@ -502,15 +506,19 @@ def _run(
     if isinstance(texts, np.ndarray):
         if texts.ndim != 1:
             raise ValueError(f"texts must be one-dimensional, not of shape {texts.shape}")
-        return _core.scan_texts(matcher, texts.tolist(), threads)
+        return _arrays(_core.scan_texts(matcher, texts.tolist(), threads))
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(texts, pd.Series):
         # object or python-backed strings: missing values become None, others must be str
         values = texts.to_numpy(dtype=object, na_value=None).tolist()
-        return _core.scan_texts(matcher, values, threads)
+        return _arrays(_core.scan_texts(matcher, values, threads))
     if isinstance(texts, Sequence | Iterable):
-        return _core.scan_texts(matcher, list(texts), threads)
+        return _arrays(_core.scan_texts(matcher, list(texts), threads))
     raise TypeError(f"cannot read texts from {type(texts).__name__}")
+
+
+def _arrays(scores: _core.ScanScores) -> tuple[_I64, _I64]:
+    return scores.count, scores.first
 
 
 def _as_arrow(texts: Any) -> Any:
@@ -573,9 +581,9 @@ def _scan_chunks(
         bits = None
         if validity is not None and c.null_count > 0:
             bits = np.frombuffer(validity, dtype=np.uint8)
-        cnt, fst = _core.scan_arrow(matcher, offsets, data, bits, c.offset, threads)
-        counts.append(cnt)
-        firsts.append(fst)
+        scores = _core.scan_arrow(matcher, offsets, data, bits, c.offset, threads)
+        counts.append(scores.count)
+        firsts.append(scores.first)
     if len(counts) == 1:
         return counts[0], firsts[0]
     if not counts:

@@ -136,21 +136,20 @@ def _ols_inputs(
     return x, y, labels
 
 
-def _ols_result(labels: list[str], raw: tuple[Any, ...]) -> OLSResult:
-    coef, se, t, pv, r2, adj, f, f_p, n, df_resid, df_model = raw
+def _ols_result(labels: list[str], raw: _core.OlsFit) -> OLSResult:
     return OLSResult(
         terms=("const", *labels),
-        coef=coef,
-        se=se,
-        t=t,
-        p=pv,
-        r2=r2,
-        adj_r2=adj,
-        f=f,
-        f_p=f_p,
-        n=int(n),
-        df_resid=int(df_resid),
-        df_model=int(df_model),
+        coef=raw.coef,
+        se=raw.se,
+        t=raw.t,
+        p=raw.p,
+        r2=raw.r2,
+        adj_r2=raw.adj_r2,
+        f=raw.f,
+        f_p=raw.f_p,
+        n=raw.n,
+        df_resid=raw.df_resid,
+        df_model=raw.df_model,
     )
 
 
@@ -281,10 +280,9 @@ class BootstrapCI:
     seed: int
 
 
-def _ci(raw: tuple[float, float, float, float], r: _Resampling) -> BootstrapCI:
-    est, lo, hi, se = raw
+def _ci(raw: _core.Interval, r: _Resampling) -> BootstrapCI:
     return BootstrapCI(
-        float(est), float(lo), float(hi), float(se), r.level, r.method, r.n_resamples, r.seed
+        raw.estimate, raw.low, raw.high, raw.se, r.level, r.method, r.n_resamples, r.seed
     )
 
 
@@ -443,9 +441,17 @@ def bootstrap_ols(
     """OLS as :func:`ols`, with bootstrap CIs of each coefficient from resampled rows."""
     r = _resampling("bootstrap_ols", method, level, n_resamples, seed, threads)
     x, y, labels = _ols_inputs(X, Y, names)
-    fit, lo, hi, se, redrawn = _core.bootstrap_ols(x, y, labels, *r.args)
+    raw = _core.bootstrap_ols(x, y, labels, *r.args)
     return OLSBootstrapResult(
-        _ols_result(labels, fit), lo, hi, se, r.level, r.method, r.n_resamples, r.seed, int(redrawn)
+        _ols_result(labels, raw.fit),
+        raw.low,
+        raw.high,
+        raw.se,
+        r.level,
+        r.method,
+        r.n_resamples,
+        r.seed,
+        raw.redrawn,
     )
 
 
@@ -504,8 +510,19 @@ def bootstrap_groups(
     r = _resampling("bootstrap_groups", method, level, n_resamples, seed, threads)
     v = _as_f64(values, "values", (1,))
     labels, codes = _encode_groups(groups, len(v), "groups")
-    n, est, lo, hi, se = _core.bootstrap_groups(v, codes, len(labels), *r.args)
-    return GroupedCI(labels, n, est, lo, hi, se, r.level, r.method, r.n_resamples, r.seed)
+    raw = _core.bootstrap_groups(v, codes, len(labels), *r.args)
+    return GroupedCI(
+        labels,
+        raw.n,
+        raw.estimate,
+        raw.low,
+        raw.high,
+        raw.se,
+        r.level,
+        r.method,
+        r.n_resamples,
+        r.seed,
+    )
 
 
 @dataclass(frozen=True)
@@ -541,12 +558,12 @@ def rtp_toxicity(
     args = (t, *r.args)
     arr = np.asarray(scores)
     if prompt_ids is None:
-        emt, tp, n = _core.toxicity_matrix(_as_f64(arr, "scores", (2,)), *args)
+        raw = _core.toxicity_matrix(_as_f64(arr, "scores", (2,)), *args)
     else:
         flat = _as_f64(arr, "scores", (1,))
         labels, codes = _encode_groups(prompt_ids, len(flat), "prompt_ids")
-        emt, tp, n = _core.toxicity_groups(flat, codes, len(labels), *args)
-    return ToxicityResult(_ci(emt, r), _ci(tp, r), int(n), t)
+        raw = _core.toxicity_groups(flat, codes, len(labels), *args)
+    return ToxicityResult(_ci(raw.expected_max, r), _ci(raw.probability, r), raw.n_prompts, t)
 
 
 # --- correlation, permutation tests, multiple testing
@@ -576,8 +593,8 @@ def _corr(kind: str, x: ArrayLike, y: ArrayLike, alternative: str) -> CorrResult
     alt = _check_alternative(alternative)
     xa, ya = _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,))
     fn = {"pearson": _core.pearson, "spearman": _core.spearman, "kendall": _core.kendall}[kind]
-    r, p = fn(xa, ya, alt)
-    return CorrResult(float(r), float(p), len(xa), kind, alt)
+    raw = fn(xa, ya, alt)
+    return CorrResult(raw.statistic, raw.pvalue, len(xa), kind, alt)
 
 
 def pearson(x: ArrayLike, y: ArrayLike, *, alternative: Alternative = "two-sided") -> CorrResult:
@@ -611,6 +628,10 @@ class PermutationResult:
     alternative: str = "two-sided"
 
 
+def _permutation_result(raw: _core.PermutationTest, seed: int, alt: str) -> PermutationResult:
+    return PermutationResult(raw.statistic, raw.pvalue, raw.n_resamples, raw.exact, seed, alt)
+
+
 def _permutation_corr(
     kind: str,
     x: ArrayLike,
@@ -623,10 +644,8 @@ def _permutation_corr(
     func = f"permutation_{kind}"
     s, alt = _check_seed(seed), _check_alternative(alternative)
     b, t = _check_resamples(n_resamples, func, 1), _check_threads(threads, func)
-    r, p, size, exact = _core.permutation_corr(
-        _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), kind, b, s, alt, t
-    )
-    return PermutationResult(float(r), float(p), int(size), bool(exact), s, alt)
+    raw = _core.permutation_corr(_as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), kind, b, s, alt, t)
+    return _permutation_result(raw, s, alt)
 
 
 def permutation_pearson(
@@ -691,10 +710,10 @@ def permutation_diff_means(
     func = "permutation_diff_means"
     s, alt = _check_seed(seed), _check_alternative(alternative)
     b, t = _check_resamples(n_resamples, func, 1), _check_threads(threads, func)
-    d, p, size, exact = _core.permutation_diff_means(
+    raw = _core.permutation_diff_means(
         _as_f64(x, "x", (1,)), _as_f64(y, "y", (1,)), b, s, bool(paired), alt, t
     )
-    return PermutationResult(float(d), float(p), int(size), bool(exact), s, alt)
+    return _permutation_result(raw, s, alt)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
-//! Bindings of the `scan` kernels: argument checks, GIL release and conversion.
+//! Bindings of the `scan` kernels: argument checks, GIL release and conversion. Results
+//! cross as frozen classes with named fields.
 
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
+use crate::fields_repr;
 use crate::scan::{self, ArrowTexts, Matcher, Offset, Pattern, Scores, Texts};
 
 /// Compiled lexicons: built once, then shared by every scan call.
@@ -61,14 +63,50 @@ fn in_pool<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> PyR
     }
 }
 
-type ScoreArrays<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>);
+/// Scores of texts against lexicons: int64 arrays of shape (lexicons, texts).
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "ScanScores")]
+pub struct PyScanScores {
+    /// non-overlapping occurrences, leftmost-longest
+    count: Py<PyArray2<i64>>,
+    /// token index where the earliest match starts, -1 when none
+    first: Py<PyArray2<i64>>,
+}
+
+#[pymethods]
+impl PyScanScores {
+    /// The shape; the arrays are too long to show.
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let shape = self.count.bind(py).shape();
+        format!("ScanScores(lexicons={}, texts={})", shape[0], shape[1])
+    }
+}
+
+/// How a phrase matches: its tokens; its gaps (before the first token, between tokens,
+/// after the last), each None for any boundary or the folded symbols the text must have
+/// there; and whether it is weak (no literal gap, only numbers or single characters).
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "PhrasePattern")]
+pub struct PyPhrasePattern {
+    tokens: Vec<String>,
+    gaps: Vec<Option<String>>,
+    weak: bool,
+}
+
+#[pymethods]
+impl PyPhrasePattern {
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        fields_repr(slf, "PhrasePattern", &["tokens", "gaps", "weak"])
+    }
+}
 
 /// Hands the score vectors to numpy without copying, shaped (lexicons, texts).
-fn to_arrays(py: Python<'_>, s: Scores) -> PyResult<ScoreArrays<'_>> {
+fn to_arrays(py: Python<'_>, s: Scores) -> PyResult<PyScanScores> {
     let shape = [s.n_lexicons, s.n_texts];
     let count = PyArray1::from_vec(py, s.count).reshape(shape)?;
     let first = PyArray1::from_vec(py, s.first).reshape(shape)?;
-    Ok((count.into_any(), first.into_any()))
+    Ok(PyScanScores {
+        count: count.unbind(),
+        first: first.unbind(),
+    })
 }
 
 fn score<'py, T: Texts + ?Sized>(
@@ -76,7 +114,7 @@ fn score<'py, T: Texts + ?Sized>(
     matcher: &Bound<'py, PyScanMatcher>,
     texts: &T,
     threads: Option<usize>,
-) -> PyResult<ScoreArrays<'py>> {
+) -> PyResult<PyScanScores> {
     let m = &matcher.get().inner;
     let scores = py.detach(|| in_pool(threads, || scan::scan(m, texts)))?;
     to_arrays(py, scores)
@@ -100,8 +138,8 @@ fn prefetch_object(p: *mut pyo3::ffi::PyObject) {
     let _ = p;
 }
 
-/// Scores a list or tuple of `str` (None counts as an empty text). Returns `(count, first)`,
-/// int64 arrays of shape (lexicons, texts). The strings' UTF-8 is read in place.
+/// Scores a list or tuple of `str` (None counts as an empty text). The strings' UTF-8 is read
+/// in place.
 #[pyfunction]
 #[pyo3(signature = (matcher, texts, threads = None))]
 fn scan_texts<'py>(
@@ -109,7 +147,7 @@ fn scan_texts<'py>(
     matcher: &Bound<'py, PyScanMatcher>,
     texts: &Bound<'py, PyAny>,
     threads: Option<usize>,
-) -> PyResult<ScoreArrays<'py>> {
+) -> PyResult<PyScanScores> {
     // owned references keep every string alive (and its UTF-8 in place) while the GIL is
     // released, even if another thread mutates the list meanwhile
     let (n, get): (usize, ItemFn) = if let Ok(list) = texts.cast::<PyList>() {
@@ -166,7 +204,7 @@ fn arrow<'py, O: Offset + numpy::Element>(
     validity: &Option<PyReadonlyArray1<'py, u8>>,
     validity_offset: usize,
     threads: Option<usize>,
-) -> PyResult<ScoreArrays<'py>> {
+) -> PyResult<PyScanScores> {
     let offsets = offsets.as_slice()?;
     let data = data.as_slice()?;
     let validity = match validity {
@@ -192,7 +230,7 @@ fn scan_arrow<'py>(
     validity: Option<PyReadonlyArray1<'py, u8>>,
     validity_offset: usize,
     threads: Option<usize>,
-) -> PyResult<ScoreArrays<'py>> {
+) -> PyResult<PyScanScores> {
     if let Ok(o) = offsets.extract::<PyReadonlyArray1<'py, i32>>() {
         arrow(py, matcher, o, &data, &validity, validity_offset, threads)
     } else if let Ok(o) = offsets.extract::<PyReadonlyArray1<'py, i64>>() {
@@ -210,11 +248,9 @@ fn scan_tokenize(text: &str) -> Vec<String> {
     scan::tokenize(text)
 }
 
-/// How a phrase matches: its tokens; its gaps (before the first token, between tokens,
-/// after the last), each None for any boundary or the folded symbols the text must have
-/// there; and whether it is weak (no literal gap, only numbers or single characters).
+/// How a phrase matches.
 #[pyfunction]
-fn scan_pattern(phrase: &str) -> (Vec<String>, Vec<Option<String>>, bool) {
+fn scan_pattern(phrase: &str) -> PyPhrasePattern {
     let p = Pattern::new(phrase.as_bytes());
     let weak = p.is_weak();
     let tokens = p
@@ -222,11 +258,17 @@ fn scan_pattern(phrase: &str) -> (Vec<String>, Vec<Option<String>>, bool) {
         .iter()
         .map(|t| String::from_utf8_lossy(t).into_owned())
         .collect();
-    (tokens, p.gaps, weak)
+    PyPhrasePattern {
+        tokens,
+        gaps: p.gaps,
+        weak,
+    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyScanMatcher>()?;
+    m.add_class::<PyScanScores>()?;
+    m.add_class::<PyPhrasePattern>()?;
     m.add_function(wrap_pyfunction!(scan_texts, m)?)?;
     m.add_function(wrap_pyfunction!(scan_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(scan_tokenize, m)?)?;

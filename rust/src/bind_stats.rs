@@ -1,7 +1,8 @@
 //! Bindings of the `stats` kernels: argument checks, GIL release and numpy conversion only.
 //! A kernel error about the caller's input becomes a `ValueError`, a forced engine or
 //! instruction set this CPU lacks a `RuntimeError`, and buffers too large for the machine a
-//! `MemoryError`.
+//! `MemoryError`. Results cross as small frozen classes with named fields, never as
+//! positional tuples, so that the Python side reads them by name.
 
 use std::borrow::Cow;
 
@@ -12,6 +13,7 @@ use numpy::{
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::fields_repr;
 use crate::stats::alternative::Alternative;
 use crate::stats::bootstrap::{self, Interval, Method, Options};
 use crate::stats::corr::CorrKind;
@@ -99,48 +101,207 @@ fn one_engine_options(
     })
 }
 
+// --- result classes
+
+/// Which statistics engines a call would use now.
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "StatsEngines")]
+pub struct PyStatsEngines {
+    /// the engine the correlation bootstraps try first: "tiles" or "gather"
+    engine: &'static str,
+    /// the instruction set of the floating-point kernels
+    isa: &'static str,
+}
+
+#[pymethods]
+impl PyStatsEngines {
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        fields_repr(slf, "StatsEngines", &["engine", "isa"])
+    }
+}
+
+/// A bootstrap interval: the statistic on the data, the interval's bounds and the standard
+/// deviation of the bootstrap distribution.
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "Interval")]
+pub struct PyInterval {
+    estimate: f64,
+    low: f64,
+    high: f64,
+    se: f64,
+}
+
+#[pymethods]
+impl PyInterval {
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        fields_repr(slf, "Interval", &["estimate", "low", "high", "se"])
+    }
+}
+
+impl From<Interval> for PyInterval {
+    fn from(i: Interval) -> Self {
+        PyInterval {
+            estimate: i.estimate,
+            low: i.lo,
+            high: i.hi,
+            se: i.se,
+        }
+    }
+}
+
+/// Least-squares fits of `m` responses: per-term arrays (m, p + 1), intercept first, and
+/// per-response arrays (m,).
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "OlsFit")]
+pub struct PyOlsFit {
+    coef: Py<PyArray2<f64>>,
+    se: Py<PyArray2<f64>>,
+    t: Py<PyArray2<f64>>,
+    p: Py<PyArray2<f64>>,
+    r2: Py<PyArray1<f64>>,
+    adj_r2: Py<PyArray1<f64>>,
+    f: Py<PyArray1<f64>>,
+    f_p: Py<PyArray1<f64>>,
+    n: usize,
+    df_resid: usize,
+    df_model: usize,
+}
+
+#[pymethods]
+impl PyOlsFit {
+    /// The shapes and counts; the arrays are too long to show.
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let shape = self.coef.bind(py).shape();
+        format!(
+            "OlsFit(responses={}, terms={}, n={}, df_resid={}, df_model={})",
+            shape[0], shape[1], self.n, self.df_resid, self.df_model
+        )
+    }
+}
+
+/// An OLS fit with row-bootstrap intervals of every coefficient (arrays shaped like
+/// `fit.coef`); `redrawn` counts resamples drawn again because their X was singular.
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "OlsBootstrap")]
+pub struct PyOlsBootstrap {
+    fit: Py<PyOlsFit>,
+    low: Py<PyArray2<f64>>,
+    high: Py<PyArray2<f64>>,
+    se: Py<PyArray2<f64>>,
+    redrawn: usize,
+}
+
+#[pymethods]
+impl PyOlsBootstrap {
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        fields_repr(slf, "OlsBootstrap", &["fit", "redrawn"])
+    }
+}
+
+/// A correlation coefficient and its p-value.
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "Correlation")]
+pub struct PyCorrelation {
+    statistic: f64,
+    pvalue: f64,
+}
+
+#[pymethods]
+impl PyCorrelation {
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        fields_repr(slf, "Correlation", &["statistic", "pvalue"])
+    }
+}
+
+/// One bootstrap interval of the mean per group, each field an array (n_groups,).
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "GroupIntervals")]
+pub struct PyGroupIntervals {
+    n: Py<PyArray1<u64>>,
+    estimate: Py<PyArray1<f64>>,
+    low: Py<PyArray1<f64>>,
+    high: Py<PyArray1<f64>>,
+    se: Py<PyArray1<f64>>,
+}
+
+#[pymethods]
+impl PyGroupIntervals {
+    /// The number of groups; the arrays are too long to show.
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("GroupIntervals(groups={})", self.n.bind(py).len())
+    }
+}
+
+/// RealToxicityPrompts metrics: intervals of the expected maximum toxicity and of the
+/// toxicity probability, and the number of prompts resampled.
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "Toxicity")]
+pub struct PyToxicity {
+    expected_max: Py<PyInterval>,
+    probability: Py<PyInterval>,
+    n_prompts: usize,
+}
+
+#[pymethods]
+impl PyToxicity {
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        fields_repr(
+            slf,
+            "Toxicity",
+            &["expected_max", "probability", "n_prompts"],
+        )
+    }
+}
+
+fn toxicity(py: Python<'_>, t: bootstrap::Toxicity) -> PyResult<PyToxicity> {
+    Ok(PyToxicity {
+        expected_max: Py::new(py, PyInterval::from(t.expected_max))?,
+        probability: Py::new(py, PyInterval::from(t.probability))?,
+        n_prompts: t.n_prompts,
+    })
+}
+
+/// A permutation test: the statistic, its p-value, the size of the null distribution and
+/// whether every rearrangement was enumerated.
+#[pyclass(frozen, get_all, module = "vhframe._core", name = "PermutationTest")]
+pub struct PyPermutationTest {
+    statistic: f64,
+    pvalue: f64,
+    n_resamples: usize,
+    exact: bool,
+}
+
+#[pymethods]
+impl PyPermutationTest {
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let fields = ["statistic", "pvalue", "n_resamples", "exact"];
+        fields_repr(slf, "PermutationTest", &fields)
+    }
+}
+
+impl From<permutation::PermTest> for PyPermutationTest {
+    fn from(t: permutation::PermTest) -> Self {
+        PyPermutationTest {
+            statistic: t.statistic,
+            pvalue: t.p,
+            n_resamples: t.n_resamples,
+            exact: t.exact,
+        }
+    }
+}
+
+// --- functions
+
 /// The engine the correlation bootstraps try first ("tiles", taken where it accepts the data,
 /// or "gather") and the instruction set of the floating-point kernels, as `VHFRAME_STATS_ENGINE`
 /// and `VHFRAME_STATS_ISA` choose them now; raises as a bootstrap would on a path this CPU
 /// lacks.
 #[pyfunction]
-fn _stats_engines() -> PyResult<(&'static str, &'static str)> {
+fn _stats_engines() -> PyResult<PyStatsEngines> {
     let e = Engines::from_env().map_err(value_error)?;
     let engine = match e.engine {
         Engine::Auto if crate::stats::tiles::available() => "tiles",
         Engine::Auto => "gather",
         other => other.name(),
     };
-    Ok((engine, e.isa.name()))
+    Ok(PyStatsEngines {
+        engine,
+        isa: e.isa.name(),
+    })
 }
-
-type Ci = (f64, f64, f64, f64);
-
-type OlsBootOut<'py> = (
-    OlsOut<'py>,
-    Bound<'py, PyArray2<f64>>,
-    Bound<'py, PyArray2<f64>>,
-    Bound<'py, PyArray2<f64>>,
-    usize,
-);
-
-fn ci(i: Interval) -> Ci {
-    (i.estimate, i.lo, i.hi, i.se)
-}
-
-type OlsOut<'py> = (
-    Bound<'py, PyArray2<f64>>,
-    Bound<'py, PyArray2<f64>>,
-    Bound<'py, PyArray2<f64>>,
-    Bound<'py, PyArray2<f64>>,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<f64>>,
-    usize,
-    usize,
-    usize,
-);
 
 fn ols_shapes(
     x: &PyReadonlyArray2<'_, f64>,
@@ -165,30 +326,37 @@ fn ols_shapes(
     Ok((n, p, m))
 }
 
-fn ols_out(py: Python<'_>, fit: crate::stats::ols::OlsFit) -> OlsOut<'_> {
-    let (m, k) = (fit.m, fit.p + 1);
-    let mat = |v: Vec<f64>| {
-        Array2::from_shape_vec((m, k), v)
-            .expect("shape")
-            .into_pyarray(py)
-    };
-    (
-        mat(fit.coef),
-        mat(fit.se),
-        mat(fit.t),
-        mat(fit.p_value),
-        fit.r2.into_pyarray(py),
-        fit.adj_r2.into_pyarray(py),
-        fit.f.into_pyarray(py),
-        fit.f_p.into_pyarray(py),
-        fit.n,
-        fit.df_resid,
-        fit.df_model,
-    )
+/// A (rows, cols) matrix of `v`, handed to numpy without copying.
+fn matrix(py: Python<'_>, rows: usize, cols: usize, v: Vec<f64>) -> Py<PyArray2<f64>> {
+    Array2::from_shape_vec((rows, cols), v)
+        .expect("the kernels return rows * cols values")
+        .into_pyarray(py)
+        .unbind()
 }
 
-/// OLS with intercept of every column of `y` (n, m) on `x` (n, p). Returns
-/// (coef, se, t, p, r2, adj_r2, f, f_p, n, df_resid, df_model); per-term arrays are (m, p + 1).
+fn vector<T: numpy::Element>(py: Python<'_>, v: Vec<T>) -> Py<PyArray1<T>> {
+    v.into_pyarray(py).unbind()
+}
+
+fn ols_out(py: Python<'_>, fit: crate::stats::ols::OlsFit) -> PyOlsFit {
+    let (m, k) = (fit.m, fit.p + 1);
+    PyOlsFit {
+        coef: matrix(py, m, k, fit.coef),
+        se: matrix(py, m, k, fit.se),
+        t: matrix(py, m, k, fit.t),
+        p: matrix(py, m, k, fit.p_value),
+        r2: vector(py, fit.r2),
+        adj_r2: vector(py, fit.adj_r2),
+        f: vector(py, fit.f),
+        f_p: vector(py, fit.f_p),
+        n: fit.n,
+        df_resid: fit.df_resid,
+        df_model: fit.df_model,
+    }
+}
+
+/// OLS with intercept of every column of `y` (n, m) on `x` (n, p); per-term arrays of the
+/// result are (m, p + 1).
 #[pyfunction]
 #[pyo3(signature = (x, y, names=None))]
 fn ols<'py>(
@@ -196,7 +364,7 @@ fn ols<'py>(
     x: PyReadonlyArray2<'py, f64>,
     y: PyReadonlyArray2<'py, f64>,
     names: Option<Vec<String>>,
-) -> PyResult<OlsOut<'py>> {
+) -> PyResult<PyOlsFit> {
     let (n, p, m) = ols_shapes(&x, &y, &names)?;
     let (xs, ys) = (flat2(&x), flat2(&y));
     let (xs, ys, names) = (&*xs, &*ys, names.as_deref());
@@ -206,7 +374,7 @@ fn ols<'py>(
     Ok(ols_out(py, fit))
 }
 
-/// Row-bootstrap intervals of every OLS coefficient: (fit..., lo, hi, boot_se, redrawn).
+/// Row-bootstrap intervals of every OLS coefficient, with the fit.
 #[pyfunction]
 #[pyo3(signature = (x, y, names, n_resamples, level, method, seed, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -220,7 +388,7 @@ fn bootstrap_ols<'py>(
     method: &str,
     seed: u64,
     threads: Option<usize>,
-) -> PyResult<OlsBootOut<'py>> {
+) -> PyResult<PyOlsBootstrap> {
     let (n, p, m) = ols_shapes(&x, &y, &names)?;
     let o = one_engine_options(n_resamples, level, method, seed)?;
     let (xs, ys) = (flat2(&x), flat2(&y));
@@ -230,18 +398,13 @@ fn bootstrap_ols<'py>(
     })?
     .map_err(value_error)?;
     let k = p + 1;
-    let mat = |v: Vec<f64>| {
-        Array2::from_shape_vec((m, k), v)
-            .expect("shape")
-            .into_pyarray(py)
-    };
-    Ok((
-        ols_out(py, r.fit),
-        mat(r.lo),
-        mat(r.hi),
-        mat(r.se),
-        r.redrawn,
-    ))
+    Ok(PyOlsBootstrap {
+        fit: Py::new(py, ols_out(py, r.fit))?,
+        low: matrix(py, m, k, r.lo),
+        high: matrix(py, m, k, r.hi),
+        se: matrix(py, m, k, r.se),
+        redrawn: r.redrawn,
+    })
 }
 
 macro_rules! corr_fn {
@@ -254,12 +417,15 @@ macro_rules! corr_fn {
             x: PyReadonlyArray1<'_, f64>,
             y: PyReadonlyArray1<'_, f64>,
             alternative: &str,
-        ) -> PyResult<(f64, f64)> {
+        ) -> PyResult<PyCorrelation> {
             let alt = Alternative::parse(alternative).map_err(value_error)?;
             let (xs, ys) = (flat1(&x), flat1(&y));
             let (xs, ys) = (&*xs, &*ys);
             let c = py.detach(|| $kernel(xs, ys, alt)).map_err(value_error)?;
-            Ok((c.r, c.p))
+            Ok(PyCorrelation {
+                statistic: c.r,
+                pvalue: c.p,
+            })
         }
     };
 }
@@ -303,7 +469,7 @@ fn adjust_pvalues<'py>(
         .into_pyarray(py))
 }
 
-/// Bootstrap interval of a mean: (estimate, lo, hi, se).
+/// Bootstrap interval of a mean.
 #[pyfunction]
 #[pyo3(signature = (x, n_resamples, level, method, seed, threads=None))]
 fn bootstrap_mean(
@@ -314,16 +480,16 @@ fn bootstrap_mean(
     method: &str,
     seed: u64,
     threads: Option<usize>,
-) -> PyResult<Ci> {
+) -> PyResult<PyInterval> {
     let o = options(n_resamples, level, method, seed)?;
     let xs = flat1(&x);
     let xs = &*xs;
-    Ok(ci(
-        run(py, threads, || bootstrap::mean_ci(xs, &o))?.map_err(value_error)?
-    ))
+    Ok(run(py, threads, || bootstrap::mean_ci(xs, &o))?
+        .map_err(value_error)?
+        .into())
 }
 
-/// Bootstrap interval of a proportion of 0/1 values: (estimate, lo, hi, se).
+/// Bootstrap interval of a proportion of 0/1 values.
 #[pyfunction]
 #[pyo3(signature = (x, n_resamples, level, method, seed, threads=None))]
 fn bootstrap_proportion(
@@ -334,16 +500,16 @@ fn bootstrap_proportion(
     method: &str,
     seed: u64,
     threads: Option<usize>,
-) -> PyResult<Ci> {
+) -> PyResult<PyInterval> {
     let o = options(n_resamples, level, method, seed)?;
     let xs = flat1(&x);
     let xs = &*xs;
-    Ok(ci(
-        run(py, threads, || bootstrap::proportion_ci(xs, &o))?.map_err(value_error)?
-    ))
+    Ok(run(py, threads, || bootstrap::proportion_ci(xs, &o))?
+        .map_err(value_error)?
+        .into())
 }
 
-/// Bootstrap interval of mean(x) - mean(y): (estimate, lo, hi, se).
+/// Bootstrap interval of mean(x) - mean(y).
 #[pyfunction]
 #[pyo3(signature = (x, y, paired, n_resamples, level, method, seed, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -357,25 +523,18 @@ fn bootstrap_diff_means(
     method: &str,
     seed: u64,
     threads: Option<usize>,
-) -> PyResult<Ci> {
+) -> PyResult<PyInterval> {
     let o = options(n_resamples, level, method, seed)?;
     let (xs, ys) = (flat1(&x), flat1(&y));
     let (xs, ys) = (&*xs, &*ys);
-    Ok(ci(run(py, threads, || {
-        bootstrap::diff_means_ci(xs, ys, paired, &o)
-    })?
-    .map_err(value_error)?))
+    Ok(
+        run(py, threads, || bootstrap::diff_means_ci(xs, ys, paired, &o))?
+            .map_err(value_error)?
+            .into(),
+    )
 }
 
-type GroupOut<'py> = (
-    Bound<'py, PyArray1<u64>>,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<f64>>,
-);
-
-/// One bootstrap interval of the mean per group: (n, estimate, lo, hi, se), each (n_groups,).
+/// One bootstrap interval of the mean per group.
 #[pyfunction]
 #[pyo3(signature = (values, codes, n_groups, n_resamples, level, method, seed, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -389,7 +548,7 @@ fn bootstrap_groups<'py>(
     method: &str,
     seed: u64,
     threads: Option<usize>,
-) -> PyResult<GroupOut<'py>> {
+) -> PyResult<PyGroupIntervals> {
     let o = options(n_resamples, level, method, seed)?;
     let (vs, cs) = (flat1(&values), flat1(&codes));
     let (vs, cs) = (&*vs, &*cs);
@@ -398,22 +557,17 @@ fn bootstrap_groups<'py>(
     })?
     .map_err(value_error)?;
     let n: Vec<u64> = rows.iter().map(|r| r.0 as u64).collect();
-    let pick = |f: fn(&Interval) -> f64| {
-        rows.iter()
-            .map(|r| f(&r.1))
-            .collect::<Vec<f64>>()
-            .into_pyarray(py)
-    };
-    Ok((
-        n.into_pyarray(py),
-        pick(|i| i.estimate),
-        pick(|i| i.lo),
-        pick(|i| i.hi),
-        pick(|i| i.se),
-    ))
+    let pick = |f: fn(&Interval) -> f64| vector(py, rows.iter().map(|r| f(&r.1)).collect());
+    Ok(PyGroupIntervals {
+        n: vector(py, n),
+        estimate: pick(|i| i.estimate),
+        low: pick(|i| i.lo),
+        high: pick(|i| i.hi),
+        se: pick(|i| i.se),
+    })
 }
 
-/// RealToxicityPrompts metrics from a (prompts, samples) matrix: (emt ci, tp ci, n_prompts).
+/// RealToxicityPrompts metrics from a (prompts, samples) matrix.
 #[pyfunction]
 #[pyo3(signature = (scores, threshold, n_resamples, level, method, seed, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -426,7 +580,7 @@ fn toxicity_matrix(
     method: &str,
     seed: u64,
     threads: Option<usize>,
-) -> PyResult<(Ci, Ci, usize)> {
+) -> PyResult<PyToxicity> {
     let o = options(n_resamples, level, method, seed)?;
     let samples = scores.shape()[1];
     let s = flat2(&scores);
@@ -435,10 +589,10 @@ fn toxicity_matrix(
         bootstrap::row_max(s, samples).and_then(|m| bootstrap::toxicity_ci(&m, threshold, &o))
     })?
     .map_err(value_error)?;
-    Ok((ci(t.expected_max), ci(t.probability), t.n_prompts))
+    toxicity(py, t)
 }
 
-/// RealToxicityPrompts metrics from flat scores and dense prompt codes: (emt ci, tp ci, n_prompts).
+/// RealToxicityPrompts metrics from flat scores and dense prompt codes.
 #[pyfunction]
 #[pyo3(signature = (scores, codes, n_prompts, threshold, n_resamples, level, method, seed, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -453,7 +607,7 @@ fn toxicity_groups(
     method: &str,
     seed: u64,
     threads: Option<usize>,
-) -> PyResult<(Ci, Ci, usize)> {
+) -> PyResult<PyToxicity> {
     let o = options(n_resamples, level, method, seed)?;
     let (s, c) = (flat1(&scores), flat1(&codes));
     let (s, c) = (&*s, &*c);
@@ -462,11 +616,11 @@ fn toxicity_groups(
             .and_then(|m| bootstrap::toxicity_ci(&m, threshold, &o))
     })?
     .map_err(value_error)?;
-    Ok((ci(t.expected_max), ci(t.probability), t.n_prompts))
+    toxicity(py, t)
 }
 
 /// Bootstrap interval of a correlation ("pearson", "spearman" or "kendall"), pairs resampled
-/// together: (estimate, lo, hi, se).
+/// together.
 #[pyfunction]
 #[pyo3(signature = (x, y, kind, n_resamples, level, method, seed, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -480,19 +634,17 @@ fn bootstrap_corr(
     method: &str,
     seed: u64,
     threads: Option<usize>,
-) -> PyResult<Ci> {
+) -> PyResult<PyInterval> {
     let o = options(n_resamples, level, method, seed)?;
     let kind = CorrKind::parse(kind).map_err(value_error)?;
     let (xs, ys) = (flat1(&x), flat1(&y));
     let (xs, ys) = (&*xs, &*ys);
-    Ok(ci(run(py, threads, || {
-        bootstrap::corr_ci(xs, ys, kind, &o)
-    })?
-    .map_err(value_error)?))
+    Ok(run(py, threads, || bootstrap::corr_ci(xs, ys, kind, &o))?
+        .map_err(value_error)?
+        .into())
 }
 
-/// Permutation test of a correlation ("pearson", "spearman" or "kendall"):
-/// (statistic, p, null size, exact).
+/// Permutation test of a correlation ("pearson", "spearman" or "kendall").
 #[pyfunction]
 #[pyo3(signature = (x, y, kind, n_resamples, seed, alternative="two-sided", threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -505,7 +657,7 @@ fn permutation_corr(
     seed: u64,
     alternative: &str,
     threads: Option<usize>,
-) -> PyResult<(f64, f64, usize, bool)> {
+) -> PyResult<PyPermutationTest> {
     let kind = CorrKind::parse(kind).map_err(value_error)?;
     let alt = Alternative::parse(alternative).map_err(value_error)?;
     let (xs, ys) = (flat1(&x), flat1(&y));
@@ -514,11 +666,11 @@ fn permutation_corr(
         permutation::corr_test(xs, ys, kind, n_resamples, seed, alt)
     })?
     .map_err(value_error)?;
-    Ok((t.statistic, t.p, t.n_resamples, t.exact))
+    Ok(t.into())
 }
 
 /// Permutation test of mean(x) - mean(y): labels permuted between independent samples, or
-/// signs of the differences flipped when `paired`: (diff, p, null size, exact).
+/// signs of the differences flipped when `paired`.
 #[pyfunction]
 #[pyo3(signature = (x, y, n_resamples, seed, paired=false, alternative="two-sided", threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -531,7 +683,7 @@ fn permutation_diff_means(
     paired: bool,
     alternative: &str,
     threads: Option<usize>,
-) -> PyResult<(f64, f64, usize, bool)> {
+) -> PyResult<PyPermutationTest> {
     let alt = Alternative::parse(alternative).map_err(value_error)?;
     let (xs, ys) = (flat1(&x), flat1(&y));
     let (xs, ys) = (&*xs, &*ys);
@@ -543,11 +695,19 @@ fn permutation_diff_means(
         }
     })?
     .map_err(value_error)?;
-    Ok((t.statistic, t.p, t.n_resamples, t.exact))
+    Ok(t.into())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_THREADS", rayon::max_num_threads())?;
+    m.add_class::<PyStatsEngines>()?;
+    m.add_class::<PyInterval>()?;
+    m.add_class::<PyOlsFit>()?;
+    m.add_class::<PyOlsBootstrap>()?;
+    m.add_class::<PyCorrelation>()?;
+    m.add_class::<PyGroupIntervals>()?;
+    m.add_class::<PyToxicity>()?;
+    m.add_class::<PyPermutationTest>()?;
     m.add_function(wrap_pyfunction!(_stats_engines, m)?)?;
     m.add_function(wrap_pyfunction!(ols, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_ols, m)?)?;

@@ -8,6 +8,16 @@ mod bind_stats;
 pub mod scan;
 pub mod stats;
 
+/// `Name(field=value, ...)` for a result class, each value shown by Python's own `repr`, so
+/// that floats, strings and None read as they would in Python.
+pub(crate) fn fields_repr(obj: &Bound<'_, PyAny>, name: &str, fields: &[&str]) -> PyResult<String> {
+    let mut parts = Vec::with_capacity(fields.len());
+    for f in fields {
+        parts.push(format!("{f}={}", obj.getattr(*f)?.repr()?));
+    }
+    Ok(format!("{name}({})", parts.join(", ")))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -338,7 +338,7 @@ def build_tiny_llama(out_dir: Path, spec: TinySpec | None = None) -> Path:
     lines = corpus_lines(spec.corpus_lines, spec.seed)
     raw = train_tokenizer(lines, spec.vocab_size)
     pad, bos, eos = (raw.token_to_id(t) for t in SPECIAL_TOKENS)
-    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+    tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=raw,
         bos_token="<s>",
         eos_token="</s>",
@@ -364,7 +364,7 @@ def build_tiny_llama(out_dir: Path, spec: TinySpec | None = None) -> Path:
         model = LlamaForCausalLM(config)
         if spec.pretrain_steps > 0:
             _pretrain(model, raw, lines, spec, eos)
-    model.eval()  # type: ignore[no-untyped-call]
+    model.eval()
     model.generation_config.pad_token_id = pad
     with quiet_hf():
         model.save_pretrained(out_dir)
