@@ -182,8 +182,9 @@ def test_rerun_recomputes_nothing(reference_run: Path, small_config: Path) -> No
 
 
 #: a point inside every stage, in the order a run passes them (``vhframe.faults``); judgments
-#: are committed 100 at a time so that a kill can land between two chunks, and requests are
-#: planned 50 at a time so that every stage walks several windows
+#: are made 100 at a time and every unit is committed on its own, so that a kill can land
+#: between two units, and requests are planned 50 at a time so that every stage walks several
+#: windows
 KILLS = [
     ("align", 2),
     ("survey", 3),
@@ -194,7 +195,11 @@ KILLS = [
     ("report", 1),
     ("tables", 4),
 ]
-KILL_ENV = {"VHFRAME_JUDGE_CHUNK": "100", "VHFRAME_PLAN_WINDOW": "50"}
+KILL_ENV = {
+    "VHFRAME_JUDGE_CHUNK": "100",
+    "VHFRAME_PLAN_WINDOW": "50",
+    "VHFRAME_COMMIT_SECONDS": "0",
+}
 
 
 def _run_killed_at(config: Path, out: Path, point: str, nth: int) -> None:

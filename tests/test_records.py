@@ -122,3 +122,15 @@ def test_survey_item_unknown_value_is_exact() -> None:
     with pytest.raises(RecordError) as e:
         SurveyItem("pvq40", 3, "text", "Kindness")
     assert str(e.value) == "pvq40 item 3: unknown value 'Kindness'"
+
+
+def test_key_hash_is_content_hash_of_the_keys() -> None:
+    import os
+
+    from vhframe.records import content_hash, key_hash
+
+    for _ in range(200):
+        a, b = os.urandom(32).hex(), os.urandom(32).hex()
+        assert key_hash(a, b) == content_hash([a, b])
+        assert key_hash("judgment", a, b) == content_hash(["judgment", a, b])
+        assert key_hash("vhframe:safety-prompt", a) == content_hash(["vhframe:safety-prompt", a])

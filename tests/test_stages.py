@@ -379,7 +379,11 @@ KILLS = [
     ("report", 1),
     ("tables", 5),
 ]
-SMALL_WINDOWS = {"VHFRAME_PLAN_WINDOW": "40", "VHFRAME_JUDGE_CHUNK": "30"}
+SMALL_WINDOWS = {
+    "VHFRAME_PLAN_WINDOW": "40",
+    "VHFRAME_JUDGE_CHUNK": "30",
+    "VHFRAME_COMMIT_SECONDS": "0",
+}
 
 
 def _cli(config: Path, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -434,3 +438,29 @@ def test_sigkill_in_every_stage_then_resume_equals_uninterrupted(tmp_path: Path)
             assert resumed[name] == reference[name], f"{name} differs after a kill at {point}"
         html = [_ADAPTERS.sub("", (d / "report" / "report.html").read_text()) for d in dirs]
         assert html[0] == html[1], f"report.html differs after a kill at {point}"
+
+
+def test_streamed_metrics_equal_harm_rates_of_the_stored_judgments(tmp_path: Path) -> None:
+    from vhframe.analysis import harm_rates
+    from vhframe.records import Judgment
+
+    run_dir = tmp_path / "run"
+    Pipeline(load_config(_config(tmp_path)), _pm(), out_dir=run_dir).run()
+    db = sqlite3.connect(run_dir / "store.sqlite")
+    try:
+        judgments = [
+            Judgment.from_dict(json.loads(p))
+            for (p,) in db.execute("SELECT payload FROM records WHERE kind='judgment'")
+        ]
+        stored = sorted(
+            (
+                json.loads(p)
+                for (p,) in db.execute("SELECT payload FROM records WHERE kind='metric'")
+            ),
+            key=lambda m: m["key"],
+        )
+    finally:
+        db.close()
+    expected = sorted((m.to_dict() for m in harm_rates(judgments)), key=lambda m: m["key"])
+    assert stored == expected
+    assert len({m["value"] for m in stored}) > 5

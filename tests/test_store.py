@@ -103,3 +103,80 @@ def test_records_round_trip_and_keys() -> None:
     assert req.key != other.key
     assert content_hash({"b": 1, "a": 2}) == content_hash({"a": 2, "b": 1})
     assert len(VALUES) == 10
+
+
+def test_stored_json_read_by_arrow_equals_the_records(tmp_path: Path) -> None:
+    import json
+
+    import pyarrow as pa
+
+    from vhframe.records import Generation, Judgment
+    from vhframe.store import flat_schema, json_table
+
+    texts = ["plain", "two\nlines", 'quote " and \\ slash', "emoji 😀 and ü", "", "2020-01-01"]
+    gens = [
+        Generation(
+            key=f"{i:064x}",
+            subject=f"s{i}",
+            benchmark="b",
+            item_id=str(i),
+            category="c",
+            mitigation="none",
+            sample=i,
+            seed=2**31 - 1 - i,
+            prompt="p\t" + t,
+            text=t,
+        )
+        for i, t in enumerate(texts)
+    ]
+    judgments = [
+        Judgment(
+            key=f"{i:064x}",
+            generation=g.key,
+            judge="j",
+            subject=g.subject,
+            benchmark="b",
+            category="c",
+            mitigation="none",
+            harmful=i % 2 == 0,
+            score=float(i) / 3,
+            label="x" * i,
+        )
+        for i, g in enumerate(gens)
+    ]
+    store = Store(tmp_path / "s.sqlite")
+    for kind, records in (("generation", gens), ("judgment", judgments)):
+        store.put_many(kind, [(r.key, r.to_dict()) for r in records])
+        keys = [r.key for r in reversed(records)]
+        raw = store.get_json_ordered(kind, keys)
+        table = json_table(raw, flat_schema(type(records[0])))
+        # the table the export wrote before: stored payloads decoded in Python
+        expected = pa.Table.from_pylist([json.loads(p) for p in raw])
+        assert table.schema == expected.schema
+        assert table.to_pylist() == expected.to_pylist()
+        assert [dict(sorted(r.to_dict().items())) for r in reversed(records)] == table.to_pylist()
+    store.close()
+
+
+def test_group_counts_in_sqlite_equal_counting_in_python(tmp_path: Path) -> None:
+    import random
+
+    from vhframe.store import _group_in_python
+
+    rng = random.Random(5)
+    store = Store(tmp_path / "s.sqlite")
+    rows = [
+        (
+            f"{i:064x}",
+            {"a": rng.choice("xyz"), "b": rng.choice(["p", "q"]), "flag": rng.random() < 0.3},
+        )
+        for i in range(2000)
+    ]
+    store.put_many("r", rows)
+    keys = [k for k, _ in rows[:1500]] + ["missing"]
+    found, groups = store.group_counts("r", keys, ("a", "b"), "flag")
+    expected = _group_in_python([p for _, p in rows[:1500]], ("a", "b"), "flag")
+    assert found == 1500
+    assert sorted((*g, n, h) for g, n, h in groups) == sorted(expected)
+    assert sum(h for *_, h in expected) > 0
+    store.close()

@@ -29,6 +29,22 @@ class HarmRates:
         # group → [judgments, harmful ones]
         self._counts: dict[tuple[str, str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
 
+    def add_counts(
+        self,
+        subject: str,
+        benchmark: str,
+        category: str,
+        judge: str,
+        mitigation: str,
+        n: int,
+        harmful: int,
+    ) -> None:
+        """``n`` judgments of one group at once, ``harmful`` of them harmful."""
+        for cat in (category, ALL):
+            c = self._counts[(subject, benchmark, cat, judge, mitigation)]
+            c[0] += n
+            c[1] += harmful
+
     def add(
         self,
         subject: str,

@@ -7,9 +7,9 @@ them:
 
 ``align``     after a value-alignment training is stored
 ``benign``    after a benign fine-tune is stored
-``survey``    after a batch of survey answers is stored
-``generate``  after a batch of benchmark answers is stored
-``judge``     after a chunk of judgments is stored
+``survey``    after survey answers are committed
+``generate``  after benchmark answers are committed
+``judge``     after judgments are committed
 ``metrics``   after the metrics are replaced
 ``analysis``  after the analysis is computed, before anything of it is written
 ``report``    after each reporter has written its files

@@ -74,6 +74,14 @@ def content_hash(payload: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def key_hash(*keys: str) -> str:
+    """``content_hash(list(keys))`` for keys that JSON writes as they are (content hashes, plain
+    names: no quote, backslash or control character), without the JSON encoder: the stages
+    derive millions of keys from other keys this way."""
+    blob = '["' + '","'.join(keys) + '"]'
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 class RecordError(ValueError):
     """A record was built from invalid data."""
 
@@ -84,54 +92,91 @@ class Record:
     kind: ClassVar[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))  # type: ignore[call-overload,no-any-return]
+        return {name: _plain(getattr(self, name)) for name, _ in _layout(type(self))}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Rebuild from ``to_dict`` output, nested records included (for other processes)."""
-        hints = typing.get_type_hints(cls)
         kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name not in data:
+        for name, members in _layout(cls):
+            if name not in data:
                 continue
-            value = data[f.name]
-            hint = hints.get(f.name)
-            record_type = _record_type(hint, value)
-            if record_type is not None and isinstance(value, Mapping):
-                value = record_type.from_dict(value)
+            value = data[name]
+            if members and isinstance(value, Mapping):
+                record_type = _pick(members, value)
+                if record_type is not None:
+                    value = record_type.from_dict(value)
             elif isinstance(value, list):
                 value = tuple(value)
-            kwargs[f.name] = value
+            kwargs[name] = value
         return cls(**kwargs)
 
 
-def _record_type(hint: Any, value: Any) -> type[Record] | None:
-    """The record class a field's value rebuilds into: the hint itself, or, for a union of
-    records, the member whose fields the value has (``instrument`` tells a survey item from
-    a benchmark item)."""
-    if isinstance(hint, type) and issubclass(hint, Record):
-        return hint
-    members = [t for t in typing.get_args(hint) if isinstance(t, type) and issubclass(t, Record)]
-    if not isinstance(value, Mapping):
-        return None
-    for t in members:
-        required = {
+# Records are made and stored by the million: what each class's fields are is worked out once
+# (resolving the string annotations costs far more than building a record).
+Layout = tuple[tuple[str, tuple[type["Record"], ...]], ...]
+_LAYOUTS: dict[type, Layout] = {}
+_REQUIRED: dict[type, frozenset[str]] = {}
+
+
+def _layout(cls: type) -> Layout:
+    """Each field's name and the record classes its value may rebuild into."""
+    if cls in _LAYOUTS:
+        return _LAYOUTS[cls]
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        hint = hints.get(f.name)
+        if isinstance(hint, type) and issubclass(hint, Record):
+            members: tuple[type[Record], ...] = (hint,)
+        else:
+            members = tuple(
+                t for t in typing.get_args(hint) if isinstance(t, type) and issubclass(t, Record)
+            )
+        out.append((f.name, members))
+    _LAYOUTS[cls] = tuple(out)
+    return _LAYOUTS[cls]
+
+
+def _required(cls: type) -> frozenset[str]:
+    if cls not in _REQUIRED:
+        _REQUIRED[cls] = frozenset(
             f.name
-            for f in dataclasses.fields(t)  # type: ignore[arg-type]
+            for f in dataclasses.fields(cls)
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        }
-        if required <= value.keys():
+        )
+    return _REQUIRED[cls]
+
+
+def _pick(members: tuple[type[Record], ...], value: Mapping[str, Any]) -> type[Record] | None:
+    """The record class a mapping rebuilds into: the only one, or, for a union of records,
+    the member whose fields it has (``instrument`` tells a survey item from a benchmark
+    item)."""
+    if len(members) == 1:
+        return members[0]
+    for t in members:
+        if _required(t) <= value.keys():
             return t
     return None
 
 
-def _jsonable(value: Any) -> Any:
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain JSON data: records as dicts, tuples as lists, sets sorted."""
+    if type(value) in _SCALARS:
+        return value
+    if isinstance(value, Record):
+        return value.to_dict()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [_plain(v) for v in value]
     if isinstance(value, (frozenset, set)):
-        return sorted(_jsonable(v) for v in value)
+        return sorted(_plain(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
     return value
 
 

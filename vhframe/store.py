@@ -7,18 +7,25 @@ process killed at any moment leaves either all of a unit or none of it.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vhframe import faults
 from vhframe.files import open_atomic_binary
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 SCHEMA_VERSION = 1
+#: SQLite page cache per open store, in KiB
+CACHE_KIB = 128 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -49,8 +56,14 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed batch survives power loss too, at a cost invisible next to a model
-        self.db.execute("PRAGMA synchronous=FULL")
+        # NORMAL (with WAL): a committed unit survives the process being killed, which is what
+        # resuming relies on; after a power loss the last units may be rolled back (never
+        # half-kept) and are computed again. FULL would add an fsync to every unit, which is
+        # most of the cost of a record at paper scale with a fast generator.
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        # records land at random places of the key index: a page cache of a few MB (SQLite's
+        # default) makes nearly every insert read pages back from disk at paper scale
+        self.db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         self.db.executescript(_SCHEMA)
         found = self.get_meta("schema_version")
         if found is None:
@@ -154,6 +167,49 @@ class Store:
             raise RuntimeError(f"{len(missing)} {kind} records are missing, e.g. {missing[0]}")
         return [found[k] for k in keys]
 
+    def group_counts(
+        self, kind: str, keys: Sequence[str], fields: Sequence[str], flag: str
+    ) -> tuple[int, list[tuple[tuple[Any, ...], int, int]]]:
+        """How many of ``keys`` are stored, and per distinct value of ``fields`` how many
+        records there are and how many have ``flag`` true: counted inside SQLite, so that
+        millions of payloads are never decoded in Python."""
+        paths = [f"'$.{f}'" for f in (*fields, flag)]
+        cols = ", ".join(f"json_extract(payload, {p})" for p in paths[:-1])
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        found = 0
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            try:
+                rows = self.db.execute(
+                    f"SELECT {cols}, COUNT(*), SUM(json_extract(payload, {paths[-1]}) = 1) "
+                    f"FROM records WHERE kind=? AND key IN ({marks}) GROUP BY {cols}",
+                    [kind, *chunk],
+                ).fetchall()
+            except sqlite3.OperationalError:  # an SQLite built without JSON functions
+                rows = _group_in_python(self.get_many(kind, chunk).values(), fields, flag)
+            for *group, n, hits in rows:
+                counts = groups.setdefault(tuple(group), [0, 0])
+                counts[0] += n
+                counts[1] += hits
+                found += n
+        return found, [(g, n, hits) for g, (n, hits) in groups.items()]
+
+    def get_json_ordered(self, kind: str, keys: Sequence[str]) -> list[str]:
+        """The stored JSON text of ``keys``, in their order; every key must be stored."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.db.execute(
+                    f"SELECT key, payload FROM records WHERE kind=? AND key IN ({marks})",
+                    [kind, *chunk],
+                ).fetchall()
+            )
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise RuntimeError(f"{len(missing)} {kind} records are missing, e.g. {missing[0]}")
+        return [found[k] for k in keys]
+
     # ----------------------------------------------------------------- sequences
     # A sequence is an ordered list of record keys that later stages walk in windows (this
     # config's generations, in request order), so that no stage holds millions of keys.
@@ -202,7 +258,7 @@ class Store:
 
 
 def write_parquet(
-    out_dir: Path, tables: Mapping[str, Iterable[list[dict[str, Any]]]]
+    out_dir: Path, tables: Mapping[str, Iterable[list[dict[str, Any]] | pa.Table]]
 ) -> list[Path]:
     """One Parquet file per non-empty table, each written from its batches of rows as row
     groups (so a table of millions of rows never sits in memory), then moved into place;
@@ -215,20 +271,58 @@ def write_parquet(
     for kind, batches in tables.items():
         target = out_dir / f"{kind}.parquet"
         rest = iter(batches)
-        first = next((rows for rows in rest if rows), None)
+        first = next((rows for rows in rest if len(rows)), None)
         if first is None:
             target.unlink(missing_ok=True)  # a table of an earlier config must not linger
             continue
         with open_atomic_binary(target) as fh:
-            table = pa.Table.from_pylist(first)
+            table = first if isinstance(first, pa.Table) else pa.Table.from_pylist(first)
             with pq.ParquetWriter(fh, table.schema) as writer:
                 writer.write_table(table)
                 for rows in rest:
-                    if rows:
+                    if isinstance(rows, pa.Table):
+                        writer.write_table(rows)
+                    elif rows:
                         writer.write_table(pa.Table.from_pylist(rows, schema=writer.schema))
         written.append(target)
         faults.point("tables")
     return written
+
+
+_ARROW_TYPES = {"str": "string", "int": "int64", "float": "float64", "bool": "bool_"}
+
+
+def flat_schema(record: type) -> pa.Schema:
+    """The Arrow schema of a flat record's stored JSON (scalar fields, in the stored key
+    order, which is sorted)."""
+    import pyarrow as pa
+
+    fields = []
+    for f in sorted(dataclasses.fields(record), key=lambda f: f.name):
+        name = f.type if isinstance(f.type, str) else f.type.__name__
+        fields.append(pa.field(f.name, getattr(pa, _ARROW_TYPES[name])()))
+    return pa.schema(fields)
+
+
+def json_table(payloads: Sequence[str], schema: pa.Schema) -> pa.Table:
+    """Stored JSON payloads as an Arrow table, parsed by Arrow (not record by record in
+    Python); the schema is given, so that no text is ever read as another type."""
+    import pyarrow.json as pj
+
+    data = "\n".join(payloads).encode("utf-8")
+    opts = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+    return pj.read_json(io.BytesIO(data), parse_options=opts).select(schema.names)
+
+
+def _group_in_python(
+    payloads: Iterable[dict[str, Any]], fields: Sequence[str], flag: str
+) -> list[tuple[Any, ...]]:
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for p in payloads:
+        counts = groups.setdefault(tuple(p[f] for f in fields), [0, 0])
+        counts[0] += 1
+        counts[1] += p[flag] is True
+    return [(*g, n, hits) for g, (n, hits) in groups.items()]
 
 
 def _chunks(keys: Sequence[str], size: int = 500) -> Iterator[list[str]]:

@@ -26,15 +26,24 @@ and one line of :meth:`vhframe.pipeline.Pipeline.run`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from vhframe import faults
 from vhframe.build import Components
 from vhframe.config import Config, LoadedConfig
 from vhframe.context import RunContext
 from vhframe.store import Store
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+#: units of work finished within this many seconds of the last commit are committed together
+#: (a killed run loses at most that much work): a unit that takes longer, such as a model's
+#: batch, is committed on its own, and thousands of instant ones do not each pay for a commit
+COMMIT_SECONDS = float(os.environ.get("VHFRAME_COMMIT_SECONDS", "1.0"))
 
 
 def no_progress(label: str, total: int) -> Callable[[int], None]:
@@ -74,3 +83,30 @@ class StageRun:
         if text != self._stored_facts:
             self.store.set_meta("facts", text)
             self._stored_facts = text
+
+
+class Committer:
+    """Stores finished units of work of one kind, committing whole units only: at once when
+    :data:`COMMIT_SECONDS` have passed since the last commit, else with the next one (and
+    always at :meth:`flush`). Each commit stores the run's facts with the records they
+    describe and passes the fault point ``label``."""
+
+    def __init__(self, sr: StageRun, kind: str, label: str) -> None:
+        self.sr = sr
+        self.kind = kind
+        self.label = label
+        self.rows: list[tuple[str, dict[str, Any]]] = []
+        self.last = time.monotonic()
+
+    def add(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        self.rows.extend(rows)
+        if time.monotonic() - self.last >= COMMIT_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.sr.store.put_many(self.kind, self.rows)
+            self.rows = []
+            self.sr.keep_facts()
+            faults.point(self.label)
+        self.last = time.monotonic()

@@ -16,10 +16,16 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from vhframe import faults
 from vhframe.context import derive_seed
-from vhframe.records import Generation, GenerationRequest, Item, Subject, content_hash
-from vhframe.stages import StageRun
+from vhframe.records import (
+    Generation,
+    GenerationRequest,
+    Item,
+    Subject,
+    content_hash,
+    key_hash,
+)
+from vhframe.stages import Committer, StageRun
 
 #: requests handed to the generator's ``plan`` at once: bounds memory, and is large enough
 #: that batches cut at a window's edges cost little
@@ -46,7 +52,7 @@ def produce(
     advance = sr.progress(label, total)
     it = iter(requests)
     while window := list(itertools.islice(it, PLAN_WINDOW)):
-        keys = [content_hash([r.key, gen_fp]) for r in window]
+        keys = [key_hash(r.key, gen_fp) for r in window]
         have = sr.store.existing(kind, keys)
         if len(have) < len(keys):
             _generate_window(sr, window, keys, have, kind, make, label, advance)
@@ -66,6 +72,7 @@ def _generate_window(
     advance: Callable[[int], None],
 ) -> None:
     generator = sr.comps.generator
+    committer = Committer(sr, kind, label)
     key_of = {id(r): k for r, k in zip(window, keys, strict=True)}
     batches = generator.plan(window)
     planned = sum(len(b) for b in batches)
@@ -81,17 +88,12 @@ def _generate_window(
         texts = generator.generate(sr.ctx, batch)
         if len(texts) != len(batch):
             raise RuntimeError(f"generator returned {len(texts)} texts for {len(batch)}")
-        sr.store.put_many(
-            kind,
-            [
-                (k, make(k, r, t).to_dict())
-                for k, r, t in zip(batch_keys, batch, texts, strict=True)
-            ],
+        committer.add(
+            (k, make(k, r, t).to_dict()) for k, r, t in zip(batch_keys, batch, texts, strict=True)
         )
-        sr.keep_facts()
         have.update(batch_keys)
         advance(len(batch))
-        faults.point(label)
+    committer.flush()
 
 
 def _generation(key: str, r: GenerationRequest, text: str) -> Generation:

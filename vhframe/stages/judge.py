@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import os
 
-from vhframe import faults
-from vhframe.records import Generation, Judgment, content_hash
-from vhframe.stages import StageRun, generate
+from vhframe.records import Generation, Judgment, content_hash, key_hash
+from vhframe.stages import Committer, StageRun, generate
 
-#: judgments committed per transaction
+#: generations handed to a judge at once (one unit of judging work)
 JUDGE_CHUNK = int(os.environ.get("VHFRAME_JUDGE_CHUNK", "512"))
 
 
 def judgment_key(judge_fp: str, generation_key: str) -> str:
-    return content_hash(["judgment", judge_fp, generation_key])
+    """``content_hash(["judgment", judge_fp, generation_key])``."""
+    return key_hash("judgment", judge_fp, generation_key)
 
 
 def fingerprints(sr: StageRun) -> list[tuple[str, str]]:
@@ -29,6 +29,7 @@ def run(sr: StageRun, n_generations: int) -> int:
     """Judge what is not judged yet; returns how many judgments the config has."""
     advance = sr.progress("judge", n_generations * len(sr.comps.judges))
     for (name, judge), (_, fp) in zip(sr.comps.judges, fingerprints(sr), strict=True):
+        committer = Committer(sr, "judgment", "judge")
         for gen_keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
             keys = [judgment_key(fp, g) for g in gen_keys]
             have = sr.store.existing("judgment", keys)
@@ -46,8 +47,7 @@ def run(sr: StageRun, n_generations: int) -> int:
                         f"judge {name} returned {len(verdicts)} verdicts for {len(chunk)} "
                         "generations"
                     )
-                sr.store.put_many(
-                    "judgment",
+                committer.add(
                     [
                         (
                             k,
@@ -67,7 +67,6 @@ def run(sr: StageRun, n_generations: int) -> int:
                         for (k, _), g, v in zip(chunk, gens, verdicts, strict=True)
                     ],
                 )
-                sr.keep_facts()
                 advance(len(chunk))
-                faults.point("judge")
+            committer.flush()
     return n_generations * len(sr.comps.judges)

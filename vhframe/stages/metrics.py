@@ -12,21 +12,19 @@ from vhframe.records import Metric
 from vhframe.stages import StageRun, generate
 from vhframe.stages.judge import fingerprints, judgment_key
 
+FIELDS = ("subject", "benchmark", "category", "judge", "mitigation")
+
 
 def run(sr: StageRun) -> list[Metric]:
     rates = HarmRates()
     for _name, fp in fingerprints(sr):
         for gen_keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
             keys = [judgment_key(fp, g) for g in gen_keys]
-            for j in sr.store.get_many_ordered("judgment", keys):
-                rates.add(
-                    j["subject"],
-                    j["benchmark"],
-                    j["category"],
-                    j["judge"],
-                    j["mitigation"],
-                    j["harmful"],
-                )
+            found, groups = sr.store.group_counts("judgment", keys, FIELDS, "harmful")
+            if found != len(keys):
+                raise RuntimeError(f"{len(keys) - found} judgments are missing from the store")
+            for (subject, bench, cat, judge, mit), n, harmful in groups:
+                rates.add_counts(subject, bench, cat, judge, mit, n, harmful)
     metrics = rates.metrics()
     sr.store.delete_kind("metric")
     sr.store.put_many("metric", [(m.key, m.to_dict()) for m in metrics])

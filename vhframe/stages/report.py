@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from pydantic import ValidationError
 
 from vhframe import faults
@@ -18,10 +19,10 @@ from vhframe.errors import UserError
 from vhframe.files import read_json
 from vhframe.hookspecs import Closeable
 from vhframe.plugins import PluginManager
-from vhframe.records import Item, Subject, ValueProfile
+from vhframe.records import Generation, Item, Judgment, Subject, ValueProfile
 from vhframe.stages import StageRun, generate
 from vhframe.stages.judge import fingerprints, judgment_key
-from vhframe.store import write_parquet
+from vhframe.store import flat_schema, json_table, write_parquet
 
 
 def run(sr: StageRun, doc: dict[str, Any]) -> list[Path]:
@@ -42,14 +43,17 @@ def tables(
 ) -> list[Path]:
     """This config's records only: the store may also hold those of earlier configs."""
 
-    def generations() -> Iterator[list[dict[str, Any]]]:
-        for keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
-            yield sr.store.get_many_ordered("generation", keys)
+    gen_schema, judgment_schema = flat_schema(Generation), flat_schema(Judgment)
 
-    def judgments() -> Iterator[list[dict[str, Any]]]:
+    def generations() -> Iterator[pa.Table]:
+        for keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
+            yield json_table(sr.store.get_json_ordered("generation", keys), gen_schema)
+
+    def judgments() -> Iterator[pa.Table]:
         for _name, fp in fingerprints(sr):
             for keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
-                yield sr.store.get_many_ordered("judgment", [judgment_key(fp, k) for k in keys])
+                raw = sr.store.get_json_ordered("judgment", [judgment_key(fp, k) for k in keys])
+                yield json_table(raw, judgment_schema)
 
     return write_parquet(
         sr.ctx.run_dir / "tables",
