@@ -464,3 +464,41 @@ def test_streamed_metrics_equal_harm_rates_of_the_stored_judgments(tmp_path: Pat
     expected = sorted((m.to_dict() for m in harm_rates(judgments)), key=lambda m: m["key"])
     assert stored == expected
     assert len({m["value"] for m in stored}) > 5
+
+
+def test_a_rerun_with_nothing_changed_skips_every_finished_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path)
+    run_dir = tmp_path / "run"
+    Pipeline(load_config(config), _pm(), out_dir=run_dir).run()
+    first = _outputs(run_dir)
+    calls: list[str] = []
+    monkeypatch.setattr(
+        InstantGenerator, "plan", lambda self, reqs: calls.append("plan") or [list(reqs)]
+    )
+    monkeypatch.setattr(FlagJudge, "judge", lambda self, ctx, gens: calls.append("judge") or [])
+    table = run_dir / "tables" / "generation.parquet"
+    written = table.stat().st_mtime_ns
+    (run_dir / "tables" / "judgment.parquet").unlink()
+    Pipeline(load_config(config), _pm(), out_dir=run_dir).run()
+    # survey answers are looked up and found; benchmark answers and verdicts are not even
+    # looked up
+    assert calls == []
+    assert table.stat().st_mtime_ns == written  # unchanged, so not written again
+    assert _outputs(run_dir) == first  # the deleted table is written again
+
+    # another judge: its verdicts are made, the answers are still not generated again
+    monkeypatch.undo()
+    other = tmp_path / "other.toml"
+    other.write_text(
+        config.read_text().replace(
+            'use = "testing:flag"', 'use = "testing:flag"\nparams = { refusal = "cannot" }'
+        )
+    )
+    monkeypatch.setattr(
+        InstantGenerator, "plan", lambda self, reqs: calls.append("plan") or [list(reqs)]
+    )
+    Pipeline(load_config(other), _pm(), out_dir=run_dir).run()
+    assert calls == []
+    assert _outputs(run_dir)["judgment.parquet"] != first["judgment.parquet"]

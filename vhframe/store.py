@@ -155,6 +155,17 @@ class Store:
             self.db.execute("SELECT COUNT(*) FROM records WHERE kind=?", (kind,)).fetchone()[0]
         )
 
+    def replace_kind(self, kind: str, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Replace every record of a kind (derived records, such as metrics), in one
+        transaction: a reader sees the old set or the new one, never none."""
+        now = time.time()
+        rows = [(kind, key, json.dumps(payload, sort_keys=True), now) for key, payload in items]
+        with self.transaction() as db:
+            db.execute("DELETE FROM records WHERE kind=?", (kind,))
+            db.executemany(
+                "INSERT INTO records(kind, key, payload, created) VALUES (?,?,?,?)", rows
+            )
+
     def delete_kind(self, kind: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM records WHERE kind=?", (kind,))

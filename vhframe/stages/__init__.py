@@ -61,6 +61,8 @@ class StageRun:
     #: the name of the base model's weights in cache keys (:func:`vhframe.build.model_identity`)
     model_id: str
     progress: ProgressFactory = no_progress
+    #: the stage keys of the stages run so far (see :meth:`finished`), for the stages after
+    stage_keys: dict[str, str] = field(default_factory=dict)
     #: the facts as last stored, so that a unit of work that learnt nothing new costs no write
     _stored_facts: str | None = field(default=None, repr=False)
 
@@ -75,6 +77,15 @@ class StageRun:
         self._stored_facts = self.store.get_meta("facts")
         for k, v in json.loads(self._stored_facts or "{}").items():
             self.ctx.facts.setdefault(k, v)
+
+    def finished(self, stage: str, key: str) -> bool:
+        """Whether ``stage`` last finished in this store with exactly the inputs ``key`` names
+        (a content hash of everything its results depend on): then its results are all stored
+        and it need not even look for them."""
+        return self.store.get_meta(f"finished:{stage}") == key
+
+    def mark_finished(self, stage: str, key: str) -> None:
+        self.store.set_meta(f"finished:{stage}", key)
 
     def keep_facts(self) -> None:
         """Store the run's facts as soon as work that they describe is stored, so that a

@@ -32,6 +32,9 @@ from vhframe.stages import Committer, StageRun
 PLAN_WINDOW = int(os.environ.get("VHFRAME_PLAN_WINDOW", "16384"))
 #: the store sequence of this config's benchmark generations
 SEQUENCE = "generation"
+#: how requests are made from subjects, items and mitigations: raise it when that changes, so
+#: that a finished stage is not taken for the new one's
+FORMAT = 1
 
 #: (record key, request, generated text) → the record stored for it
 MakeRecord = Callable[[str, GenerationRequest, str], Any]
@@ -147,11 +150,39 @@ def count(sr: StageRun, n_subjects: int, items: dict[str, list[Item]]) -> int:
     return per_subject * n_subjects * variants
 
 
+def stage_key(sr: StageRun, subjects: Sequence[Subject], items: dict[str, list[Item]]) -> str:
+    """Everything the config's generation keys depend on: when it is unchanged since the stage
+    last finished, every answer is stored and the sequence lists them."""
+    from vhframe import __version__
+
+    return content_hash(
+        [
+            "generate",
+            FORMAT,
+            __version__,
+            sr.model_id,
+            sr.comps.generator.fingerprint(),
+            sr.cfg.run.seed,
+            [s.key for s in subjects],
+            [
+                [label, bench.fingerprint(), dec.to_dict(), [it.key for it in items[label]]]
+                for label, bench, dec in sr.comps.benchmarks
+            ],
+            [[name, m.fingerprint()] for name, m in sr.comps.mitigations],
+        ]
+    )
+
+
 def run(sr: StageRun, subjects: Sequence[Subject], items: dict[str, list[Item]]) -> int:
     """Generate every benchmark answer; returns how many the config has."""
     for its in items.values():
         sr.store.put_many("item", [(it.key, it.to_dict()) for it in its])
     total = count(sr, len(subjects), items)
+    key = stage_key(sr, subjects, items)
+    sr.stage_keys["generate"] = key
+    if sr.finished("generate", key) and sr.store.sequence_length(SEQUENCE) == total:
+        sr.progress("generate", total)(total)
+        return total
     sr.store.sequence_reset(SEQUENCE)
     pos = 0
     for keys in produce(
@@ -166,4 +197,5 @@ def run(sr: StageRun, subjects: Sequence[Subject], items: dict[str, list[Item]])
         pos += len(keys)
     if pos != total:
         raise RuntimeError(f"made {pos} benchmark requests where {total} were planned")
+    sr.mark_finished("generate", key)
     return pos

@@ -27,7 +27,13 @@ def fingerprints(sr: StageRun) -> list[tuple[str, str]]:
 
 def run(sr: StageRun, n_generations: int) -> int:
     """Judge what is not judged yet; returns how many judgments the config has."""
-    advance = sr.progress("judge", n_generations * len(sr.comps.judges))
+    total = n_generations * len(sr.comps.judges)
+    key = content_hash(["judge", sr.stage_keys["generate"], [fp for _, fp in fingerprints(sr)]])
+    sr.stage_keys["judge"] = key
+    advance = sr.progress("judge", total)
+    if sr.finished("judge", key):
+        advance(total)
+        return total
     for (name, judge), (_, fp) in zip(sr.comps.judges, fingerprints(sr), strict=True):
         committer = Committer(sr, "judgment", "judge")
         for gen_keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
@@ -69,4 +75,5 @@ def run(sr: StageRun, n_generations: int) -> int:
                 )
                 advance(len(chunk))
             committer.flush()
-    return n_generations * len(sr.comps.judges)
+    sr.mark_finished("judge", key)
+    return total

@@ -16,6 +16,12 @@ FIELDS = ("subject", "benchmark", "category", "judge", "mitigation")
 
 
 def run(sr: StageRun) -> list[Metric]:
+    key = sr.stage_keys["judge"]
+    if sr.finished("metrics", key):
+        stored = [Metric.from_dict(m) for m in sr.store.all("metric")]
+        return sorted(
+            stored, key=lambda m: (*(getattr(m, f) for f in FIELDS[:3]), m.judge, m.mitigation)
+        )
     rates = HarmRates()
     for _name, fp in fingerprints(sr):
         for gen_keys in sr.store.sequence_windows(generate.SEQUENCE, generate.PLAN_WINDOW):
@@ -26,7 +32,7 @@ def run(sr: StageRun) -> list[Metric]:
             for (subject, bench, cat, judge, mit), n, harmful in groups:
                 rates.add_counts(subject, bench, cat, judge, mit, n, harmful)
     metrics = rates.metrics()
-    sr.store.delete_kind("metric")
-    sr.store.put_many("metric", [(m.key, m.to_dict()) for m in metrics])
+    sr.store.replace_kind("metric", [(m.key, m.to_dict()) for m in metrics])
+    sr.mark_finished("metrics", key)
     faults.point("metrics")
     return metrics

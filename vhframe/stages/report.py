@@ -55,18 +55,28 @@ def tables(
                 raw = sr.store.get_json_ordered("judgment", [judgment_key(fp, k) for k in keys])
                 yield json_table(raw, judgment_schema)
 
-    return write_parquet(
-        sr.ctx.run_dir / "tables",
-        {
-            "profile": [[p.to_dict() for p in profiles]],
-            "subject": [[s.to_dict() for s in subjects]],
-            "item": [[it.to_dict() for its in items.values() for it in its]],
-            "generation": generations(),
-            "judgment": judgments(),
-            "metric": [[m.to_dict() for m in metrics]],
-            "survey": [survey_rows],
-        },
-    )
+    out = sr.ctx.run_dir / "tables"
+    # the two large tables are written again only when their records changed
+    unchanged = {
+        name
+        for name, stage in (("generation", "generate"), ("judgment", "judge"))
+        if (out / f"{name}.parquet").is_file()
+        and sr.finished(f"table:{name}", sr.stage_keys[stage])
+    }
+    tables: dict[str, Any] = {
+        "profile": [[p.to_dict() for p in profiles]],
+        "subject": [[s.to_dict() for s in subjects]],
+        "item": [[it.to_dict() for its in items.values() for it in its]],
+        "generation": generations(),
+        "judgment": judgments(),
+        "metric": [[m.to_dict() for m in metrics]],
+        "survey": [survey_rows],
+    }
+    written = write_parquet(out, {k: v for k, v in tables.items() if k not in unchanged})
+    for name, stage in (("generation", "generate"), ("judgment", "judge")):
+        if name not in unchanged:
+            sr.mark_finished(f"table:{name}", sr.stage_keys[stage])
+    return written + [out / f"{name}.parquet" for name in sorted(unchanged)]
 
 
 def rewrite(run_dir: Path, pm: PluginManager) -> list[Path]:
