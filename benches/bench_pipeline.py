@@ -55,7 +55,10 @@ params = {{ path = "{data}/profiles/ess.csv", k = 10, reading = "faithful" }}
 
 [values]
 use = "vhframe:value-table"
-params = {{ path = "{data}/value-alignment/valueEval_10.csv", split_dir = "{data}/value-alignment/split" }}
+
+[values.params]
+path = "{data}/value-alignment/valueEval_10.csv"
+split_dir = "{data}/value-alignment/split"
 
 [alignment]
 trainer = {{ use = "testing:adapter" }}
@@ -144,10 +147,8 @@ def _metric_rows(run_dir: Path) -> list[Any]:
     import pyarrow.parquet as pq
 
     return sorted(
-        (
-            json.dumps(r, sort_keys=True)
-            for r in pq.read_table(run_dir / "tables" / "metric.parquet").to_pylist()
-        )
+        json.dumps(r, sort_keys=True)
+        for r in pq.read_table(run_dir / "tables" / "metric.parquet").to_pylist()
     )
 
 
@@ -221,7 +222,10 @@ def kill_and_resume(work: Path, scale: int, reference: dict[str, Any] | None) ->
     shutil.rmtree(out, ignore_errors=True)
     planned = reference["counts"]["generation"] if reference else None
     chunks = (planned or 638_600 * scale) // 2 // 512
-    killed = timed_run(config, out, {"VHFRAME_KILL_AT": f"judge:{chunks}"})
+    # every chunk of judgments committed on its own, so that the kill lands half-way
+    killed = timed_run(
+        config, out, {"VHFRAME_KILL_AT": f"judge:{chunks}", "VHFRAME_COMMIT_SECONDS": "0"}
+    )
     assert killed["status"] == -signal.SIGKILL, killed["stderr"]
     at_kill = counts(out)
     resumed = timed_run(config, out)
