@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import shutil
 import signal
 import sqlite3
@@ -136,11 +137,14 @@ def counts(run_dir: Path) -> dict[str, int]:
     return dict(rows)
 
 
+#: adapter folders are named inside the run folder that trained them
+_ADAPTERS = re.compile(r'[^"\s]*/adapters/')
+
+
 def outputs(run_dir: Path) -> dict[str, Any]:
-    doc = json.loads((run_dir / "analysis.json").read_text())
+    doc = json.loads(_ADAPTERS.sub("adapters/", (run_dir / "analysis.json").read_text()))
     doc["provenance"].pop("facts", None)
-    metrics = json.loads(json.dumps(_metric_rows(run_dir), sort_keys=True))
-    return {"analysis": doc, "metrics": metrics}
+    return {"analysis": doc, "metrics": _metric_rows(run_dir)}
 
 
 def _metric_rows(run_dir: Path) -> list[Any]:
@@ -233,7 +237,12 @@ def kill_and_resume(work: Path, scale: int, reference: dict[str, Any] | None) ->
     after = counts(out)
     same = None
     if reference is not None:
-        same = outputs(out) == outputs(reference["out"]) and after == reference["counts"]
+        mine, theirs = outputs(out), outputs(reference["out"])
+        differing = [k for k in theirs if mine[k] != theirs[k]]
+        differing += [f"count of {k}" for k in theirs if after.get(k) != reference["counts"][k]]
+        same = not differing
+        if differing:
+            print(f"differ after the kill: {differing}", flush=True)
     summary = (
         f"kill at x{scale}: {at_kill.get('judgment', 0):,} of {after.get('judgment', 0):,} "
         f"judgments stored at the kill; resumed in {resumed['seconds']:.1f} s "
