@@ -239,7 +239,8 @@ def kill_and_resume(work: Path, scale: int, reference: dict[str, Any] | None) ->
     if reference is not None:
         mine, theirs = outputs(out), outputs(reference["out"])
         differing = [k for k in theirs if mine[k] != theirs[k]]
-        differing += [f"count of {k}" for k in theirs if after.get(k) != reference["counts"][k]]
+        counts_then = reference["counts"]
+        differing += [f"count of {k}" for k in counts_then if after.get(k) != counts_then[k]]
         same = not differing
         if differing:
             print(f"differ after the kill: {differing}", flush=True)
