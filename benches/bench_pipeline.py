@@ -175,7 +175,9 @@ def profile_run(config: Path, out: Path, top: int = 14) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", default="1,10", help="samples per prompt, comma-separated")
-    ap.add_argument("--kill-scale", type=int, default=10, help="scale of the kill-and-resume")
+    ap.add_argument(
+        "--kill-scale", type=int, default=10, help="scale of the kill-and-resume (0: none)"
+    )
     ap.add_argument("--profile", action="store_true", help="profile the scale-1 run")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--keep", type=Path, help="keep the run folders here")
@@ -205,8 +207,10 @@ def main() -> None:
                 f"({again['rss_mb']:.0f} MB), {1e6 * first['seconds'] / records:.1f} µs/record",
                 flush=True,
             )
-        kill = kill_and_resume(work, args.kill_scale, first_runs.get(args.kill_scale))
-        print(kill["summary"], flush=True)
+        kill = None
+        if args.kill_scale:
+            kill = kill_and_resume(work, args.kill_scale, first_runs.get(args.kill_scale))
+            print(kill["summary"], flush=True)
         prof = ""
         if args.profile:
             prof = profile_run(write_config(work, 1), work / "profiled")
@@ -259,7 +263,7 @@ def kill_and_resume(work: Path, scale: int, reference: dict[str, Any] | None) ->
     }
 
 
-def write_results(rows: list[Any], kill: dict[str, Any], prof: str) -> None:
+def write_results(rows: list[Any], kill: dict[str, Any] | None, prof: str) -> None:
     lines = [
         SECTION,
         "",
@@ -275,7 +279,7 @@ def write_results(rows: list[Any], kill: dict[str, Any], prof: str) -> None:
             f"| {again['seconds']:.1f} s | {again['rss_mb']:.0f} MB "
             f"| {1e6 * first['seconds'] / records:.1f} |"
         )
-    lines += ["", kill["summary"] + ".", ""]
+    lines += ["", kill["summary"] + "." if kill else "No kill-and-resume in this run.", ""]
     if prof:
         lines += [
             "Profile of the ×1 run (top functions by own time):",
