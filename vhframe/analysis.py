@@ -54,10 +54,8 @@ class HarmRates:
         mitigation: str,
         harmful: bool,
     ) -> None:
-        for cat in (category, ALL):
-            c = self._counts[(subject, benchmark, cat, judge, mitigation)]
-            c[0] += 1
-            c[1] += bool(harmful)
+        """One judgment."""
+        self.add_counts(subject, benchmark, category, judge, mitigation, 1, int(bool(harmful)))
 
     def metrics(self) -> list[Metric]:
         out = []

@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
+from vhframe import faults
 from vhframe.records import Subject
+from vhframe.stages import StageRun
 from vhframe.store import Store
 
 
@@ -47,3 +50,18 @@ def install(tmp: Path, final: Path) -> Path:
 def safe_name(name: str) -> str:
     """``name`` as a folder name: anything but letters, digits, ``-_.`` becomes ``_``."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def store_training(
+    sr: StageRun,
+    key: str,
+    subject: Subject,
+    facts: dict[str, Any],
+    about: dict[str, str],
+    point: str,
+) -> None:
+    """Store a finished training as one unit (its subject, the trainer's facts and what it was
+    trained for, e.g. the profile), then pass the stage's fault point."""
+    sr.store.put("training", key, {"subject": subject.to_dict(), "facts": facts, **about})
+    sr.keep_facts()
+    faults.point(point)

@@ -9,11 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vhframe import faults
 from vhframe.errors import UserError
 from vhframe.records import Example, Subject, ValueProfile, content_hash
 from vhframe.stages import StageRun
-from vhframe.stages.adapters import adapters_dir, install, safe_name, scratch_dir, stored_training
+from vhframe.stages.adapters import (
+    adapters_dir,
+    install,
+    safe_name,
+    scratch_dir,
+    store_training,
+    stored_training,
+)
 
 
 def run(sr: StageRun, profiles: list[ValueProfile]) -> list[Subject]:
@@ -59,11 +65,7 @@ def run(sr: StageRun, profiles: list[ValueProfile]) -> list[Subject]:
             profile=p.name,
             scores=p.scores,
         )
-        sr.store.put(
-            "training", key, {"subject": subject.to_dict(), "facts": facts, "profile": p.name}
-        )
-        sr.keep_facts()
+        store_training(sr, key, subject, facts, {"profile": p.name}, "align")
         done[p.name] = subject
         advance(1)
-        faults.point("align")
     return [done[p.name] for p in profiles]

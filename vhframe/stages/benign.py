@@ -9,12 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vhframe import faults
 from vhframe.errors import UserError
 from vhframe.hookspecs import TaskTrainer, Trainer
 from vhframe.records import Subject, TaskExample, content_hash
 from vhframe.stages import StageRun
-from vhframe.stages.adapters import adapters_dir, install, safe_name, scratch_dir, stored_training
+from vhframe.stages.adapters import (
+    adapters_dir,
+    install,
+    safe_name,
+    scratch_dir,
+    store_training,
+    stored_training,
+)
 
 Task = tuple[str, Trainer, list[TaskExample], str]
 
@@ -56,11 +62,7 @@ def run(sr: StageRun) -> list[Subject]:
             adapter=str(final),
             adapter_hash=key,
         )
-        sr.store.put(
-            "training", key, {"subject": subject.to_dict(), "facts": facts, "benign": name}
-        )
-        sr.keep_facts()
+        store_training(sr, key, subject, facts, {"benign": name}, "benign")
         done[name] = subject
         advance(1)
-        faults.point("benign")
     return [done[name] for name, _, _ in sr.comps.benign]
