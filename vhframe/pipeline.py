@@ -138,9 +138,7 @@ class Pipeline:
             n_subjects += 1
         if "roleplay" in self.cfg.alignment.baselines:
             n_subjects += len(profiles)
-        variants = 1 + len(comps.mitigations)
-        per_subject = sum(len(items[label]) * dec.samples for label, _, dec in comps.benchmarks)
-        gens = per_subject * n_subjects * variants
+        gens = generate.count(comps, n_subjects, items)
         n_survey = len(comps.survey[1].load(self.ctx)) if comps.survey else 0
         return Plan(
             profiles=len(profiles),

@@ -334,6 +334,10 @@ class Subject(Record):
     system_prompt: str = ""
 
     # computed once: every request of the subject puts it in its key
+    def ask(self, prompt: str) -> str:
+        """The text the subject's model sees for ``prompt``: its system prompt, if any, first."""
+        return f"{self.system_prompt}\n{prompt}" if self.system_prompt else prompt
+
     @functools.cached_property
     def key(self) -> str:
         return content_hash(

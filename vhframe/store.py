@@ -172,11 +172,7 @@ class Store:
 
     def get_many_ordered(self, kind: str, keys: Sequence[str]) -> list[dict[str, Any]]:
         """Stored payloads of ``keys``, in their order; every key must be stored."""
-        found = self.get_many(kind, keys)
-        missing = [k for k in keys if k not in found]
-        if missing:
-            raise RuntimeError(f"{len(missing)} {kind} records are missing, e.g. {missing[0]}")
-        return [found[k] for k in keys]
+        return [json.loads(p) for p in self.get_json_ordered(kind, keys)]
 
     def group_counts(
         self, kind: str, keys: Sequence[str], fields: Sequence[str], flag: str

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from vhframe.build import Components
 from vhframe.context import derive_seed
 from vhframe.records import (
     Generation,
@@ -127,9 +128,7 @@ def requests(
             for mit_name, mit in variants:
                 for item in items[label]:
                     text = item.prompt if mit is None else mit.apply(item.prompt, item, subject)
-                    prompt = bench.template(text)
-                    if subject.system_prompt:
-                        prompt = f"{subject.system_prompt}\n{prompt}"
+                    prompt = subject.ask(bench.template(text))
                     for sample in range(dec.samples):
                         unit = content_hash([subject.key, item.key, mit_name, sample])
                         yield GenerationRequest(
@@ -143,10 +142,10 @@ def requests(
                         )
 
 
-def count(sr: StageRun, n_subjects: int, items: dict[str, list[Item]]) -> int:
+def count(comps: Components, n_subjects: int, items: dict[str, list[Item]]) -> int:
     """How many benchmark requests the config makes."""
-    variants = 1 + len(sr.comps.mitigations)
-    per_subject = sum(len(items[label]) * dec.samples for label, _, dec in sr.comps.benchmarks)
+    variants = 1 + len(comps.mitigations)
+    per_subject = sum(len(items[label]) * dec.samples for label, _, dec in comps.benchmarks)
     return per_subject * n_subjects * variants
 
 
@@ -177,7 +176,7 @@ def run(sr: StageRun, subjects: Sequence[Subject], items: dict[str, list[Item]])
     """Generate every benchmark answer; returns how many the config has."""
     for its in items.values():
         sr.store.put_many("item", [(it.key, it.to_dict()) for it in its])
-    total = count(sr, len(subjects), items)
+    total = count(sr.comps, len(subjects), items)
     key = stage_key(sr, subjects, items)
     sr.stage_keys["generate"] = key
     if sr.finished("generate", key) and sr.store.sequence_length(SEQUENCE) == total:

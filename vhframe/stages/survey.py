@@ -63,14 +63,11 @@ def run(
     requests = []
     for subject in subjects:
         for it in items:
-            prompt = survey.prompt(it)
-            if subject.system_prompt:
-                prompt = f"{subject.system_prompt}\n{prompt}"
             requests.append(
                 GenerationRequest(
                     subject=subject,
                     item=it,
-                    prompt=prompt,
+                    prompt=subject.ask(survey.prompt(it)),
                     decoding=dec,
                     sample=0,
                     seed=derive_seed(sr.cfg.run.seed, _seed_unit(subject, name, it)),
